@@ -1,0 +1,149 @@
+/**
+ * Every error this library raises. Each carries a stable `code` so callers can branch
+ * on it, and each survives a trip across a worker-thread boundary through
+ * `serializeError` / `deserializeError` (structured clone keeps only name and message).
+ */
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code: string;
+  url?: string;
+  rule?: string;
+  stack?: string;
+}
+
+export class GopherDiscoveryError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A URL that is not `tcp://host:port`, `ipc://path` or `inproc://name`. */
+export class InvalidUrlError extends GopherDiscoveryError {
+  readonly url: string;
+  constructor(url: string, reason: string) {
+    super(`invalid URL ${JSON.stringify(url)}: ${reason}`, 'ERR_INVALID_URL');
+    this.url = url;
+  }
+}
+
+export type ServiceNameRule = 'type' | 'empty' | 'separator' | 'too-long' | 'control-character';
+
+/** A service string that would corrupt or cannot travel in a member list. */
+export class InvalidServiceNameError extends GopherDiscoveryError {
+  readonly rule: ServiceNameRule;
+  constructor(rule: ServiceNameRule, message: string) {
+    super(`invalid service name: ${message}`, 'ERR_INVALID_SERVICE_NAME');
+    this.rule = rule;
+  }
+}
+
+/** An option out of its documented range (a duration of zero, a survey that cannot fit...). */
+export class InvalidOptionError extends GopherDiscoveryError {
+  constructor(message: string) {
+    super(message, 'ERR_INVALID_OPTION');
+  }
+}
+
+/** A nanomsg call failed; `code` is the errno name (EADDRINUSE, EINVAL, ...). */
+export class SocketError extends GopherDiscoveryError {
+  readonly url?: string;
+  readonly errno: number;
+  constructor(operation: string, code: string, errno: number, detail: string, url?: string) {
+    super(`${operation}${url ? ` ${url}` : ''} failed: ${code} (${detail})`, code);
+    this.url = url;
+    this.errno = errno;
+  }
+}
+
+/** Bytes from a peer that are not a valid message of the protocol. */
+export class MalformedMessageError extends GopherDiscoveryError {
+  constructor(message: string) {
+    super(message, 'ERR_MALFORMED_MESSAGE');
+  }
+}
+
+/** A control call to an actor did not answer within its deadline. */
+export class ActorTimeoutError extends GopherDiscoveryError {
+  constructor(actor: string, call: string, ms: number) {
+    super(`actor ${actor} did not answer ${call}() within ${ms} ms`, 'ERR_ACTOR_TIMEOUT');
+  }
+}
+
+/** An actor's worker went away (crash, exit, termination) while something waited on it. */
+export class ActorExitedError extends GopherDiscoveryError {
+  constructor(actor: string, detail: string, options?: { cause?: unknown }) {
+    super(`actor ${actor} exited: ${detail}`, 'ERR_ACTOR_EXITED', options);
+  }
+}
+
+/** A supervisor exceeded its restart intensity and stopped its children. */
+export class SupervisorGiveUpError extends GopherDiscoveryError {
+  constructor(supervisor: string, detail: string, options?: { cause?: unknown }) {
+    super(`supervisor ${supervisor} gave up: ${detail}`, 'ERR_SUPERVISOR_GIVEUP', options);
+  }
+}
+
+/** The server, client or subscriber was closed. */
+export class ClosedError extends GopherDiscoveryError {
+  constructor(what: string) {
+    super(`${what} is closed`, 'ERR_CLOSED');
+  }
+}
+
+/** `peers()` on a client created without a `pubsubUrl` (the original's `Peers()` error). */
+export class NoPubSubError extends GopherDiscoveryError {
+  constructor() {
+    super('this client has no pubsubUrl: create it with { pubsubUrl } to receive peer lists', 'ERR_NO_PUBSUB');
+  }
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const e = error as Error & { code?: unknown; url?: unknown; rule?: unknown };
+    return {
+      name: e.name,
+      message: e.message,
+      code: typeof e.code === 'string' ? e.code : 'ERR_UNKNOWN',
+      ...(typeof e.url === 'string' ? { url: e.url } : {}),
+      ...(typeof e.rule === 'string' ? { rule: e.rule } : {}),
+      ...(e.stack ? { stack: e.stack } : {}),
+    };
+  }
+  return { name: 'Error', message: String(error), code: 'ERR_UNKNOWN' };
+}
+
+/** Rebuilds an error from the other side of a thread boundary, keeping its class where known. */
+export function deserializeError(s: SerializedError): GopherDiscoveryError {
+  let error: GopherDiscoveryError;
+  switch (s.name) {
+    case 'InvalidUrlError':
+      error = Object.assign(Object.create(InvalidUrlError.prototype), { url: s.url });
+      break;
+    case 'InvalidServiceNameError':
+      error = Object.assign(Object.create(InvalidServiceNameError.prototype), { rule: s.rule });
+      break;
+    case 'InvalidOptionError':
+      error = Object.create(InvalidOptionError.prototype);
+      break;
+    case 'SocketError':
+      error = Object.assign(Object.create(SocketError.prototype), { url: s.url });
+      break;
+    case 'MalformedMessageError':
+      error = Object.create(MalformedMessageError.prototype);
+      break;
+    default:
+      error = Object.create(GopherDiscoveryError.prototype);
+  }
+  Object.defineProperties(error, {
+    name: { value: s.name, writable: true, configurable: true },
+    message: { value: s.message, writable: true, configurable: true },
+    code: { value: s.code, enumerable: true },
+    stack: { value: s.stack ?? `${s.name}: ${s.message}`, writable: true, configurable: true },
+  });
+  return error;
+}

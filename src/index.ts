@@ -1,0 +1,34 @@
+/** gopherdiscovery: simple service discovery over nanomsg's Scalability Protocols. */
+export { createServer, Server, type ServerOptions, type ServerEvents, type MembershipChange, type RoundInfo } from './server.js';
+export { createClient, Client, type ClientOptions, type ClientEvents } from './client.js';
+export { subscribe, Subscriber, type SubscribeOptions, type SubscriberEvents } from './subscriber.js';
+export {
+  Supervisor,
+  SUPERVISOR_DEFAULTS,
+  type ChildSpec,
+  type ChildHealth,
+  type ChildState,
+  type RestartPolicy,
+  type Strategy,
+  type SupervisorOptions,
+  type SupervisorEvents,
+  type ActorStartEvent,
+  type ActorExitEvent,
+  type ActorRestartEvent,
+  type GiveUpEvent,
+} from './supervisor.js';
+export { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
+export { closeActorPool, actorThreadCount } from './pool.js';
+export * from './errors.js';
+export {
+  encodeMembers,
+  decodeMembers,
+  validateServiceName,
+  parseEndpoint,
+  DEFAULT_MAX_MEMBERS,
+  DEFAULT_MAX_NAME_BYTES,
+  DEFAULT_TIMING,
+  type Endpoint,
+  type ServerTiming,
+} from './protocol.js';
+export type * from './actors/messages.js';

@@ -1,0 +1,177 @@
+/**
+ * The gopherdiscovery wire format and its validation rules, in one place and free of I/O.
+ *
+ * - Survey: an empty body (0 bytes); respondents ignore whatever body arrives.
+ * - Answer: the respondent's service string as raw UTF-8 bytes, nothing else.
+ * - Published list: the member strings joined with `|` (0x7C); the empty set is the
+ *   empty message. This is byte-for-byte what the Go original sends and expects.
+ */
+import { InvalidOptionError, InvalidServiceNameError, InvalidUrlError, MalformedMessageError } from './errors.js';
+
+export const SEPARATOR = '|';
+const SEPARATOR_BYTE = 0x7c;
+
+/** Default upper bound on a service string, in UTF-8 bytes. Names are URLs or host names in practice. */
+export const DEFAULT_MAX_NAME_BYTES = 1024;
+/** Default upper bound on members one server tracks; further distinct answers in a round are refused. */
+export const DEFAULT_MAX_MEMBERS = 10_000;
+/** The survey body the server sends: empty, as the original. */
+export const SURVEY_BODY: Uint8Array = new Uint8Array(0);
+
+/** The largest list message a subscriber accepts, derived from the member and name caps. */
+export function maxListBytes(maxMembers = DEFAULT_MAX_MEMBERS, maxNameBytes = DEFAULT_MAX_NAME_BYTES): number {
+  return maxMembers * (maxNameBytes + 1);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Checks a service string against the rules every list relies on, throwing an
+ * InvalidServiceNameError that names the rule broken.
+ */
+export function validateServiceName(name: unknown, maxNameBytes = DEFAULT_MAX_NAME_BYTES): string {
+  if (typeof name !== 'string') throw new InvalidServiceNameError('type', `expected a string, got ${typeof name}`);
+  if (name.length === 0) throw new InvalidServiceNameError('empty', 'a service name must not be empty');
+  if (name.includes(SEPARATOR)) {
+    throw new InvalidServiceNameError(
+      'separator',
+      `${JSON.stringify(name)} contains "|", the member-list separator, and would split into several members`,
+    );
+  }
+  // Control characters (NUL, newlines...) render lists unreadable in logs and terminals.
+  if (/[\u0000-\u001f\u007f]/.test(name)) {
+    throw new InvalidServiceNameError('control-character', `${JSON.stringify(name)} contains a control character`);
+  }
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > maxNameBytes) {
+    throw new InvalidServiceNameError('too-long', `${bytes} UTF-8 bytes, the limit is ${maxNameBytes}`);
+  }
+  return name;
+}
+
+/** Encodes a member set as the original does: names joined by `|`, sorted so equal sets give equal bytes. */
+export function encodeMembers(members: Iterable<string>): Buffer {
+  return Buffer.from([...members].sort().join(SEPARATOR), 'utf8');
+}
+
+/** Decodes a published list. Throws MalformedMessageError on invalid UTF-8 or an empty member. */
+export function decodeMembers(data: Uint8Array): string[] {
+  if (data.byteLength === 0) return [];
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    throw new MalformedMessageError(`member list of ${data.byteLength} bytes is not valid UTF-8`);
+  }
+  const members = text.split(SEPARATOR);
+  if (members.some((m) => m.length === 0)) {
+    throw new MalformedMessageError(`member list ${JSON.stringify(text.slice(0, 80))} has an empty member`);
+  }
+  return members;
+}
+
+export type AnswerResult = { ok: true; name: string } | { ok: false; reason: string };
+
+/** Decodes one survey answer without throwing: hostile peers send anything. */
+export function decodeAnswer(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAME_BYTES): AnswerResult {
+  if (data.byteLength === 0) return { ok: false, reason: 'empty answer' };
+  if (data.byteLength > maxNameBytes) return { ok: false, reason: `answer of ${data.byteLength} bytes exceeds ${maxNameBytes}` };
+  if (data.includes(SEPARATOR_BYTE)) return { ok: false, reason: 'answer contains "|"' };
+  let name: string;
+  try {
+    name = utf8.decode(data);
+  } catch {
+    return { ok: false, reason: 'answer is not valid UTF-8' };
+  }
+  if (/[\u0000-\u001f\u007f]/.test(name)) return { ok: false, reason: 'answer contains a control character' };
+  return { ok: true, name };
+}
+
+export function encodeAnswer(service: string): Buffer {
+  return Buffer.from(service, 'utf8');
+}
+
+export type Endpoint =
+  | { scheme: 'tcp'; url: string; host: string; port: number }
+  | { scheme: 'ipc'; url: string; path: string }
+  | { scheme: 'inproc'; url: string; name: string };
+
+/** Unix socket paths are limited by sockaddr_un.sun_path (108 bytes with the NUL). */
+const MAX_IPC_PATH_BYTES = 107;
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * Parses and checks an SP endpoint URL: `tcp://host:port`, `ipc:///path` or
+ * `inproc://name`. Anything else is refused here, before a socket is opened.
+ */
+export function parseEndpoint(url: unknown): Endpoint {
+  if (typeof url !== 'string') throw new InvalidUrlError(String(url), `expected a string, got ${typeof url}`);
+  const m = /^([a-z]+):\/\/(.*)$/.exec(url);
+  if (!m) throw new InvalidUrlError(url, 'expected scheme://address (tcp://host:port, ipc:///path or inproc://name)');
+  const [, scheme, rest] = m as unknown as [string, string, string];
+  switch (scheme) {
+    case 'tcp': {
+      const hp = /^(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):(\d+)$/.exec(rest);
+      if (!hp) throw new InvalidUrlError(url, 'tcp URLs need host:port, e.g. tcp://127.0.0.1:40007');
+      const host = hp[1]!;
+      const port = Number(hp[2]);
+      if (!(host === '*' || IPV4.test(host) || host.startsWith('[') || HOSTNAME.test(host))) {
+        throw new InvalidUrlError(url, `${JSON.stringify(host)} is not a host name or IP address`);
+      }
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new InvalidUrlError(url, `port ${hp[2]} is outside 1..65535`);
+      }
+      return { scheme, url, host, port };
+    }
+    case 'ipc': {
+      if (rest.length === 0) throw new InvalidUrlError(url, 'ipc URLs need a path, e.g. ipc:///tmp/discovery.ipc');
+      if (Buffer.byteLength(rest) > MAX_IPC_PATH_BYTES) {
+        throw new InvalidUrlError(url, `ipc path is longer than ${MAX_IPC_PATH_BYTES} bytes`);
+      }
+      return { scheme, url, path: rest };
+    }
+    case 'inproc': {
+      if (rest.length === 0) throw new InvalidUrlError(url, 'inproc URLs need a name, e.g. inproc://discovery');
+      return { scheme, url, name: rest };
+    }
+    default:
+      throw new InvalidUrlError(url, `unsupported scheme ${JSON.stringify(scheme)}: use tcp, ipc or inproc`);
+  }
+}
+
+/** The two sets differ: who joined and who left. Pure; the surveyor's change test. */
+export function diffMembers(current: ReadonlySet<string>, fresh: ReadonlySet<string>): { joined: string[]; left: string[] } {
+  const joined: string[] = [];
+  const left: string[] = [];
+  for (const m of fresh) if (!current.has(m)) joined.push(m);
+  for (const m of current) if (!fresh.has(m)) left.push(m);
+  return { joined: joined.sort(), left: left.sort() };
+}
+
+export interface ServerTiming {
+  surveyTime: number;
+  recvDeadline: number;
+  pollTime: number;
+}
+
+/** The original's README defaults. */
+export const DEFAULT_TIMING: ServerTiming = { surveyTime: 1000, recvDeadline: 1000, pollTime: 2000 };
+
+/** Refuses durations that cannot work: not a finite positive number of milliseconds. */
+export function validateDuration(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+  if (value > 2 ** 31 - 1) throw new InvalidOptionError(`${name} must be below ${2 ** 31 - 1} ms, got ${value}`);
+  return Math.round(value) || 1;
+}
+
+export function validateTiming(t: Partial<ServerTiming>): ServerTiming {
+  return {
+    surveyTime: validateDuration('surveyTime', t.surveyTime ?? DEFAULT_TIMING.surveyTime),
+    recvDeadline: validateDuration('recvDeadline', t.recvDeadline ?? DEFAULT_TIMING.recvDeadline),
+    pollTime: validateDuration('pollTime', t.pollTime ?? DEFAULT_TIMING.pollTime),
+  };
+}
+

@@ -1,0 +1,452 @@
+/**
+ * A supervisor in the main thread, after Erlang/OTP's: child specs with restart
+ * policies, one_for_one / one_for_all / rest_for_one strategies, a restart intensity
+ * (at most `maxRestarts` within `periodMs`, else it gives up and stops everything),
+ * exponential backoff with jitter between restarts, and liveness checks that terminate
+ * and restart a hung actor. Every exit of an actor closes the sockets it leaked before
+ * anything is restarted, so a restarted actor can bind its port again.
+ */
+import { EventEmitter } from 'node:events';
+import { MessageChannel } from 'node:worker_threads';
+import { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
+import type { ActorArgs, ActorKind, ActorMessages, ActorOut, Fault } from './actors/messages.js';
+import { ActorTimeoutError, ClosedError, InvalidOptionError, SupervisorGiveUpError } from './errors.js';
+
+export type RestartPolicy =
+  /** Always restarted, whatever the exit. */
+  | 'permanent'
+  /** Restarted only after an abnormal exit (crash, hang). */
+  | 'transient'
+  /** Never restarted. */
+  | 'temporary';
+
+export type Strategy =
+  /** Restart only the failed child. */
+  | 'one_for_one'
+  /** Restart every child. */
+  | 'one_for_all'
+  /** Restart the failed child and every child started after it. */
+  | 'rest_for_one';
+
+export type ChildState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
+
+export interface ChildSpecOf<K extends ActorKind> {
+  /** Unique within the supervisor, e.g. 'surveyor'. */
+  id: string;
+  kind: K;
+  /** The actor's start arguments, asked again at every (re)start: state mirrors feed restarts through it. */
+  args: () => Omit<ActorMessages[K]['args'], 'kind'>;
+  restart?: RestartPolicy;
+  /** The id of a sibling to link by a MessagePort pipe (surveyor ↔ publisher); re-linked after either restarts. */
+  pipe?: string;
+  /** The actor's typed outbound messages. */
+  onMessage?: (msg: ActorMessages[K]['out']) => void;
+}
+
+/** One child of a supervisor: which actor, with which arguments, restarted when. */
+export type ChildSpec = { [K in ActorKind]: ChildSpecOf<K> }[ActorKind];
+
+export interface SupervisorOptions {
+  name?: string;
+  strategy?: Strategy;
+  /** Restart intensity: more than this many restarts within periodMs gives up. Default 5. */
+  maxRestarts?: number;
+  /** Default 10,000 ms. */
+  periodMs?: number;
+  /** First restart delay; doubles with each consecutive failure of a child. Default 25 ms. */
+  minBackoffMs?: number;
+  /** Default 5,000 ms. */
+  maxBackoffMs?: number;
+  /** Each delay is stretched by up to this fraction at random, so crashed peers do not restart in lockstep. Default 0.2. */
+  randomFactor?: number;
+  /** A child that ran this long without failing starts its backoff from minBackoffMs again. Default periodMs. */
+  resetBackoffAfterMs?: number;
+  /** How often each actor is pinged. Default 1,000 ms; 0 disables liveness checks. */
+  livenessIntervalMs?: number;
+  /** An actor that does not answer a ping within this is hung: terminated and restarted. Default 3,000 ms. */
+  livenessTimeoutMs?: number;
+  /** Bound on an actor becoming ready (worker start + bind/connect). Default 10,000 ms. */
+  startTimeoutMs?: number;
+  /** Bound on a graceful stop before the worker is terminated. Default 2,000 ms. */
+  stopTimeoutMs?: number;
+  /** Bound on one blocking receive inside actors: how late they notice stop() and messages. Default 50 ms. */
+  sliceMs?: number;
+}
+
+export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'resetBackoffAfterMs'>> = {
+  strategy: 'one_for_one',
+  maxRestarts: 5,
+  periodMs: 10_000,
+  minBackoffMs: 25,
+  maxBackoffMs: 5_000,
+  randomFactor: 0.2,
+  livenessIntervalMs: 1_000,
+  livenessTimeoutMs: 3_000,
+  startTimeoutMs: 10_000,
+  stopTimeoutMs: 2_000,
+  sliceMs: 50,
+};
+
+export interface ActorStartEvent {
+  supervisor: string;
+  id: string;
+  name: string;
+  kind: ActorKind;
+  /** 0 for the first start, n for the n-th restart. */
+  restarts: number;
+}
+
+export interface ActorExitEvent {
+  supervisor: string;
+  id: string;
+  name: string;
+  kind: ActorKind;
+  reason: ExitReason;
+  error?: Error;
+}
+
+export interface ActorRestartEvent {
+  supervisor: string;
+  id: string;
+  name: string;
+  kind: ActorKind;
+  /** The children being restarted together (strategy). */
+  ids: string[];
+  attempt: number;
+  delayMs: number;
+  reason: ExitReason;
+}
+
+export interface GiveUpEvent {
+  supervisor: string;
+  error: SupervisorGiveUpError;
+}
+
+export interface SupervisorEvents {
+  'actor:start': [ActorStartEvent];
+  'actor:exit': [ActorExitEvent];
+  'actor:restart': [ActorRestartEvent];
+  giveup: [GiveUpEvent];
+}
+
+export interface ChildHealth {
+  id: string;
+  name: string;
+  kind: ActorKind;
+  state: ChildState;
+  restarts: number;
+  sockets: number[];
+  lastExit?: { reason: ExitReason; error?: string; at: number };
+}
+
+interface Child {
+  spec: ChildSpec;
+  kind: ActorKind;
+  state: ChildState;
+  run: ActorRun | undefined;
+  restarts: number;
+  attempt: number;
+  startedAt: number;
+  /** The supervisor itself is stopping this child: its exit is not a failure. */
+  stopping: boolean;
+  pinging: boolean;
+  lastExit?: ChildHealth['lastExit'];
+}
+
+let supervisorSeq = 0;
+
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly name: string;
+  private readonly opts: typeof SUPERVISOR_DEFAULTS & { resetBackoffAfterMs: number };
+  private readonly children: Child[];
+  private restartLog: number[] = [];
+  private status: 'idle' | 'running' | 'stopping' | 'stopped' | 'failed' = 'idle';
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private giveUpError: SupervisorGiveUpError | undefined;
+
+  constructor(specs: ChildSpec[], options: SupervisorOptions = {}) {
+    super();
+    this.name = options.name ?? `supervisor#${++supervisorSeq}`;
+    const o = { ...SUPERVISOR_DEFAULTS, ...stripUndefined(options) };
+    this.opts = { ...o, resetBackoffAfterMs: options.resetBackoffAfterMs ?? o.periodMs };
+    validateSupervisorOptions(this.opts);
+    const ids = new Set<string>();
+    this.children = specs.map((spec) => {
+      if (ids.has(spec.id)) throw new InvalidOptionError(`duplicate child id ${JSON.stringify(spec.id)}`);
+      ids.add(spec.id);
+      return { spec, kind: spec.kind, state: 'stopped', run: undefined, restarts: 0, attempt: 0, startedAt: 0, stopping: false, pinging: false };
+    });
+  }
+
+  get strategy(): Strategy {
+    return this.opts.strategy;
+  }
+
+  /** The error it gave up with, if it did. */
+  get failure(): SupervisorGiveUpError | undefined {
+    return this.giveUpError;
+  }
+
+  /** Starts every child in order. If one fails to start, the ones started are stopped and the error is thrown. */
+  async start(): Promise<void> {
+    if (this.status !== 'idle') throw new ClosedError(`supervisor ${this.name} (already started)`);
+    this.status = 'running';
+    for (const child of this.children) {
+      try {
+        await this.startChild(child);
+      } catch (error) {
+        await this.shutdown();
+        throw error;
+      }
+    }
+    if (this.opts.livenessIntervalMs > 0) {
+      this.livenessTimer = setInterval(() => this.checkLiveness(), this.opts.livenessIntervalMs);
+      this.livenessTimer.unref();
+    }
+  }
+
+  health(): ChildHealth[] {
+    return this.children.map((c) => ({
+      id: c.spec.id,
+      name: this.childName(c),
+      kind: c.kind,
+      state: c.state,
+      restarts: c.restarts,
+      sockets: c.run && !c.run.hasExited ? c.run.ledger.ids() : [],
+      ...(c.lastExit ? { lastExit: c.lastExit } : {}),
+    }));
+  }
+
+  /** The running actor of a child, for control calls (status, fault injection). */
+  actor(id: string): ActorRun | undefined {
+    const c = this.children.find((c) => c.spec.id === id);
+    return c?.run && !c.run.hasExited ? c.run : undefined;
+  }
+
+  /** Makes a child's actor fail on purpose: for supervision tests and chaos drills. */
+  async injectFault(id: string, fault: Fault): Promise<void> {
+    const run = this.actor(id);
+    if (!run) throw new ClosedError(`actor ${id} of ${this.name} (not running)`);
+    await run.injectFault(fault);
+  }
+
+  /**
+   * Stops every child in reverse start order: gracefully within timeoutMs each, else by
+   * terminating its worker. Resolves when every actor has exited and its sockets are closed.
+   */
+  async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.status === 'stopped') return;
+    this.status = 'stopping';
+    clearInterval(this.livenessTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.inFlight]);
+    const timeoutMs = options.timeoutMs ?? this.opts.stopTimeoutMs;
+    for (const child of [...this.children].reverse()) {
+      if (child.run && !child.run.hasExited) {
+        child.stopping = true;
+        await child.run.stop(timeoutMs);
+      }
+      if (child.state !== 'failed') child.state = 'stopped';
+    }
+    this.status = 'stopped';
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private childName(c: Child): string {
+    return `${this.name}/${c.spec.id}`;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => {});
+    return p;
+  }
+
+  private async startChild(child: Child): Promise<void> {
+    child.state = 'starting';
+    child.stopping = false;
+    const args = { ...child.spec.args(), kind: child.kind } as ActorArgs;
+    let pipe;
+    if (child.spec.pipe) {
+      const sibling = this.children.find((c) => c.spec.id === child.spec.pipe);
+      if (sibling?.run && !sibling.run.hasExited && sibling.state === 'running') {
+        const channel = new MessageChannel();
+        pipe = channel.port1;
+        sibling.run.post({ type: 'attach-pipe', port: channel.port2 }, [channel.port2]);
+      }
+    }
+    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, ...(pipe ? { pipe } : {}) });
+    child.run = run;
+    const onMessage = child.spec.onMessage as ((msg: ActorOut) => void) | undefined;
+    if (onMessage) run.onMessage(onMessage);
+    void run.exited.then((exit) => this.onExit(child, run, exit));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        run.ready,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ActorTimeoutError(run.name, 'start', this.opts.startTimeoutMs)), this.opts.startTimeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      child.stopping = true;
+      await run.kill();
+      child.state = 'stopped';
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.status !== 'running') {
+      // shutdown() or a give-up happened while this child was starting.
+      child.stopping = true;
+      await run.stop(this.opts.stopTimeoutMs);
+      child.state = 'stopped';
+      throw new ClosedError(`supervisor ${this.name}`);
+    }
+    child.state = 'running';
+    child.startedAt = Date.now();
+    this.emit('actor:start', { supervisor: this.name, id: child.spec.id, name: run.name, kind: child.kind, restarts: child.restarts });
+  }
+
+  private onExit(child: Child, run: ActorRun, exit: ActorExit): void {
+    if (child.run !== run) return;
+    child.lastExit = { reason: exit.reason, ...(exit.error ? { error: exit.error.message } : {}), at: Date.now() };
+    this.emit('actor:exit', {
+      supervisor: this.name,
+      id: child.spec.id,
+      name: run.name,
+      kind: child.kind,
+      reason: exit.reason,
+      ...(exit.error ? { error: exit.error } : {}),
+    });
+    // Exits during start, during our own stops, or after we stopped are not failures to act on.
+    if (child.state === 'starting' || child.stopping || this.status !== 'running') return;
+    const abnormal = exit.reason !== 'stopped' && exit.reason !== 'done';
+    const policy = child.spec.restart ?? 'permanent';
+    if (policy === 'temporary' || (policy === 'transient' && !abnormal)) {
+      child.state = 'stopped';
+      return;
+    }
+    this.onFailure(child, exit);
+  }
+
+  private onFailure(child: Child, exit: ActorExit): void {
+    const now = Date.now();
+    this.restartLog = this.restartLog.filter((t) => now - t < this.opts.periodMs);
+    this.restartLog.push(now);
+    if (this.restartLog.length > this.opts.maxRestarts) {
+      void this.track(this.giveUp(child, exit));
+      return;
+    }
+    if (child.startedAt > 0 && now - child.startedAt >= this.opts.resetBackoffAfterMs) child.attempt = 0;
+    const attempt = child.attempt++;
+    const base = Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** attempt);
+    const delayMs = Math.round(base * (1 + Math.random() * this.opts.randomFactor));
+    const index = this.children.indexOf(child);
+    const affected =
+      this.opts.strategy === 'one_for_one'
+        ? [child]
+        : this.opts.strategy === 'one_for_all'
+          ? [...this.children]
+          : this.children.slice(index);
+    for (const c of affected) c.state = 'restarting';
+    this.emit('actor:restart', {
+      supervisor: this.name,
+      id: child.spec.id,
+      name: this.childName(child),
+      kind: child.kind,
+      ids: affected.map((c) => c.spec.id),
+      attempt: attempt + 1,
+      delayMs,
+      reason: exit.reason,
+    });
+    void this.track(this.restart(affected, delayMs));
+  }
+
+  private async restart(affected: Child[], delayMs: number): Promise<void> {
+    // Siblings restarted by the strategy are stopped first, last started first.
+    for (const c of [...affected].reverse()) {
+      if (c.run && !c.run.hasExited) {
+        c.stopping = true;
+        await c.run.stop(this.opts.stopTimeoutMs);
+      }
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, delayMs);
+      this.timers.add(t);
+    });
+    for (const c of affected) {
+      if (this.status !== 'running') return;
+      c.restarts++;
+      try {
+        await this.startChild(c);
+      } catch (error) {
+        if (this.status !== 'running') return;
+        c.lastExit = { reason: 'start-failed', error: (error as Error).message, at: Date.now() };
+        this.onFailure(c, { reason: 'start-failed', error: error as Error });
+        return;
+      }
+    }
+  }
+
+  private async giveUp(child: Child, exit: ActorExit): Promise<void> {
+    if (this.status !== 'running') return;
+    this.status = 'failed';
+    const error = new SupervisorGiveUpError(
+      this.name,
+      `more than ${this.opts.maxRestarts} restarts within ${this.opts.periodMs} ms; last: ${child.spec.id} ${exit.reason}${exit.error ? ` (${exit.error.message})` : ''}`,
+      { cause: exit.error },
+    );
+    this.giveUpError = error;
+    clearInterval(this.livenessTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const c of [...this.children].reverse()) {
+      if (c.run && !c.run.hasExited) {
+        c.stopping = true;
+        await c.run.stop(this.opts.stopTimeoutMs);
+      }
+      c.state = 'failed';
+    }
+    this.emit('giveup', { supervisor: this.name, error });
+  }
+
+  private checkLiveness(): void {
+    for (const child of this.children) {
+      const run = child.run;
+      if (child.state !== 'running' || !run || run.hasExited || child.pinging) continue;
+      child.pinging = true;
+      run
+        .ping(this.opts.livenessTimeoutMs)
+        .catch((error) => {
+          if (error instanceof ActorTimeoutError && child.run === run && !run.hasExited) void run.kill('hung');
+        })
+        .finally(() => (child.pinging = false));
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function validateSupervisorOptions(o: typeof SUPERVISOR_DEFAULTS & { resetBackoffAfterMs: number }): void {
+  if (!['one_for_one', 'one_for_all', 'rest_for_one'].includes(o.strategy)) {
+    throw new InvalidOptionError(`strategy must be one_for_one, one_for_all or rest_for_one, got ${String(o.strategy)}`);
+  }
+  for (const k of ['maxRestarts', 'livenessIntervalMs'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 0) throw new InvalidOptionError(`${k} must be a whole number >= 0, got ${o[k]}`);
+  }
+  for (const k of ['periodMs', 'minBackoffMs', 'maxBackoffMs', 'livenessTimeoutMs', 'startTimeoutMs', 'stopTimeoutMs', 'sliceMs', 'resetBackoffAfterMs'] as const) {
+    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${o[k]}`);
+  }
+  if (o.maxBackoffMs < o.minBackoffMs) throw new InvalidOptionError('maxBackoffMs must be >= minBackoffMs');
+  if (!(o.randomFactor >= 0)) throw new InvalidOptionError(`randomFactor must be >= 0, got ${o.randomFactor}`);
+}

@@ -1,0 +1,215 @@
+/**
+ * A small typed wrapper over the `nanomsg` package's raw bindings.
+ *
+ * The package's JS `Socket` class polls on the main thread's libuv loop and aborts the
+ * process when used from a worker, so actors use the bindings directly: blocking calls
+ * bounded by NN_RCVTIMEO / NN_SNDTIMEO, which is exactly what a worker thread is for.
+ */
+import { createRequire } from 'node:module';
+import { SocketError } from './errors.js';
+
+interface NanomsgBindings {
+  Socket(domain: number, protocol: number): number;
+  Close(s: number): number;
+  Setopt(s: number, level: number, option: number, value: number): number;
+  Getopt(s: number, level: number, option: number): number | undefined;
+  Chan(s: number, option: number, topic: string): number;
+  Bind(s: number, url: string): number;
+  Connect(s: number, url: string): number;
+  Send(s: number, data: Uint8Array | string, flags: number): number;
+  Recv(s: number, flags: number): Buffer | number;
+  Errno(): number;
+  Err(): string;
+  [constant: string]: unknown;
+}
+
+const require = createRequire(import.meta.url);
+const nn = (require('nanomsg') as { _bindings: NanomsgBindings })._bindings;
+const c = (name: string): number => nn[name] as number;
+
+const AF_SP = c('AF_SP');
+const NN_SOL_SOCKET = c('NN_SOL_SOCKET');
+const NN_DONTWAIT = c('NN_DONTWAIT');
+const NN_SURVEYOR = c('NN_SURVEYOR');
+const NN_SUB_SUBSCRIBE = c('NN_SUB_SUBSCRIBE');
+const ETIMEDOUT = c('ETIMEDOUT');
+const EAGAIN = c('EAGAIN');
+const EINTR = c('EINTR');
+
+export type SocketKind = 'surveyor' | 'respondent' | 'pub' | 'sub';
+
+const PROTOCOL: Record<SocketKind, number> = {
+  surveyor: c('NN_SURVEYOR'),
+  respondent: c('NN_RESPONDENT'),
+  pub: c('NN_PUB'),
+  sub: c('NN_SUB'),
+};
+
+/** Socket-level options this library sets (NN_SOL_SOCKET). */
+export const SocketOption = {
+  linger: c('NN_LINGER'),
+  sndbuf: c('NN_SNDBUF'),
+  rcvbuf: c('NN_RCVBUF'),
+  sndtimeo: c('NN_SNDTIMEO'),
+  rcvtimeo: c('NN_RCVTIMEO'),
+  reconnectIvl: c('NN_RECONNECT_IVL'),
+  reconnectIvlMax: c('NN_RECONNECT_IVL_MAX'),
+  rcvmaxsize: c('NN_RCVMAXSIZE'),
+} as const;
+export type SocketOptionName = keyof typeof SocketOption;
+
+const ERRNO_NAMES = new Map<number, string>();
+for (const [k, v] of Object.entries(nn)) {
+  if (/^E[A-Z]+$/.test(k) && typeof v === 'number' && !ERRNO_NAMES.has(v)) ERRNO_NAMES.set(v, k);
+}
+
+/** The name of a nanomsg errno (EADDRINUSE, EFSM, ...). */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `E${errno}`;
+}
+
+function fail(operation: string, url?: string): never {
+  const errno = nn.Errno();
+  throw new SocketError(operation, errnoName(errno), errno, nn.Err(), url);
+}
+
+/**
+ * Where a thread writes the ids of the nanomsg sockets it holds, so that the
+ * supervisor in the main thread can close them if the thread dies: nanomsg's socket
+ * table is process-wide and outlives the worker. Writes are synchronous
+ * (SharedArrayBuffer), so they land even when the worker is killed a moment later.
+ */
+export class SocketLedger {
+  static readonly SLOTS = 8;
+  readonly buffer: SharedArrayBuffer;
+  private readonly slots: Int32Array;
+
+  constructor(buffer?: SharedArrayBuffer) {
+    this.buffer = buffer ?? new SharedArrayBuffer(SocketLedger.SLOTS * 4);
+    this.slots = new Int32Array(this.buffer);
+    if (!buffer) this.slots.fill(-1);
+  }
+
+  record(id: number): void {
+    for (let i = 0; i < this.slots.length; i++) {
+      if (Atomics.compareExchange(this.slots, i, -1, id) === -1) return;
+    }
+    throw new Error(`socket ledger full (${SocketLedger.SLOTS} sockets per actor)`);
+  }
+
+  /** Forget an id before closing it: an id closed twice may by then belong to another actor. */
+  release(id: number): void {
+    for (let i = 0; i < this.slots.length; i++) {
+      if (Atomics.compareExchange(this.slots, i, id, -1) === id) return;
+    }
+  }
+
+  ids(): number[] {
+    return [...this.slots].filter((id) => id >= 0);
+  }
+
+  /** Closes every socket still recorded (a dead actor's leftovers) and returns how many. */
+  closeAll(): number {
+    let closed = 0;
+    for (let i = 0; i < this.slots.length; i++) {
+      const id = Atomics.exchange(this.slots, i, -1);
+      if (id >= 0 && nn.Close(id) === 0) closed++;
+    }
+    return closed;
+  }
+}
+
+/** One nanomsg SP socket, used from a single thread. */
+export class NnSocket {
+  readonly kind: SocketKind;
+  readonly id: number;
+  private readonly ledger: SocketLedger | undefined;
+  private closed = false;
+  private recvTimeout = -2; // the NN_RCVTIMEO currently set; -2 = unknown
+
+  private constructor(kind: SocketKind, id: number, ledger: SocketLedger | undefined) {
+    this.kind = kind;
+    this.id = id;
+    this.ledger = ledger;
+  }
+
+  static open(kind: SocketKind, ledger?: SocketLedger): NnSocket {
+    const id = nn.Socket(AF_SP, PROTOCOL[kind]);
+    if (id < 0) fail(`open ${kind} socket`);
+    try {
+      ledger?.record(id);
+    } catch (e) {
+      nn.Close(id);
+      throw e;
+    }
+    const s = new NnSocket(kind, id, ledger);
+    // Close must not wait to flush: a stopping actor should be gone promptly.
+    s.setOption('linger', 0);
+    if (kind === 'sub' && nn.Chan(id, NN_SUB_SUBSCRIBE, '') < 0) fail('subscribe');
+    return s;
+  }
+
+  setOption(name: SocketOptionName, value: number): void {
+    if (nn.Setopt(this.id, NN_SOL_SOCKET, SocketOption[name], value) < 0) fail(`set ${name}`);
+    if (name === 'rcvtimeo') this.recvTimeout = value;
+  }
+
+  getOption(name: SocketOptionName): number {
+    const v = nn.Getopt(this.id, NN_SOL_SOCKET, SocketOption[name]);
+    if (v === undefined) fail(`get ${name}`);
+    return v;
+  }
+
+  /** The survey deadline of a SURVEYOR socket (NN_SURVEYOR_DEADLINE), in ms. */
+  setSurveyDeadline(ms: number): void {
+    if (nn.Setopt(this.id, NN_SURVEYOR, c('NN_SURVEYOR_DEADLINE'), ms) < 0) fail('set survey deadline');
+  }
+
+  bind(url: string): number {
+    const ep = nn.Bind(this.id, url);
+    if (ep < 0) fail('bind', url);
+    return ep;
+  }
+
+  connect(url: string): number {
+    const ep = nn.Connect(this.id, url);
+    if (ep < 0) fail('connect', url);
+    return ep;
+  }
+
+  /** Sends without blocking; false when the socket cannot take the message now (EAGAIN). */
+  send(data: Uint8Array | string): boolean {
+    for (;;) {
+      const rc = nn.Send(this.id, data, NN_DONTWAIT);
+      if (rc >= 0) return true;
+      const errno = nn.Errno();
+      if (errno === EINTR) continue;
+      if (errno === EAGAIN) return false;
+      fail('send');
+    }
+  }
+
+  /**
+   * Blocks this thread for at most `timeoutMs` waiting for a message; null on timeout.
+   * Other errors (EFSM on a surveyor with no survey outstanding...) throw a SocketError.
+   */
+  recv(timeoutMs: number): Buffer | null {
+    const t = Math.max(0, Math.round(timeoutMs));
+    if (t !== this.recvTimeout) this.setOption('rcvtimeo', t);
+    for (;;) {
+      const r = nn.Recv(this.id, 0);
+      if (typeof r !== 'number') return r;
+      const errno = nn.Errno();
+      if (errno === EINTR) continue;
+      if (errno === ETIMEDOUT || errno === EAGAIN) return null;
+      fail('receive');
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ledger?.release(this.id);
+    nn.Close(this.id);
+  }
+}
