@@ -23,6 +23,7 @@ export * from './errors.js';
 export {
   encodeMembers,
   decodeMembers,
+  diffLists,
   validateServiceName,
   parseEndpoint,
   DEFAULT_MAX_MEMBERS,

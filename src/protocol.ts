@@ -140,6 +140,11 @@ export function parseEndpoint(url: unknown): Endpoint {
   }
 }
 
+/** Who joined and who left between two lists (as published, in any order). */
+export function diffLists(previous: readonly string[], next: readonly string[]): { joined: string[]; left: string[] } {
+  return diffMembers(new Set(previous), new Set(next));
+}
+
 /** The two sets differ: who joined and who left. Pure; the surveyor's change test. */
 export function diffMembers(current: ReadonlySet<string>, fresh: ReadonlySet<string>): { joined: string[]; left: string[] } {
   const joined: string[] = [];

@@ -1,0 +1,30 @@
+/** The same discovery over ipc:// (Unix sockets) and inproc:// (between worker threads of this process). */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { FAST, inprocPair, ipcPair, type EndpointPair } from './helpers/endpoints.js';
+import { sameMembers, until } from './helpers/wait.js';
+
+after(() => closeActorPool());
+
+async function discovery(urls: EndpointPair): Promise<void> {
+  const server = await createServer({ ...urls, ...FAST });
+  const sub = await subscribe({ pubsubUrl: urls.pubsubUrl });
+  const changes = sub.changes()[Symbol.asyncIterator]();
+  const c1 = await createClient({ ...urls, service: 'client1' });
+  const c2 = await createClient({ surveyUrl: urls.surveyUrl, service: 'client2' });
+  try {
+    const peers = c1.peers()[Symbol.asyncIterator]();
+    await until(peers, (l) => sameMembers(l, ['client1', 'client2']), 10_000, 'both clients at client1');
+    await until(changes, (l) => sameMembers(l, ['client1', 'client2']), 10_000, 'both clients at the subscriber');
+    await c2.close();
+    assert.deepEqual((await until(peers, (l) => l.length === 1, 10_000, 'client2 gone')).value, ['client1']);
+    assert.deepEqual(server.members(), ['client1']);
+  } finally {
+    await Promise.all([c1.close(), c2.close(), sub.close()]);
+    await server.close();
+  }
+}
+
+test('discovery over ipc://', () => discovery(ipcPair()));
+test('discovery over inproc://', () => discovery(inprocPair()));
