@@ -159,8 +159,13 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     return this.call('ping', timeoutMs);
   }
 
-  injectFault(fault: Fault, timeoutMs = 1000): Promise<void> {
-    return this.call('injectFault', timeoutMs, fault);
+  /** Makes the actor fail on purpose. Resolves once the fault is armed, or already struck (the reply can die with the worker). */
+  async injectFault(fault: Fault, timeoutMs = 1000): Promise<void> {
+    try {
+      await this.call('injectFault', timeoutMs, fault);
+    } catch (error) {
+      if (!(error instanceof ActorExitedError)) throw error;
+    }
   }
 
   /** Stops the actor gracefully within `timeoutMs`, else terminates it. Resolves when it has exited and its sockets are closed. */
