@@ -7,9 +7,10 @@
 import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
-import { ActorExitedError, ActorTimeoutError, deserializeError } from './errors.js';
+import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
 import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault } from './actors/messages.js';
-import { actorPool } from './pool.js';
+import { sharedActorPool, type ActorPool } from './pool.js';
+import runActorTask from './actors/worker.js';
 import { SocketLedger } from './transport.js';
 
 export type ExitReason =
@@ -37,6 +38,14 @@ export interface ActorRunOptions {
   sliceMs?: number;
   /** A pipe end to hand the actor at start (its sibling's other end). */
   pipe?: MessagePort;
+  /** The pool whose thread hosts it; default the shared pool. */
+  pool?: ActorPool;
+  /**
+   * Run the actor in this very thread instead of a worker (the test kit's inline mode):
+   * its blocking receives then hold this thread for up to sliceMs at a time, and only the
+   * 'reject' fault can be injected (the others would kill or hang this thread).
+   */
+  inline?: boolean;
 }
 
 export const DEFAULT_SLICE_MS = 50;
@@ -56,6 +65,8 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private readonly abort = new AbortController();
   private readonly listeners = new Set<(msg: Out) => void>();
   private killReason: ExitReason | undefined;
+  /** Runs in this thread (test kit) rather than in a worker. */
+  readonly inline: boolean;
   private exit: ActorExit | undefined;
   private resolveExit!: (exit: ActorExit) => void;
 
@@ -97,9 +108,11 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     this.controlPort.once('close', () => {
       if (!this.exit) this.finish({ reason: this.killReason ?? 'crashed', error: new ActorExitedError(name, 'its worker thread ended') });
     });
-    actorPool()
-      .run(task, { transferList, signal: this.abort.signal })
-      .then(
+    this.inline = options.inline ?? false;
+    const running: Promise<ActorReport> = this.inline
+      ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => runActorTask(task))
+      : (options.pool ?? sharedActorPool()).run(task, { transferList, signal: this.abort.signal });
+    running.then(
         (report: ActorReport) => {
           if (report.status === 'error') {
             const error = report.error ? deserializeError(report.error) : new ActorExitedError(name, 'failed to start');
@@ -161,6 +174,9 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
 
   /** Makes the actor fail on purpose. Resolves once the fault is armed, or already struck (the reply can die with the worker). */
   async injectFault(fault: Fault, timeoutMs = 1000): Promise<void> {
+    if (this.inline && fault !== 'reject') {
+      throw new InvalidOptionError(`an inline actor runs in this thread: only the 'reject' fault can be injected, not '${fault}'`);
+    }
     try {
       await this.call('injectFault', timeoutMs, fault);
     } catch (error) {
@@ -182,6 +198,11 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
 
   /** Terminates the actor's worker thread; its sockets are closed from here. */
   async kill(reason: ExitReason = 'killed'): Promise<ActorExit> {
+    if (this.inline) {
+      // No thread to terminate: ask it to stop, as fast as a slice allows.
+      if (!this.exit) void this.call('stop', 60_000).catch(() => {});
+      return this.exited;
+    }
     if (!this.exit) {
       this.killReason = reason;
       this.abort.abort(new ActorExitedError(this.name, reason));

@@ -4,7 +4,7 @@
  */
 import { NoPubSubError } from './errors.js';
 import { ListFeed } from './feed.js';
-import { positiveInteger, SupervisedHandle, urlList } from './handle.js';
+import { type HandleEvents, positiveInteger, SupervisedHandle, urlList } from './handle.js';
 import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName } from './protocol.js';
 import type { ChildSpec, SupervisorOptions } from './supervisor.js';
 
@@ -26,10 +26,9 @@ export interface ClientOptions {
   signal?: AbortSignal;
 }
 
-export interface ClientEvents {
+export interface ClientEvents extends HandleEvents {
   /** A peer list arrived. */
   peers: [string[]];
-  failure: [Error];
 }
 
 let clientSeq = 0;

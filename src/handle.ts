@@ -1,40 +1,69 @@
 /**
- * What servers, clients and subscribers share: one supervisor that owns their actors,
- * closing (idempotent, also on an AbortSignal), and ending their iterators with the
- * supervisor's error when it gives up.
+ * What servers, clients and subscribers share: a small supervision tree (one supervisor
+ * owning their actors), closing (idempotent, also on an AbortSignal), and escalation:
+ * when the tree's supervisor gives up, a parent (an application supervisor) decides
+ * whether to restart the whole tree; without one, the handle fails — it closes and ends
+ * its iterators with the supervisor's error.
  */
 import { EventEmitter } from 'node:events';
 import { ClosedError, InvalidOptionError } from './errors.js';
-import { type ChildHealth, type ChildSpec, Supervisor, type SupervisorOptions } from './supervisor.js';
+import { type ChildHealth, type ChildSpec, Supervisor, type SupervisorEvents, type SupervisorOptions } from './supervisor.js';
 
-export interface HandleEvents {
-  /** The supervisor gave up (restart intensity exceeded): the handle is closed, its iterators end with this error. */
+export interface HandleEvents extends SupervisorEvents {
+  /** The handle failed for good (its supervisor gave up, and no parent restarted it): it is closed, its iterators end with this error. */
   failure: [Error];
 }
 
-export abstract class SupervisedHandle<Events extends Record<keyof Events, unknown[]> & HandleEvents> extends EventEmitter<
-  Events & HandleEvents
-> {
-  readonly supervisor: Supervisor;
+/** The application supervisor's side of a handle: it decides what a tree's give-up means. */
+export interface TreeParent {
+  /** Called when the handle's supervisor gave up. */
+  childGaveUp(child: SupervisedHandle, error: Error): void;
+}
+
+const FORWARDED = ['actor:start', 'actor:exit', 'actor:restart', 'giveup'] as const;
+
+export abstract class SupervisedHandle<Events extends HandleEvents & Record<keyof Events, unknown[]> = HandleEvents> extends EventEmitter<Events> {
+  readonly name: string;
+  private tree: Supervisor;
+  private readonly specs: ChildSpec[];
+  private readonly supervision: SupervisorOptions | undefined;
   private closing: Promise<void> | undefined;
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort = () => void this.close();
+  /** Set by an application supervisor that adopted this handle. */
+  parent: TreeParent | undefined;
 
   protected constructor(specs: ChildSpec[], supervision: SupervisorOptions | undefined, name: string, signal?: AbortSignal) {
     super();
-    this.supervisor = new Supervisor(specs, { name, ...supervision });
+    this.name = name;
+    this.specs = specs;
+    this.supervision = supervision;
     this.signal = signal;
-    this.supervisor.on('giveup', ({ error }) => {
-      this.onEnd(error);
-      (this.emit as (e: 'failure', err: Error) => boolean)('failure', error);
-      void this.close();
+    this.tree = this.makeTree();
+  }
+
+  /** The supervisor of this handle's actors (a new one after the tree was restarted by a parent). */
+  get supervisor(): Supervisor {
+    return this.tree;
+  }
+
+  private makeTree(): Supervisor {
+    const tree = new Supervisor(this.specs, { name: this.name, ...this.supervision });
+    for (const event of FORWARDED) {
+      tree.on(event, (e: unknown) => this.emitUntyped(event, e));
+    }
+    tree.on('giveup', ({ error }) => {
+      if (this.closing) return;
+      if (this.parent) this.parent.childGaveUp(this as unknown as SupervisedHandle, error);
+      else void this.fail(error);
     });
+    return tree;
   }
 
   /** Starts the actors; on failure nothing is left running and the error is thrown. */
   protected async start(): Promise<this> {
     this.signal?.throwIfAborted();
-    await this.supervisor.start();
+    await this.tree.start();
     if (this.signal) {
       if (this.signal.aborted) {
         await this.close();
@@ -45,21 +74,49 @@ export abstract class SupervisedHandle<Events extends Record<keyof Events, unkno
     return this;
   }
 
+  /**
+   * Replaces the whole tree with a fresh supervisor and starts it: how a parent restarts
+   * a tree that gave up. Iterators and state mirrors live on the handle and carry over.
+   */
+  async restartTree(): Promise<void> {
+    if (this.closing) throw new ClosedError(this.name);
+    await this.tree.shutdown();
+    this.tree = this.makeTree();
+    await this.tree.start();
+  }
+
+  /** Fails the handle for good: iterators end with `error`, 'failure' is emitted, everything is closed. */
+  async fail(error: Error): Promise<void> {
+    if (this.closing) return this.closing;
+    this.onEnd(error);
+    this.emitUntyped('failure', error);
+    await this.shutdownWith(error);
+  }
+
+  /** Base-class emits of events every handle has (the generic map cannot be narrowed here). */
+  private emitUntyped(event: string, payload: unknown): void {
+    (this.emit as unknown as (e: string, p: unknown) => boolean)(event, payload);
+  }
+
   get closed(): boolean {
     return this.closing !== undefined;
   }
 
   /** Every actor's state and restart count. */
   health(): ChildHealth[] {
-    return this.supervisor.health();
+    return this.tree.health();
   }
 
-  /** Stops every actor (sockets closed, ports free) and ends the iterators. Idempotent. */
+  /** Stops every actor (sockets closed, worker threads exited, ports free) and ends the iterators. Idempotent. */
   close(): Promise<void> {
+    return this.shutdownWith(undefined);
+  }
+
+  private shutdownWith(error: Error | undefined): Promise<void> {
     this.closing ??= (async () => {
       this.signal?.removeEventListener('abort', this.onAbort);
-      await this.supervisor.shutdown();
-      this.onEnd(this.supervisor.failure);
+      await this.tree.shutdown();
+      this.onEnd(error ?? this.tree.failure);
     })();
     return this.closing;
   }
@@ -68,7 +125,7 @@ export abstract class SupervisedHandle<Events extends Record<keyof Events, unkno
     await this.close();
   }
 
-  /** End iterators: normally after close(), with the error after a give-up. */
+  /** End iterators: normally after close(), with the error after a failure. */
   protected abstract onEnd(error: Error | undefined): void;
 
   protected assertOpen(what: string): void {

@@ -33,3 +33,13 @@ export {
   type ServerTiming,
 } from './protocol.js';
 export type * from './actors/messages.js';
+export {
+  createSupervisor,
+  AppSupervisor,
+  APP_SUPERVISOR_DEFAULTS,
+  type AppSupervisorOptions,
+  type AppSupervisorEvents,
+  type TreeHealth,
+  type TreeRestartEvent,
+} from './app-supervisor.js';
+export type { HandleEvents } from './handle.js';

@@ -1,7 +1,9 @@
 /**
- * The piscina pool that hosts actors. Each actor is one long-running task holding one
- * worker thread for its whole life (concurrentTasksPerWorker: 1), so the pool grows a
- * thread per live actor; idle threads exit after a second.
+ * Piscina pools that host actors. Each actor is one long-running task holding one worker
+ * thread for its whole life (concurrentTasksPerWorker: 1), so a pool grows a thread per
+ * live actor. Every supervisor owns a pool and destroys it at shutdown, which is how
+ * `shutdown()` can promise that every worker thread has exited. Actors started alone
+ * (the test kit) share a default pool.
  */
 import { Piscina } from 'piscina';
 
@@ -11,32 +13,40 @@ const WORKER_FILE = new URL(`./actors/worker${import.meta.url.endsWith('.ts') ? 
 /** nanomsg allows 512 sockets per process; an actor holds one, so more threads would be useless. */
 export const MAX_ACTOR_THREADS = 512;
 
-let pool: Piscina | undefined;
+export type ActorPool = Piscina;
 
-export function actorPool(): Piscina {
-  pool ??= new Piscina({
+export function createActorPool(): ActorPool {
+  return new Piscina({
     filename: WORKER_FILE,
     // Actors block in nanomsg receives; piscina's Atomics-based task wake-ups would only add latency.
     atomics: 'disabled',
     minThreads: 0,
     maxThreads: MAX_ACTOR_THREADS,
     concurrentTasksPerWorker: 1,
+    // A restarted actor can reuse the thread its predecessor's sibling left; idle ones go soon.
     idleTimeout: 1000,
   });
-  return pool;
 }
 
-/** The number of worker threads currently alive in the pool (0 when no pool was made). */
+let shared: ActorPool | undefined;
+
+/** The pool for actors started outside a supervisor. */
+export function sharedActorPool(): ActorPool {
+  shared ??= createActorPool();
+  return shared;
+}
+
+/** Worker threads alive in the shared pool (0 when it was never made). */
 export function actorThreadCount(): number {
-  return pool?.threads.length ?? 0;
+  return shared?.threads.length ?? 0;
 }
 
 /**
- * Destroys the pool, ending every idle worker thread now. Actors still running are
- * terminated; call it after every server, client and subscriber is closed.
+ * Destroys the shared pool, ending its idle threads now (actors still running on it are
+ * terminated). Supervisors' own pools are destroyed by their shutdown.
  */
 export async function closeActorPool(): Promise<void> {
-  const p = pool;
-  pool = undefined;
+  const p = shared;
+  shared = undefined;
   await p?.destroy();
 }

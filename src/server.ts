@@ -6,7 +6,7 @@
  */
 import type { RoundMessage } from './actors/messages.js';
 import { InvalidOptionError } from './errors.js';
-import { positiveInteger, SupervisedHandle } from './handle.js';
+import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
 import { DEFAULT_MAX_MEMBERS, DEFAULT_MAX_NAME_BYTES, parseEndpoint, validateTiming, type ServerTiming } from './protocol.js';
 import type { SupervisorOptions } from './supervisor.js';
 
@@ -40,7 +40,7 @@ export interface RoundInfo {
   members: number;
 }
 
-export interface ServerEvents {
+export interface ServerEvents extends HandleEvents {
   /** The member set changed at the end of a round. */
   change: [MembershipChange];
   /** A round ended (every round). */
@@ -49,7 +49,6 @@ export interface ServerEvents {
   published: [{ members: string[]; bytes: number }];
   /** Answers were refused in a round (oversized, not UTF-8, containing `|`, over the member cap). */
   refused: [{ reason: string; count: number }];
-  failure: [Error];
 }
 
 let serverSeq = 0;

@@ -3,7 +3,7 @@
  * lists `changes()` yields, stopped by `close()` or by aborting its signal.
  */
 import { ListFeed } from './feed.js';
-import { positiveInteger, SupervisedHandle } from './handle.js';
+import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
 import { maxListBytes, parseEndpoint } from './protocol.js';
 import type { SupervisorOptions } from './supervisor.js';
 
@@ -19,12 +19,11 @@ export interface SubscribeOptions {
   supervision?: SupervisorOptions;
 }
 
-export interface SubscriberEvents {
+export interface SubscriberEvents extends HandleEvents {
   /** A member list arrived. */
   change: [string[]];
   /** A message that is not a valid list was dropped. */
   refused: [{ reason: string }];
-  failure: [Error];
 }
 
 let subscriberSeq = 0;

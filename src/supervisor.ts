@@ -11,22 +11,18 @@ import { MessageChannel } from 'node:worker_threads';
 import { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorOut, Fault } from './actors/messages.js';
 import { ActorTimeoutError, ClosedError, InvalidOptionError, SupervisorGiveUpError } from './errors.js';
+import { createActorPool, type ActorPool } from './pool.js';
+import {
+  affectedBy,
+  backoffDelay,
+  recordRestart,
+  shouldRestart,
+  validateRestartOptions,
+  type RestartPolicy,
+  type Strategy,
+} from './restart-policy.js';
 
-export type RestartPolicy =
-  /** Always restarted, whatever the exit. */
-  | 'permanent'
-  /** Restarted only after an abnormal exit (crash, hang). */
-  | 'transient'
-  /** Never restarted. */
-  | 'temporary';
-
-export type Strategy =
-  /** Restart only the failed child. */
-  | 'one_for_one'
-  /** Restart every child. */
-  | 'one_for_all'
-  /** Restart the failed child and every child started after it. */
-  | 'rest_for_one';
+export type { RestartPolicy, Strategy } from './restart-policy.js';
 
 export type ChildState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
 
@@ -165,6 +161,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private giveUpError: SupervisorGiveUpError | undefined;
+  private pool: ActorPool | undefined;
 
   constructor(specs: ChildSpec[], options: SupervisorOptions = {}) {
     super();
@@ -193,6 +190,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async start(): Promise<void> {
     if (this.status !== 'idle') throw new ClosedError(`supervisor ${this.name} (already started)`);
     this.status = 'running';
+    this.pool = createActorPool();
     for (const child of this.children) {
       try {
         await this.startChild(child);
@@ -251,7 +249,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       if (child.state !== 'failed') child.state = 'stopped';
     }
+    await this.destroyPool();
     this.status = 'stopped';
+  }
+
+  /** Worker threads alive in this supervisor's pool: one per running actor, plus idle ones for a second. */
+  threadCount(): number {
+    return this.pool?.threads.length ?? 0;
+  }
+
+  private async destroyPool(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    // destroy() resolves once every worker thread has exited.
+    await pool?.destroy();
   }
 
   // ------------------------------------------------------------------ internals
@@ -279,7 +290,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         sibling.run.post({ type: 'attach-pipe', port: channel.port2 }, [channel.port2]);
       }
     }
-    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, ...(pipe ? { pipe } : {}) });
+    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, pool: this.pool!, ...(pipe ? { pipe } : {}) });
     child.run = run;
     const onMessage = child.spec.onMessage as ((msg: ActorOut) => void) | undefined;
     if (onMessage) run.onMessage(onMessage);
@@ -326,8 +337,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // Exits during start, during our own stops, or after we stopped are not failures to act on.
     if (child.state === 'starting' || child.stopping || this.status !== 'running') return;
     const abnormal = exit.reason !== 'stopped' && exit.reason !== 'done';
-    const policy = child.spec.restart ?? 'permanent';
-    if (policy === 'temporary' || (policy === 'transient' && !abnormal)) {
+    if (!shouldRestart(child.spec.restart ?? 'permanent', abnormal)) {
       child.state = 'stopped';
       return;
     }
@@ -336,23 +346,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private onFailure(child: Child, exit: ActorExit): void {
     const now = Date.now();
-    this.restartLog = this.restartLog.filter((t) => now - t < this.opts.periodMs);
-    this.restartLog.push(now);
-    if (this.restartLog.length > this.opts.maxRestarts) {
+    const intensity = recordRestart(this.restartLog, now, this.opts);
+    this.restartLog = intensity.log;
+    if (intensity.exceeded) {
       void this.track(this.giveUp(child, exit));
       return;
     }
     if (child.startedAt > 0 && now - child.startedAt >= this.opts.resetBackoffAfterMs) child.attempt = 0;
     const attempt = child.attempt++;
-    const base = Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** attempt);
-    const delayMs = Math.round(base * (1 + Math.random() * this.opts.randomFactor));
-    const index = this.children.indexOf(child);
-    const affected =
-      this.opts.strategy === 'one_for_one'
-        ? [child]
-        : this.opts.strategy === 'one_for_all'
-          ? [...this.children]
-          : this.children.slice(index);
+    const delayMs = backoffDelay(attempt, this.opts);
+    const affected = affectedBy(this.opts.strategy, this.children, this.children.indexOf(child));
     for (const c of affected) c.state = 'restarting';
     this.emit('actor:restart', {
       supervisor: this.name,
@@ -415,6 +418,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       c.state = 'failed';
     }
+    await this.destroyPool();
     this.emit('giveup', { supervisor: this.name, error });
   }
 
@@ -438,15 +442,11 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 function validateSupervisorOptions(o: typeof SUPERVISOR_DEFAULTS & { resetBackoffAfterMs: number }): void {
-  if (!['one_for_one', 'one_for_all', 'rest_for_one'].includes(o.strategy)) {
-    throw new InvalidOptionError(`strategy must be one_for_one, one_for_all or rest_for_one, got ${String(o.strategy)}`);
+  validateRestartOptions(o);
+  if (!Number.isInteger(o.livenessIntervalMs) || o.livenessIntervalMs < 0) {
+    throw new InvalidOptionError(`livenessIntervalMs must be a whole number >= 0, got ${o.livenessIntervalMs}`);
   }
-  for (const k of ['maxRestarts', 'livenessIntervalMs'] as const) {
-    if (!Number.isInteger(o[k]) || o[k] < 0) throw new InvalidOptionError(`${k} must be a whole number >= 0, got ${o[k]}`);
-  }
-  for (const k of ['periodMs', 'minBackoffMs', 'maxBackoffMs', 'livenessTimeoutMs', 'startTimeoutMs', 'stopTimeoutMs', 'sliceMs', 'resetBackoffAfterMs'] as const) {
+  for (const k of ['livenessTimeoutMs', 'startTimeoutMs', 'stopTimeoutMs', 'sliceMs'] as const) {
     if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${o[k]}`);
   }
-  if (o.maxBackoffMs < o.minBackoffMs) throw new InvalidOptionError('maxBackoffMs must be >= minBackoffMs');
-  if (!(o.randomFactor >= 0)) throw new InvalidOptionError(`randomFactor must be >= 0, got ${o.randomFactor}`);
 }
