@@ -6,7 +6,7 @@
  */
 import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
 import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault } from './actors/messages.js';
 import { sharedActorPool, type ActorPool } from './pool.js';
@@ -50,6 +50,9 @@ export interface ActorRunOptions {
 
 export const DEFAULT_SLICE_MS = 50;
 
+/** How long a dead actor's thread may take to go away before its sockets are closed regardless. */
+const THREAD_EXIT_WAIT_MS = 5_000;
+
 export class ActorRun<Out extends ActorOut = ActorOut> {
   readonly name: string;
   readonly args: ActorArgs;
@@ -65,6 +68,8 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private readonly abort = new AbortController();
   private readonly listeners = new Set<(msg: Out) => void>();
   private killReason: ExitReason | undefined;
+  private readonly threadGone: Promise<void>;
+  private readonly dispatch: (msg: Out) => void;
   /** Runs in this thread (test kit) rather than in a worker. */
   readonly inline: boolean;
   private exit: ActorExit | undefined;
@@ -87,10 +92,11 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       readyReject = rej;
     });
     this.ready.catch(() => {}); // observed through exited as well
-    this.mailbox.on('message', (msg: Out) => {
+    this.dispatch = (msg: Out) => {
       if (msg.type === 'ready') readyResolve();
       for (const l of this.listeners) l(msg);
-    });
+    };
+    this.mailbox.on('message', this.dispatch);
 
     const task: ActorTask = {
       name,
@@ -105,7 +111,10 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     if (options.pipe) transferList.push(options.pipe);
 
     // A worker that dies closes its ports: that is often the first sign of a crash.
-    this.controlPort.once('close', () => {
+    // The port closes only when the thread is torn down, so it also tells when the dead
+    // thread can no longer touch its sockets.
+    this.threadGone = new Promise<void>((resolve) => this.controlPort.once('close', resolve));
+    void this.threadGone.then(() => {
       if (!this.exit) this.finish({ reason: this.killReason ?? 'crashed', error: new ActorExitedError(name, 'its worker thread ended') });
     });
     this.inline = options.inline ?? false;
@@ -213,8 +222,23 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private finish(exit: ActorExit): void {
     if (this.exit) return;
     this.exit = exit;
-    // The worker is gone or done with its sockets: whatever it left open is closed here,
-    // so the port is free before anyone restarts the actor.
+    void this.release(exit);
+  }
+
+  private async release(exit: ActorExit): Promise<void> {
+    const died = exit.reason === 'crashed' || exit.reason === 'hung' || exit.reason === 'killed';
+    if (died && !this.inline) {
+      // piscina settles a task as soon as its worker errors or is told to terminate; the
+      // thread may run on for a moment. Its sockets are closed only once it is gone:
+      // nanomsg reuses socket ids, and a thread still running could otherwise touch the
+      // socket of the actor restarted in its place.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.threadGone, new Promise<void>((r) => (timer = setTimeout(r, THREAD_EXIT_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    // Messages the actor sent just before it ended (a round's result...) still count.
+    for (let m = receiveMessageOnPort(this.mailbox); m; m = receiveMessageOnPort(this.mailbox)) this.dispatch(m.message as Out);
+    // Whatever the actor left open is closed here, so its port is free before anyone restarts it.
     this.ledger.closeAll();
     this.control[releaseProxy]();
     this.controlPort.close();

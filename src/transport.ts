@@ -97,11 +97,15 @@ export class SocketLedger {
     throw new Error(`socket ledger full (${SocketLedger.SLOTS} sockets per actor)`);
   }
 
-  /** Forget an id before closing it: an id closed twice may by then belong to another actor. */
-  release(id: number): void {
+  /**
+   * Forgets an id before closing it; false if it was not recorded (the supervisor has
+   * closed it already, and the id may by now belong to another actor's socket).
+   */
+  release(id: number): boolean {
     for (let i = 0; i < this.slots.length; i++) {
-      if (Atomics.compareExchange(this.slots, i, id, -1) === id) return;
+      if (Atomics.compareExchange(this.slots, i, id, -1) === id) return true;
     }
+    return false;
   }
 
   ids(): number[] {
@@ -209,7 +213,8 @@ export class NnSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ledger?.release(this.id);
+    // Closing an id the supervisor already closed could close someone else's socket.
+    if (this.ledger && !this.ledger.release(this.id)) return;
     nn.Close(this.id);
   }
 }

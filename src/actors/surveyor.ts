@@ -155,10 +155,6 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       state = outcome.state;
       ctx.count('rounds');
       ctx.count('answers', answers);
-      if (outcome.changed) {
-        ctx.count('changes');
-        sendMembers();
-      }
       // Refusals are reported once per round, not per message: a hostile peer cannot flood the mailbox.
       if (refused > 0) {
         ctx.count('refused', refused);
@@ -174,6 +170,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         left: outcome.left,
         ...(outcome.changed ? { members: [...state.members].sort() } : {}),
       });
+      // The supervisor's mirror hears of a change before the publisher does: if this
+      // thread dies in between, the restarted surveyor starts from the new set and hands
+      // it to the publisher, so the change is published late rather than lost.
+      if (outcome.changed) {
+        ctx.count('changes');
+        sendMembers();
+      }
     }
   } finally {
     socket.close();
