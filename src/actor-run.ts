@@ -226,8 +226,10 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   }
 
   private async release(exit: ActorExit): Promise<void> {
+    // A loop that threw closed its own sockets (its thread lives on in the pool); only a
+    // thread that died with sockets recorded in the ledger needs waiting for.
     const died = exit.reason === 'crashed' || exit.reason === 'hung' || exit.reason === 'killed';
-    if (died && !this.inline) {
+    if (died && !this.inline && this.ledger.ids().length > 0) {
       // piscina settles a task as soon as its worker errors or is told to terminate; the
       // thread may run on for a moment. Its sockets are closed only once it is gone:
       // nanomsg reuses socket ids, and a thread still running could otherwise touch the

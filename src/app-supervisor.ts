@@ -13,6 +13,7 @@ import { ClosedError, SupervisorGiveUpError } from './errors.js';
 import type { HandleEvents, SupervisedHandle, TreeParent } from './handle.js';
 import {
   affectedBy,
+  BackoffTimers,
   backoffDelay,
   recordRestart,
   validateRestartOptions,
@@ -92,7 +93,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
   private restartLog: number[] = [];
   private status: 'running' | 'stopping' | 'stopped' | 'failed' = 'running';
   private giveUpError: SupervisorGiveUpError | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly backoff = new BackoffTimers();
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(options: AppSupervisorOptions = {}) {
@@ -149,8 +150,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.status === 'stopped') return;
     this.status = 'stopping';
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.backoff.cancelAll();
     await Promise.allSettled([...this.inFlight]);
     for (const tree of [...this.trees].reverse()) {
       await closeWithin(tree.handle, options.timeoutMs);
@@ -186,13 +186,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
   }
 
   private async restartTrees(affected: Tree[], delayMs: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        resolve();
-      }, delayMs);
-      this.timers.add(t);
-    });
+    await this.backoff.wait(delayMs);
     for (const tree of affected) {
       if (this.status !== 'running') return;
       try {
@@ -216,8 +210,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
       { cause },
     );
     this.giveUpError = error;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.backoff.cancelAll();
     for (const t of [...this.trees].reverse()) await t.handle.fail(error);
     const event: GiveUpEvent = { supervisor: this.name, error };
     this.emit('giveup', event);

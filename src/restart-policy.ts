@@ -72,3 +72,29 @@ export function validateRestartOptions(o: RestartOptions): void {
   if (o.maxBackoffMs < o.minBackoffMs) throw new InvalidOptionError('maxBackoffMs must be >= minBackoffMs');
   if (!(o.randomFactor >= 0)) throw new InvalidOptionError(`randomFactor must be >= 0, got ${o.randomFactor}`);
 }
+
+/**
+ * The backoff waits of a supervisor. Cancelling ends every wait at once — the waiter
+ * resumes and sees the supervisor stopping — rather than leaving it pending forever.
+ */
+export class BackoffTimers {
+  private readonly pending = new Map<NodeJS.Timeout, () => void>();
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.pending.delete(t);
+        resolve();
+      }, ms);
+      this.pending.set(t, resolve);
+    });
+  }
+
+  cancelAll(): void {
+    for (const [t, resolve] of this.pending) {
+      clearTimeout(t);
+      resolve();
+    }
+    this.pending.clear();
+  }
+}

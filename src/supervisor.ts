@@ -14,6 +14,7 @@ import { ActorTimeoutError, ClosedError, InvalidOptionError, SupervisorGiveUpErr
 import { createActorPool, type ActorPool } from './pool.js';
 import {
   affectedBy,
+  BackoffTimers,
   backoffDelay,
   recordRestart,
   shouldRestart,
@@ -158,7 +159,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private restartLog: number[] = [];
   private status: 'idle' | 'running' | 'stopping' | 'stopped' | 'failed' = 'idle';
   private livenessTimer: NodeJS.Timeout | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly backoff = new BackoffTimers();
   private readonly inFlight = new Set<Promise<unknown>>();
   private giveUpError: SupervisorGiveUpError | undefined;
   private pool: ActorPool | undefined;
@@ -238,8 +239,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.status === 'stopped') return;
     this.status = 'stopping';
     clearInterval(this.livenessTimer);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.backoff.cancelAll();
     await Promise.allSettled([...this.inFlight]);
     const timeoutMs = options.timeoutMs ?? this.opts.stopTimeoutMs;
     for (const child of [...this.children].reverse()) {
@@ -378,13 +378,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         await c.run.stop(this.opts.stopTimeoutMs);
       }
     }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        resolve();
-      }, delayMs);
-      this.timers.add(t);
-    });
+    await this.backoff.wait(delayMs);
     for (const c of affected) {
       if (this.status !== 'running') return;
       c.restarts++;
@@ -409,8 +403,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     );
     this.giveUpError = error;
     clearInterval(this.livenessTimer);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.backoff.cancelAll();
     for (const c of [...this.children].reverse()) {
       if (c.run && !c.run.hasExited) {
         c.stopping = true;
