@@ -18,26 +18,19 @@ import {
   recordRestart,
   validateRestartOptions,
   type RestartOptions,
+  type RestartSettings,
   type Strategy,
 } from './restart-policy.js';
 import { createServer, type Server, type ServerOptions } from './server.js';
 import { subscribe, type SubscribeOptions, type Subscriber } from './subscriber.js';
 import type { ChildHealth, GiveUpEvent, SupervisorEvents, SupervisorOptions } from './supervisor.js';
 
-export interface AppSupervisorOptions {
-  name?: string;
-  /** Which trees restart together when one gives up. Default one_for_one. */
-  strategy?: Strategy;
-  /** Tree restarts allowed within periodMs before this supervisor gives up. Default 3. */
-  maxRestarts?: number;
-  /** Default 60,000 ms: a tree that gives up has already restarted its actors several times. */
-  periodMs?: number;
-  /** Default 100 ms. */
-  minBackoffMs?: number;
-  /** Default 10,000 ms. */
-  maxBackoffMs?: number;
-  /** Default 0.2. */
-  randomFactor?: number;
+/**
+ * Restart settings for whole trees (defaults in APP_SUPERVISOR_DEFAULTS: 3 tree restarts
+ * within 60 s — a tree that gives up has already restarted its actors several times —
+ * backoff 100 ms to 10 s), and the supervision of the hosted trees.
+ */
+export interface AppSupervisorOptions extends RestartSettings {
   /** Supervisor options given to every hosted tree unless its own options set them. */
   supervision?: SupervisorOptions;
 }
@@ -107,7 +100,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
       minBackoffMs: o.minBackoffMs,
       maxBackoffMs: o.maxBackoffMs,
       randomFactor: o.randomFactor,
-      resetBackoffAfterMs: o.periodMs,
+      resetBackoffAfterMs: options.resetBackoffAfterMs ?? o.periodMs,
     };
     validateRestartOptions(this.opts);
     this.supervision = options.supervision;

@@ -21,6 +21,23 @@ export type Strategy =
   /** Restart the failed child and every child started after it. */
   | 'rest_for_one';
 
+/** The restart options every supervisor takes (defaults differ per supervisor). */
+export interface RestartSettings {
+  name?: string;
+  /** Which children restart together when one fails. */
+  strategy?: Strategy;
+  /** Restart intensity: more than this many restarts within periodMs gives up. */
+  maxRestarts?: number;
+  periodMs?: number;
+  /** First restart delay; doubles with each consecutive failure of a child. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Each delay is stretched by up to this fraction at random, so crashed peers do not restart in lockstep. */
+  randomFactor?: number;
+  /** A child that ran this long without failing starts its backoff from minBackoffMs again. Default periodMs. */
+  resetBackoffAfterMs?: number;
+}
+
 export interface RestartOptions {
   strategy: Strategy;
   /** More than this many restarts within periodMs gives up. */

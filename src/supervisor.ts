@@ -20,6 +20,7 @@ import {
   shouldRestart,
   validateRestartOptions,
   type RestartPolicy,
+  type RestartSettings,
   type Strategy,
 } from './restart-policy.js';
 
@@ -43,21 +44,8 @@ export interface ChildSpecOf<K extends ActorKind> {
 /** One child of a supervisor: which actor, with which arguments, restarted when. */
 export type ChildSpec = { [K in ActorKind]: ChildSpecOf<K> }[ActorKind];
 
-export interface SupervisorOptions {
-  name?: string;
-  strategy?: Strategy;
-  /** Restart intensity: more than this many restarts within periodMs gives up. Default 5. */
-  maxRestarts?: number;
-  /** Default 10,000 ms. */
-  periodMs?: number;
-  /** First restart delay; doubles with each consecutive failure of a child. Default 25 ms. */
-  minBackoffMs?: number;
-  /** Default 5,000 ms. */
-  maxBackoffMs?: number;
-  /** Each delay is stretched by up to this fraction at random, so crashed peers do not restart in lockstep. Default 0.2. */
-  randomFactor?: number;
-  /** A child that ran this long without failing starts its backoff from minBackoffMs again. Default periodMs. */
-  resetBackoffAfterMs?: number;
+/** Restart settings (defaults in SUPERVISOR_DEFAULTS: 5 restarts in 10 s, backoff 25 ms to 5 s) and liveness. */
+export interface SupervisorOptions extends RestartSettings {
   /** How often each actor is pinged. Default 1,000 ms; 0 disables liveness checks. */
   livenessIntervalMs?: number;
   /** An actor that does not answer a ping within this is hung: terminated and restarted. Default 3,000 ms. */

@@ -1,20 +1,12 @@
 /** Bad input gets a clear error and nothing starts half-way: no actor left running, no port left bound. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createServer as netServer } from 'node:net';
 import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
-import { FAST, tcpPair } from './helpers/endpoints.js';
+import { createServer as netServer } from 'node:net';
+import { assertPortFree, FAST, tcpPair } from './helpers/endpoints.js';
 
 after(() => closeActorPool());
 
-function rebind(url: string): Promise<void> {
-  const { hostname, port } = new URL(url.replace('tcp://', 'http://'));
-  return new Promise((resolve, reject) => {
-    const s = netServer();
-    s.once('error', reject);
-    s.listen(Number(port), hostname, () => s.close(() => resolve()));
-  });
-}
 
 test('a survey port in use fails creation with EADDRINUSE naming the URL, and frees the pub/sub port', async () => {
   const urls = await tcpPair();
@@ -27,12 +19,12 @@ test('a survey port in use fails creation with EADDRINUSE naming the URL, and fr
       return true;
     });
     // The publisher had bound other.pubsubUrl before the surveyor failed: it must be free again.
-    await rebind(other.pubsubUrl);
+    await assertPortFree(other.pubsubUrl);
   } finally {
     await holder.close();
   }
-  await rebind(urls.surveyUrl);
-  await rebind(urls.pubsubUrl);
+  await assertPortFree(urls.surveyUrl);
+  await assertPortFree(urls.pubsubUrl);
 });
 
 test('a pub/sub port in use fails creation before anything surveys', async () => {
@@ -42,7 +34,7 @@ test('a pub/sub port in use fails creation before anything surveys', async () =>
   await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
   try {
     await assert.rejects(createServer({ ...urls, ...FAST }), { code: 'EADDRINUSE' });
-    await rebind(urls.surveyUrl);
+    await assertPortFree(urls.surveyUrl);
   } finally {
     blocker.close();
   }
@@ -66,8 +58,8 @@ test('bad options are clear errors', async () => {
   await assert.rejects(createServer({ ...urls, maxMembers: 0 }), { message: /maxMembers/ });
   await assert.rejects(createServer({ ...urls, supervision: { strategy: 'one_for_none' as never } }), { message: /strategy/ });
   // None of it bound anything.
-  await rebind(urls.surveyUrl);
-  await rebind(urls.pubsubUrl);
+  await assertPortFree(urls.surveyUrl);
+  await assertPortFree(urls.pubsubUrl);
 });
 
 test('an aborted signal refuses to start; aborting later closes', async () => {
@@ -78,5 +70,5 @@ test('an aborted signal refuses to start; aborting later closes', async () => {
   ac.abort();
   await server.close(); // idempotent: resolves once the abort-triggered close finished
   assert.ok(server.health().every((h) => h.state === 'stopped'));
-  await rebind(urls.surveyUrl);
+  await assertPortFree(urls.surveyUrl);
 });

@@ -1,19 +1,11 @@
 /** The embedding example, run as a real child process: it serves, discovers itself, and shuts down cleanly on SIGTERM. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer as netServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { freePort, tcpPair } from './helpers/endpoints.js';
+import { assertPortFree, freePort, tcpPair } from './helpers/endpoints.js';
 import { eventually, within } from './helpers/wait.js';
 
-function rebind(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = netServer();
-    s.once('error', reject);
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve()));
-  });
-}
 
 test('examples/embedded-service: /health and /peers work, SIGTERM exits 0 and frees every port', async () => {
   const urls = await tcpPair();
@@ -47,7 +39,7 @@ test('examples/embedded-service: /health and /peers work, SIGTERM exits 0 and fr
     child.kill('SIGTERM');
     assert.equal(await within(15_000, 'exit', exited), 0);
     assert.deepEqual(events.map((e) => e.event).slice(-2), ['stopping', 'stopped']);
-    for (const port of [Number(urls.surveyUrl.split(':').pop()), Number(urls.pubsubUrl.split(':').pop()), httpPort]) await rebind(port);
+    for (const port of [urls.surveyUrl, urls.pubsubUrl, httpPort]) await assertPortFree(port);
   } finally {
     child.kill('SIGKILL');
   }

@@ -5,22 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createServer as netServer } from 'node:net';
 import { closeActorPool, createClient, createServer, SupervisorGiveUpError, type GiveUpEvent } from '../src/index.js';
 import { PeerSocket } from '../src/testing/index.js';
-import { STEADY, tcpPair } from './helpers/endpoints.js';
+import { assertPortFree, STEADY, tcpPair } from './helpers/endpoints.js';
 import { until, within } from './helpers/wait.js';
 
 after(() => closeActorPool());
 
-function rebind(url: string): Promise<void> {
-  const port = Number(url.split(':').pop());
-  return new Promise((resolve, reject) => {
-    const s = netServer();
-    s.once('error', reject);
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve()));
-  });
-}
 
 test('a restart storm escalates exactly once; iterators end with the error; nothing is left behind', async () => {
   const urls = await tcpPair();
@@ -70,7 +61,7 @@ test('a surveyor whose port is taken while it restarts gives up instead of retry
     assert.match(error.message, /surveyor start-failed \(bind .* failed: EADDRINUSE/);
     await server.close();
     assert.equal(server.supervisor.threadCount(), 0);
-    await rebind(urls.pubsubUrl);
+    await assertPortFree(urls.pubsubUrl);
   } finally {
     squatter?.close();
     await server.close();

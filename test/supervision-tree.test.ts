@@ -5,21 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createServer as netServer } from 'node:net';
 import { closeActorPool, createSupervisor, SupervisorGiveUpError, type ActorRestartEvent, type TreeRestartEvent } from '../src/index.js';
-import { STEADY, tcpPair } from './helpers/endpoints.js';
+import { assertPortFree, STEADY, tcpPair } from './helpers/endpoints.js';
 import { sameMembers, until, within } from './helpers/wait.js';
 
 after(() => closeActorPool());
 
-function rebind(url: string): Promise<void> {
-  const port = Number(url.split(':').pop());
-  return new Promise((resolve, reject) => {
-    const s = netServer();
-    s.once('error', reject);
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve()));
-  });
-}
 
 test('an application supervisor hosts servers, clients and subscribers; their actor events bubble up', async () => {
   const urls = await tcpPair();
@@ -101,8 +92,8 @@ test('beyond its own intensity the parent gives up: every tree closes, iterators
   assert.ok(server.closed && fragile.closed);
   assert.equal(app.failure, error);
   await app.shutdown();
-  await rebind(urls.surveyUrl);
-  await rebind(urls.pubsubUrl);
+  await assertPortFree(urls.surveyUrl);
+  await assertPortFree(urls.pubsubUrl);
   await assert.rejects(app.createClient({ surveyUrl: urls.surveyUrl, service: 'x' }), (e) => e === error);
 });
 
@@ -133,6 +124,6 @@ test('shutdown({ timeoutMs }) stops everything in reverse order, even a hung act
     assert.equal(h.supervisor.threadCount(), 0, `${h.name} has threads left`);
     assert.ok(h.health().every((a) => a.state === 'stopped' && a.sockets.length === 0), JSON.stringify(h.health()));
   }
-  await rebind(urls.surveyUrl);
-  await rebind(urls.pubsubUrl);
+  await assertPortFree(urls.surveyUrl);
+  await assertPortFree(urls.pubsubUrl);
 });

@@ -101,3 +101,16 @@ export function inprocPair(): EndpointPair {
   const base = `gd-${process.pid}-${++seq}`;
   return { surveyUrl: `inproc://${base}-survey`, pubsubUrl: `inproc://${base}-pubsub` };
 }
+
+/**
+ * Resolves once `port` (or the port of a tcp:// URL) can be bound on 127.0.0.1; rejects
+ * with EADDRINUSE if something still holds it. How tests prove nothing was left bound.
+ */
+export function assertPortFree(portOrUrl: number | string): Promise<void> {
+  const port = typeof portOrUrl === 'number' ? portOrUrl : Number(portOrUrl.split(':').pop());
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve()));
+  });
+}

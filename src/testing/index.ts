@@ -17,7 +17,7 @@ import { ActorRun, type ActorExit } from '../actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorReport, Fault, PipeMessage } from '../actors/messages.js';
 
 export { PeerSocket } from './peer-socket.js';
-export { freePort, tcpPair, ipcPair, inprocPair, type EndpointPair } from './endpoints.js';
+export { assertPortFree, freePort, tcpPair, ipcPair, inprocPair, type EndpointPair } from './endpoints.js';
 export type { ActorExit, ExitReason } from '../actor-run.js';
 
 export interface StartActorOptions {
