@@ -4,10 +4,11 @@
  * publication; restarted actors are started from it, so a restart neither publishes a
  * spurious empty list nor republishes an unchanged one.
  */
-import type { RoundMessage } from './actors/messages.js';
+import type { ChangeMessage } from './actors/messages.js';
+import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
-import { DEFAULT_MAX_MEMBERS, DEFAULT_MAX_NAME_BYTES, parseEndpoint, validateTiming, type ServerTiming } from './protocol.js';
+import { DEFAULT_MAX_MEMBERS, DEFAULT_MAX_NAME_BYTES, parseEndpoint, validateDuration, validateTiming, type ServerTiming } from './protocol.js';
 import type { SupervisorOptions } from './supervisor.js';
 
 export interface ServerOptions extends Partial<ServerTiming> {
@@ -19,6 +20,22 @@ export interface ServerOptions extends Partial<ServerTiming> {
   maxMembers?: number;
   /** Longest accepted service string, in UTF-8 bytes. Default 1,024. */
   maxNameBytes?: number;
+  /**
+   * Heartbeat: republish the full list every this many ms even when unchanged, so late
+   * subscribers catch up within a period and multi-server subscribers can tell a silent
+   * server from a dead one. Default 0: publish only on change, as the original.
+   */
+  republishMs?: number;
+  /**
+   * 'fixed-rate' (default): a round starts every pollTime, which needs surveyTime < pollTime.
+   * 'original': as the Go original, wait pollTime after each round ends (a period is pollTime + the survey).
+   */
+  schedule?: Schedule;
+  /**
+   * Publish a newcomer as soon as its answer arrives instead of at the round's end
+   * (departures are still published at the round's end). Default true; false is the original.
+   */
+  eagerJoin?: boolean;
   /** Grace rounds: a member is dropped only after missing this many consecutive surveys. Default 1, the original. */
   missedRounds?: number;
   supervision?: SupervisorOptions;
@@ -31,6 +48,8 @@ export interface MembershipChange {
   joined: string[];
   left: string[];
   round: number;
+  /** A mid-round eager join (true) or a round's end (false). */
+  eager: boolean;
 }
 
 export interface RoundInfo {
@@ -45,8 +64,8 @@ export interface ServerEvents extends HandleEvents {
   change: [MembershipChange];
   /** A round ended (every round). */
   round: [RoundInfo];
-  /** A list went out on the PUB socket. */
-  published: [{ members: string[]; bytes: number }];
+  /** A list went out on the PUB socket: a change, or a heartbeat republication (`heartbeat: true`). */
+  published: [{ members: string[]; bytes: number; heartbeat: boolean }];
   /** Answers were refused in a round (oversized, not UTF-8, containing `|`, over the member cap). */
   refused: [{ reason: string; count: number }];
 }
@@ -68,6 +87,15 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const missedRounds = positiveInteger('missedRounds', options.missedRounds, 1);
+    const schedule = options.schedule ?? 'fixed-rate';
+    if (schedule !== 'fixed-rate' && schedule !== 'original') throw new InvalidOptionError(`schedule must be 'fixed-rate' or 'original', got ${String(schedule)}`);
+    if (schedule === 'fixed-rate' && timing.surveyTime >= timing.pollTime) {
+      throw new InvalidOptionError(
+        `surveyTime (${timing.surveyTime} ms) must be shorter than pollTime (${timing.pollTime} ms) with schedule 'fixed-rate': a survey must end before the next round starts`,
+      );
+    }
+    const eagerJoin = options.eagerJoin ?? true;
+    const republishMs = options.republishMs ? validateDuration('republishMs', options.republishMs) : 0;
     super(
       [
         // The publisher binds first: a server never answers surveys without being able to publish.
@@ -75,20 +103,21 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'publisher',
           pipe: 'surveyor',
           kind: 'publisher',
-          args: () => ({ url: options.pubsubUrl, lastPublished: this.lastPublished }),
+          args: () => ({ url: options.pubsubUrl, lastPublished: this.lastPublished, republishMs }),
           onMessage: (msg) => {
             if (msg.type !== 'published') return;
-            this.lastPublished = msg.members;
-            this.emit('published', { members: msg.members, bytes: msg.bytes });
+            if (msg.members) this.lastPublished = msg.members;
+            this.emit('published', { members: msg.members ?? this.lastPublished, bytes: msg.bytes, heartbeat: msg.heartbeat });
           },
         },
         {
           id: 'surveyor',
           pipe: 'publisher',
           kind: 'surveyor',
-          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, initialMembers: this.current }),
+          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, initialMembers: this.current }),
           onMessage: (msg) => {
-            if (msg.type === 'round') this.onRound(msg);
+            if (msg.type === 'change') this.onChange(msg);
+            else if (msg.type === 'round') this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, members: msg.members });
             else if (msg.type === 'refused') this.emit('refused', { reason: msg.reason, count: msg.count });
           },
         },
@@ -111,12 +140,9 @@ export class Server extends SupervisedHandle<ServerEvents> {
     return [...this.current];
   }
 
-  private onRound(msg: RoundMessage): void {
-    if (msg.members) {
-      this.current = msg.members;
-      this.emit('change', { members: [...msg.members], joined: msg.joined, left: msg.left, round: msg.round });
-    }
-    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, members: this.current.length });
+  private onChange(msg: ChangeMessage): void {
+    this.current = msg.members;
+    this.emit('change', { members: [...msg.members], joined: msg.joined, left: msg.left, round: msg.round, eager: msg.eager });
   }
 
   protected onEnd(): void {}

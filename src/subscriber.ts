@@ -2,25 +2,19 @@
  * A standalone subscriber (the original's NewSubscriber): one subscriber actor whose
  * lists `changes()` yields, stopped by `close()` or by aborting its signal.
  */
-import { ListFeed } from './feed.js';
-import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
-import { maxListBytes, parseEndpoint } from './protocol.js';
+import { SupervisedHandle, type HandleEvents } from './handle.js';
+import { PeerLists, type PeerListOptions } from './peer-lists.js';
+import type { SourceState } from './merge.js';
 import type { SupervisorOptions } from './supervisor.js';
 
-export interface SubscribeOptions {
-  /** The server's pub/sub URL. */
-  pubsubUrl: string;
+export interface SubscribeOptions extends PeerListOptions {
   /** Aborting it closes the subscriber and ends `changes()`, as cancelling the original's context. */
   signal?: AbortSignal;
-  /** Largest list accepted; default fits 10,000 members of 1,024 bytes. */
-  maxListBytes?: number;
-  /** Lists kept for a slow reader before the oldest are dropped. Default 16. */
-  bufferSize?: number;
   supervision?: SupervisorOptions;
 }
 
 export interface SubscriberEvents extends HandleEvents {
-  /** A member list arrived. */
+  /** The (merged) member list changed. */
   change: [string[]];
   /** A message that is not a valid list was dropped. */
   refused: [{ reason: string }];
@@ -29,58 +23,49 @@ export interface SubscriberEvents extends HandleEvents {
 let subscriberSeq = 0;
 
 export class Subscriber extends SupervisedHandle<SubscriberEvents> {
-  readonly pubsubUrl: string;
-  private readonly feed: ListFeed;
+  readonly pubsubUrls: string[];
+  private readonly lists: PeerLists;
 
   private constructor(options: SubscribeOptions) {
-    parseEndpoint(options.pubsubUrl);
-    const listBytes = positiveInteger('maxListBytes', options.maxListBytes, maxListBytes());
-    const feed = new ListFeed(positiveInteger('bufferSize', options.bufferSize, 16));
-    super(
-      [
-        {
-          id: 'subscriber',
-          kind: 'subscriber',
-          args: () => ({ url: options.pubsubUrl, maxListBytes: listBytes }),
-          onMessage: (msg) => {
-            if (msg.type === 'list') {
-              feed.push(msg.members);
-              this.emit('change', msg.members);
-            } else if (msg.type === 'refused') {
-              this.emit('refused', { reason: msg.reason });
-            }
-          },
-        },
-      ],
-      options.supervision,
-      `subscriber#${++subscriberSeq}`,
-      options.signal,
-    );
-    this.pubsubUrl = options.pubsubUrl;
-    this.feed = feed;
+    const lists = new PeerLists(options, (members) => this.emit('change', members));
+    super(lists.specs((reason) => this.emit('refused', { reason })), options.supervision, `subscriber#${++subscriberSeq}`, options.signal);
+    this.lists = lists;
+    this.pubsubUrls = lists.urls;
   }
 
   static async create(options: SubscribeOptions): Promise<Subscriber> {
-    return new Subscriber(options).start();
+    const sub = await new Subscriber(options).start();
+    sub.lists.start();
+    return sub;
   }
 
-  /** The member lists as they are published: the latest received first (if any), then each new one. */
+  /** The first pub/sub URL (the only one, unless several servers are merged). */
+  get pubsubUrl(): string {
+    return this.pubsubUrls[0]!;
+  }
+
+  /** The member lists as they change: the latest received first (if any), then each new one. */
   changes(): AsyncIterable<string[]> {
     this.assertOpen('subscriber');
-    return this.feed.iterate();
+    return this.lists.feed.iterate();
   }
 
   /** The latest list received, or undefined if none yet. */
   latest(): string[] | undefined {
-    return this.feed.latest;
+    return this.lists.feed.latest;
+  }
+
+  /** Each server's latest list and whether it still counts in the merge. */
+  sources(): SourceState[] {
+    return this.lists.sources();
   }
 
   protected onEnd(error: Error | undefined): void {
-    this.feed.end(error);
+    this.lists.end(error);
   }
 }
 
-/** Subscribes to a server's member lists. Rejects on a malformed URL. */
+/** Subscribes to one or several servers' member lists. Rejects on a malformed URL. */
 export function subscribe(options: SubscribeOptions): Promise<Subscriber> {
   return Subscriber.create(options);
 }

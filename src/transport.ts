@@ -210,6 +210,18 @@ export class NnSocket {
     }
   }
 
+  /** A message already queued, without waiting; null if there is none. */
+  recvNow(): Buffer | null {
+    for (;;) {
+      const r = nn.Recv(this.id, NN_DONTWAIT);
+      if (typeof r !== 'number') return r;
+      const errno = nn.Errno();
+      if (errno === EINTR) continue;
+      if (errno === EAGAIN || errno === ETIMEDOUT) return null;
+      fail('receive');
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -13,15 +13,18 @@ after(() => closeActorPool());
 
 const url = async () => `tcp://127.0.0.1:${await freePort()}`;
 const surveyorArgs = (u: string) => ({
-  url: u, surveyTime: 50, recvDeadline: 50, pollTime: 20, maxMembers: 100, maxNameBytes: 64, missedRounds: 1, initialMembers: [],
+  url: u, surveyTime: 50, recvDeadline: 50, pollTime: 60, maxMembers: 100, maxNameBytes: 64, missedRounds: 1, initialMembers: [],
+  schedule: 'fixed-rate' as const, eagerJoin: true,
 });
 
+// In a worker with this library's defaults (fixed-rate rounds, eager joins); inline with the original's behaviour.
 for (const inline of [false, true]) {
-  const where = inline ? 'inline in the test thread' : 'in its worker';
+  const where = inline ? 'inline in the test thread, original schedule' : 'in its worker, fixed-rate with eager joins';
 
-  test(`surveyor alone (${where}): surveys a real RESPONDENT, reports rounds, hands the set down its pipe`, async () => {
+  test(`surveyor alone (${where}): surveys a real RESPONDENT, reports changes, hands the set down its pipe`, async () => {
     const u = await url();
-    const probe = await startActor('surveyor', surveyorArgs(u), { inline });
+    const args = inline ? { ...surveyorArgs(u), schedule: 'original' as const, eagerJoin: false } : surveyorArgs(u);
+    const probe = await startActor('surveyor', args, { inline });
     const respondent = PeerSocket.connect('respondent', u);
     let answering = true;
     const answer = (async () => {
@@ -34,16 +37,17 @@ for (const inline of [false, true]) {
       }
     })();
     try {
-      const round = await probe.next('round', { where: (m) => m.members?.includes('peer-a') ?? false, timeoutMs: 10_000 });
-      assert.deepEqual([round.members, round.joined, round.left], [['peer-a'], ['peer-a'], []]);
-      assert.ok(round.answers >= 1 && round.durationMs > 0);
+      const change = await probe.next('change', { timeoutMs: 10_000 });
+      assert.deepEqual([change.members, change.joined, change.left, change.eager], [['peer-a'], ['peer-a'], [], !inline]);
+      const round = await probe.next('round', { where: (m) => m.round === change.round });
+      assert.ok(round.answers >= 1 && round.durationMs > 0 && round.members === 1);
       // At start the (empty) current set went down the pipe, then the change.
       assert.deepEqual(await probe.pipe!.next(), { type: 'members', members: [] });
       assert.deepEqual(await probe.pipe!.next(), { type: 'members', members: ['peer-a'] });
       answering = false;
       await answer;
-      const left = await probe.next('round', { where: (m) => m.left.includes('peer-a'), timeoutMs: 10_000 });
-      assert.deepEqual(left.members, []);
+      const left = await probe.next('change', { timeoutMs: 10_000 });
+      assert.deepEqual([left.members, left.left, left.eager], [[], ['peer-a'], false]);
       assert.deepEqual(await probe.pipe!.next(), { type: 'members', members: [] });
       const report = await probe.status();
       assert.equal(report.status, 'active');
@@ -72,7 +76,7 @@ test('surveyor alone: a new pipe (a restarted publisher) receives the current se
 
 test('publisher alone: publishes what its pipe brings, byte-for-byte, once per change', async () => {
   const u = await url();
-  const probe = await startActor('publisher', { url: u, lastPublished: [] });
+  const probe = await startActor('publisher', { url: u, lastPublished: [], republishMs: 0 });
   const sub = PeerSocket.connect('sub', u);
   try {
     // The SUB may still be connecting: change the set until one publication gets through.
@@ -91,10 +95,30 @@ test('publisher alone: publishes what its pipe brings, byte-for-byte, once per c
     const empty = await sub.recv(5000);
     assert.ok(empty);
     assert.equal(empty.byteLength, 0);
-    const published = await probe.next('published', { where: (m) => m.members.length === 0 });
+    const published = await probe.next('published', { where: (m) => m.members?.length === 0 });
     assert.equal(published.bytes, 0);
-    const sets = probe.outputs.filter((m) => m.type === 'published').map((m) => (m.type === 'published' ? m.members.join('|') : ''));
+    assert.equal(published.heartbeat, false);
+    const sets = probe.outputs.flatMap((m) => (m.type === 'published' ? [m.members!.join('|')] : []));
     assert.equal(new Set(sets).size, sets.length, `a set was published twice: ${sets}`);
+  } finally {
+    sub.close();
+    await probe.stop();
+  }
+});
+
+test('publisher alone: with republishMs, the unchanged list goes out again every period, same bytes', async () => {
+  const u = await url();
+  const probe = await startActor('publisher', { url: u, lastPublished: ['a', 'b'], republishMs: 30 });
+  const sub = PeerSocket.connect('sub', u);
+  try {
+    // Without any change, heartbeats carry the restarted publisher's last list.
+    const first = await sub.recv(10_000);
+    assert.equal(first?.toString(), 'a|b');
+    const second = await sub.recv(5_000);
+    assert.equal(second?.toString(), 'a|b');
+    const beat = await probe.next('published', { where: (m) => m.heartbeat });
+    assert.equal(beat.members, undefined);
+    assert.equal(beat.bytes, 3);
   } finally {
     sub.close();
     await probe.stop();
@@ -147,7 +171,7 @@ test('an actor that cannot bind rejects with the nanomsg error and leaves nothin
   const taken = await url();
   const holder = PeerSocket.bind('pub', taken);
   try {
-    await assert.rejects(startActor('publisher', { url: taken, lastPublished: [] }), (e: Error & { code: string }) => {
+    await assert.rejects(startActor('publisher', { url: taken, lastPublished: [], republishMs: 0 }), (e: Error & { code: string }) => {
       assert.equal(e.code, 'EADDRINUSE');
       assert.ok(e.message.includes(taken), e.message);
       return true;
@@ -156,7 +180,7 @@ test('an actor that cannot bind rejects with the nanomsg error and leaves nothin
     holder.close();
   }
   // The port is free again: an actor binds it.
-  const probe = await startActor('publisher', { url: taken, lastPublished: [] });
+  const probe = await startActor('publisher', { url: taken, lastPublished: [], republishMs: 0 });
   await probe.stop();
 });
 

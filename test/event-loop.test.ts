@@ -15,7 +15,7 @@ after(() => closeActorPool());
 test('main event loop delay stays far below the survey time during rounds', async () => {
   const urls = await tcpPair();
   const surveyTime = 300;
-  const server = await createServer({ ...urls, surveyTime, recvDeadline: surveyTime, pollTime: 50 });
+  const server = await createServer({ ...urls, surveyTime, recvDeadline: surveyTime, pollTime: 400 });
   const clients: Client[] = [];
   try {
     for (let i = 0; i < 10; i++) clients.push(await createClient({ ...urls, service: `c${i}` }));

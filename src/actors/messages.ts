@@ -25,6 +25,10 @@ export interface SurveyorArgs {
   maxNameBytes: number;
   /** A member is dropped after missing this many consecutive surveys; 1 is the original's behaviour. */
   missedRounds: number;
+  /** 'original': pollTime after each round ends; 'fixed-rate': a round every pollTime. */
+  schedule: 'original' | 'fixed-rate';
+  /** Publish a newcomer as soon as its answer arrives, not at the round's end. */
+  eagerJoin: boolean;
   /** The member set before this start: the supervisor's mirror, so a restart publishes no spurious change. */
   initialMembers: string[];
 }
@@ -38,6 +42,8 @@ export interface PublisherArgs {
    * empty set), so a restart republishes nothing unchanged and never a spurious empty list.
    */
   lastPublished: string[];
+  /** Heartbeat: republish the current list every this many ms even if unchanged; 0 = only on change (the original). */
+  republishMs: number;
 }
 
 export interface RespondentArgs {
@@ -103,19 +109,28 @@ export interface AttachPipeMessage {
 
 // ---------------------------------------------------------------- surveyor
 
-/** One finished survey round. `members` is present only when the set changed. */
+/** One finished survey round (every round). */
 export interface RoundMessage {
   type: 'round';
   round: number;
   answers: number;
   durationMs: number;
+  /** How many members after the round. */
+  members: number;
+}
+
+/** The member set changed: at a round's end, or mid-round for an eager join. */
+export interface ChangeMessage {
+  type: 'change';
+  round: number;
   joined: string[];
   left: string[];
-  members?: string[];
+  members: string[];
+  eager: boolean;
 }
 
 export type SurveyorIn = AttachPipeMessage;
-export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | RefusedMessage;
+export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage;
 
 // ---------------------------------------------------------------- surveyor → publisher pipe
 
@@ -129,9 +144,12 @@ export type PipeMessage = MembersMessage;
 
 // ---------------------------------------------------------------- publisher
 
+/** A list went out: a change (with the members), or a heartbeat republication of an unchanged list. */
 export interface PublishedMessage {
   type: 'published';
-  members: string[];
+  heartbeat: boolean;
+  /** The members, for a change; omitted for heartbeats (nothing changed). */
+  members?: string[];
   bytes: number;
 }
 

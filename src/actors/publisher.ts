@@ -12,11 +12,14 @@ import type { PublisherArgs, PublisherOut } from './messages.js';
 
 export interface PublisherState {
   readonly lastPublished: ReadonlySet<string>;
+  /** The wire bytes of lastPublished, encoded once per change and reused by heartbeats. */
+  readonly encoded: Buffer;
 }
 
 export const publisherLogic = {
   initial(lastPublished: Iterable<string>): PublisherState {
-    return { lastPublished: new Set(lastPublished) };
+    const set = new Set(lastPublished);
+    return { lastPublished: set, encoded: encodeMembers(set) };
   },
 
   /** What to publish for an incoming set: nothing when it equals the last publication (no duplicates after a restart). */
@@ -25,7 +28,8 @@ export const publisherLogic = {
     if (next.size === state.lastPublished.size && members.every((m) => state.lastPublished.has(m))) {
       return { state, publish: null };
     }
-    return { state: { lastPublished: next }, publish: encodeMembers(next) };
+    const encoded = encodeMembers(next);
+    return { state: { lastPublished: next, encoded }, publish: encoded };
   },
 };
 
@@ -33,6 +37,7 @@ export const publisherLogic = {
 
 export async function runPublisher(args: PublisherArgs, ctx: ActorContext<PublisherOut>): Promise<void> {
   const socket = NnSocket.open('pub', ctx.ledger);
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
     socket.bind(args.url);
     let state = publisherLogic.initial(args.lastPublished);
@@ -44,11 +49,21 @@ export async function runPublisher(args: PublisherArgs, ctx: ActorContext<Publis
       socket.send(step.publish);
       state = step.state;
       ctx.count('published');
-      ctx.emit({ type: 'published', members: [...state.lastPublished].sort(), bytes: step.publish.byteLength });
+      ctx.emit({ type: 'published', heartbeat: false, members: [...state.lastPublished].sort(), bytes: step.publish.byteLength });
     });
+    // The heartbeat: late subscribers get the list within one period, and a subscriber of
+    // several servers can tell a silent server from a dead one. Same bytes as a change.
+    if (args.republishMs > 0) {
+      heartbeat = setInterval(() => {
+        if (!socket.send(state.encoded)) return;
+        ctx.count('republished');
+        ctx.emit({ type: 'published', heartbeat: true, bytes: state.encoded.byteLength });
+      }, args.republishMs);
+    }
     ctx.markReady();
     await ctx.untilStopped();
   } finally {
+    clearInterval(heartbeat);
     socket.close();
   }
 }

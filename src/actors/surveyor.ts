@@ -30,7 +30,11 @@ export interface SurveyorLimits {
   missedRounds: number;
 }
 
-export type AnswerOutcome = { kind: 'counted' } | { kind: 'duplicate' } | { kind: 'refused'; reason: string };
+export type AnswerOutcome =
+  /** A name counted in this round; `newcomer` when it is not a member yet (an eager join candidate). */
+  | { kind: 'counted'; name: string; newcomer: boolean }
+  | { kind: 'duplicate' }
+  | { kind: 'refused'; reason: string };
 
 export interface RoundOutcome {
   state: SurveyorState;
@@ -56,7 +60,19 @@ export const surveyorLogic = {
     if (state.fresh.has(decoded.name)) return { kind: 'duplicate' };
     if (state.fresh.size >= limits.maxMembers) return { kind: 'refused', reason: `member cap of ${limits.maxMembers} reached` };
     state.fresh.add(decoded.name);
-    return { kind: 'counted' };
+    return { kind: 'counted', name: decoded.name, newcomer: !state.members.has(decoded.name) };
+  },
+
+  /**
+   * Eager join: makes newcomers members now, mid-round, instead of at the round's end.
+   * Only joins are eager; a departure is only known once a round is over.
+   */
+  admit(state: SurveyorState, names: readonly string[]): { state: SurveyorState; joined: string[] } {
+    const joined = names.filter((n) => !state.members.has(n));
+    if (joined.length === 0) return { state, joined };
+    const members = new Set(state.members);
+    for (const n of joined) members.add(n);
+    return { state: { ...state, members }, joined: joined.sort() };
   },
 
   /**
@@ -101,6 +117,16 @@ export function surveyorRecvMaxSize(maxNameBytes: number): number {
   return maxNameBytes + 1024;
 }
 
+/** How the surveyor paces its rounds. */
+export type Schedule =
+  /** As the Go original: wait pollTime after each round ends; a period is pollTime + the survey. */
+  | 'original'
+  /** A round starts every pollTime (the original's own comment calls pollTime "the minimal time between surveys"). */
+  | 'fixed-rate';
+
+/** Eager joins are published at most this often, so a mass join does not publish a list per newcomer. */
+export const EAGER_MIN_INTERVAL_MS = 10;
+
 export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<SurveyorOut>): Promise<void> {
   const socket = NnSocket.open('surveyor', ctx.ledger);
   try {
@@ -115,13 +141,49 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     if (ctx.hasPipe) sendMembers();
     ctx.markReady();
 
+    // The supervisor's mirror hears of a change before the publisher does: if this thread
+    // dies in between, the restarted surveyor starts from the new set and hands it to the
+    // publisher, so the change is published late rather than lost.
+    const publishChange = (joined: string[], left: string[], eager: boolean) => {
+      ctx.count('changes');
+      ctx.emit({ type: 'change', round: state.round, joined, left, members: [...state.members].sort(), eager });
+      sendMembers();
+    };
+
     let refused = 0;
     let refusedReason = '';
-    // The original waits PollTime before each survey; a period is PollTime + the survey.
-    while (await ctx.sleep(args.pollTime)) {
+    let pendingJoins: string[] = [];
+    let lastEager = -Infinity;
+    const flushJoins = (now: number) => {
+      if (pendingJoins.length === 0 || now - lastEager < EAGER_MIN_INTERVAL_MS) return;
+      const admitted = surveyorLogic.admit(state, pendingJoins);
+      pendingJoins = [];
+      state = admitted.state;
+      if (admitted.joined.length > 0) {
+        lastEager = now;
+        publishChange(admitted.joined, [], true);
+      }
+    };
+    const take = (data: Buffer) => {
+      const outcome = surveyorLogic.answer(state, data, limits);
+      if (outcome.kind === 'refused') {
+        refused++;
+        refusedReason = outcome.reason;
+      } else if (outcome.kind === 'counted' && outcome.newcomer && args.eagerJoin) {
+        pendingJoins.push(outcome.name);
+      }
+    };
+
+    let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
+    while (await ctx.sleep(Math.max(0, nextStart - performance.now()))) {
       state = surveyorLogic.beginRound(state);
       const started = performance.now();
-      if (!socket.send(SURVEY_BODY)) continue;
+      // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
+      if (args.schedule === 'fixed-rate') nextStart = Math.max(nextStart + args.pollTime, started);
+      if (!socket.send(SURVEY_BODY)) {
+        if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
+        continue;
+      }
       const surveyEnd = started + args.surveyTime;
       let lastAnswer = started;
       let answers = 0;
@@ -132,25 +194,30 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         if (remaining <= 0 || ctx.stopping) break;
         let data: Buffer | null;
         try {
-          data = socket.recv(Math.min(remaining, ctx.sliceMs));
+          data = socket.recv(Math.min(remaining, ctx.sliceMs, pendingJoins.length > 0 ? EAGER_MIN_INTERVAL_MS : Infinity));
         } catch (e) {
           if ((e as { code?: string }).code === 'EFSM') break; // the survey expired
           throw e;
         }
         if (data) {
           answers++;
-          lastAnswer = performance.now();
-          const outcome = surveyorLogic.answer(state, data, limits);
-          if (outcome.kind === 'refused') {
-            refused++;
-            refusedReason = outcome.reason;
+          take(data);
+          // Drain what is already queued before publishing: a burst of newcomers becomes one list.
+          for (let more = socket.recvNow(); more; more = socket.recvNow()) {
+            answers++;
+            take(more);
           }
+          lastAnswer = performance.now();
+          flushJoins(lastAnswer);
           await ctx.maybeYield();
         } else {
+          flushJoins(performance.now());
           await ctx.yield();
         }
       }
       if (ctx.stopping) break;
+      // Joins still held back by the eager interval are simply part of the round's result.
+      pendingJoins = [];
       const outcome = surveyorLogic.endRound(state, limits, performance.now());
       state = outcome.state;
       ctx.count('rounds');
@@ -161,22 +228,9 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         ctx.emit({ type: 'refused', reason: refusedReason, count: refused });
         refused = 0;
       }
-      ctx.emit({
-        type: 'round',
-        round: state.round,
-        answers,
-        durationMs: performance.now() - started,
-        joined: outcome.joined,
-        left: outcome.left,
-        ...(outcome.changed ? { members: [...state.members].sort() } : {}),
-      });
-      // The supervisor's mirror hears of a change before the publisher does: if this
-      // thread dies in between, the restarted surveyor starts from the new set and hands
-      // it to the publisher, so the change is published late rather than lost.
-      if (outcome.changed) {
-        ctx.count('changes');
-        sendMembers();
-      }
+      if (outcome.changed) publishChange(outcome.joined, outcome.left, false);
+      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, members: state.members.size });
+      if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
     socket.close();

@@ -17,4 +17,4 @@ export const ORIGINAL = { surveyTime: 10, recvDeadline: 10, pollTime: 20 } as co
  * For tests that check lists stay exact through failures: a 50 ms survey leaves answers
  * room on a loaded machine, so only the failure under test can change a list.
  */
-export const STEADY = { surveyTime: 50, recvDeadline: 50, pollTime: 30, missedRounds: 3 } as const;
+export const STEADY = { surveyTime: 50, recvDeadline: 50, pollTime: 60, missedRounds: 3 } as const;
