@@ -138,3 +138,15 @@ test('publisher logic: publishes only sets that differ from the last publication
   assert.equal(publisherLogic.receive(publisherLogic.initial(['a', 'b']), ['b', 'a']).publish, null, 'a restart does not republish');
   assert.deepEqual(publisherLogic.receive(s, []).publish, Buffer.alloc(0));
 });
+
+test('surveyor logic: eager join admits newcomers mid-round; the round end then sees no second join', () => {
+  let s = surveyorLogic.beginRound(surveyorLogic.initial(['a']));
+  const first = surveyorLogic.answer(s, Buffer.from('b'), limits);
+  assert.deepEqual(first, { kind: 'counted', name: 'b', newcomer: true });
+  assert.deepEqual(surveyorLogic.answer(s, Buffer.from('a'), limits), { kind: 'counted', name: 'a', newcomer: false });
+  const admitted = surveyorLogic.admit(s, ['b']);
+  assert.deepEqual(admitted.joined, ['b']);
+  assert.deepEqual([...admitted.state.members].sort(), ['a', 'b']);
+  const end = surveyorLogic.endRound(admitted.state, limits, 0);
+  assert.equal(end.changed, false, 'the eager join is not published twice');
+});

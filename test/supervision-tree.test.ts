@@ -105,6 +105,8 @@ test('shutdown({ timeoutMs }) stops everything in reverse order, even a hung act
   const c = await app.createClient({ ...urls, service: 'c' });
   await until(sub.changes()[Symbol.asyncIterator](), (l) => l.includes('c'), 10_000, 'c listed');
   await c.supervisor.injectFault('respondent', 'hang');
+  // The fault strikes on the worker's next turn: wait until it no longer answers.
+  await assert.rejects(c.supervisor.actor('respondent')!.ping(500), { code: 'ERR_ACTOR_TIMEOUT' });
   const stopped: string[] = [];
   app.on('actor:exit', (e) => stopped.push(`${e.supervisor}/${e.id}:${e.reason}`));
   const t0 = performance.now();

@@ -9,11 +9,15 @@ import type { RespondentArgs, RespondentOut } from './messages.js';
 
 /** Survey bodies are empty in this protocol; anything far larger is not a survey worth reading. */
 export const RESPONDENT_RECV_MAX_SIZE = 64 * 1024;
+export const RECONNECT_IVL_MS = 100;
 
 export async function runRespondent(args: RespondentArgs, ctx: ActorContext<RespondentOut>): Promise<void> {
   const socket = NnSocket.open('respondent', ctx.ledger);
   try {
     socket.setOption('rcvmaxsize', RESPONDENT_RECV_MAX_SIZE);
+    // Redial a server that went away every 100 ms (nanomsg's default, made explicit): a
+    // restarted server has its clients back within a round or two.
+    socket.setOption('reconnectIvl', RECONNECT_IVL_MS);
     for (const url of args.urls) socket.connect(url);
     const answer = encodeAnswer(args.service);
     ctx.markReady();

@@ -5,6 +5,7 @@
 import { decodeMembers } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
+import { RECONNECT_IVL_MS } from './respondent.js';
 import type { SubscriberArgs, SubscriberOut } from './messages.js';
 
 export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<SubscriberOut>): Promise<void> {
@@ -12,6 +13,7 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
   try {
     // Lists can be large (10,000 members); nanomsg's 1 MiB default would drop them and the connection with them.
     socket.setOption('rcvmaxsize', args.maxListBytes);
+    socket.setOption('reconnectIvl', RECONNECT_IVL_MS);
     socket.connect(args.url);
     ctx.markReady();
     while (!ctx.stopping) {

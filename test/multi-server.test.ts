@@ -1,0 +1,84 @@
+/**
+ * Several servers for redundancy, proven by killing real server processes with SIGKILL:
+ * clients register with every server, subscribers merge their lists, and a restarted
+ * server has every client back without restarting any client.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { performance } from 'node:perf_hooks';
+import { closeActorPool, createClient, subscribe, type Client } from '../src/index.js';
+import { tcpPair, type EndpointPair } from './helpers/endpoints.js';
+import { spawnTs, type ChildLines } from './helpers/processes.js';
+import { eventually, sameMembers, until } from './helpers/wait.js';
+
+after(() => closeActorPool());
+
+const SERVER = 'test/fixtures/server-process.ts';
+const timing = { SURVEY_MS: '50', POLL_MS: '150', REPUBLISH_MS: '100' };
+const startServer = (urls: EndpointPair, extra: Record<string, string> = {}) =>
+  spawnTs(SERVER, { ...timing, ...extra, SURVEY_URL: urls.surveyUrl, PUBSUB_URL: urls.pubsubUrl });
+const NAMES = ['client1', 'client2', 'client3'];
+const hasAll = (names: string[]) => (line: Record<string, unknown>) => line.event === 'change' && names.every((n) => (line.members as string[]).includes(n));
+
+test('two servers, three clients on both, a merging subscriber: SIGKILL one, the list stays right; restart it, clients reappear', async (t) => {
+  const [a, b] = [await tcpPair(), await tcpPair()];
+  let serverA: ChildLines = startServer(a);
+  const serverB = startServer(b);
+  const clients: Client[] = [];
+  const staleAfterMs = 300;
+  const sub = await subscribe({ pubsubUrl: [a.pubsubUrl, b.pubsubUrl], staleAfterMs });
+  try {
+    await Promise.all([serverA, serverB].map((s) => s.waitFor((l) => l.event === 'ready', 20_000, 'server ready')));
+    for (const service of NAMES) clients.push(await createClient({ surveyUrl: [a.surveyUrl, b.surveyUrl], service }));
+    const changes = sub.changes()[Symbol.asyncIterator]();
+    await until(changes, (l) => sameMembers(l, NAMES), 15_000, 'all three merged');
+    // One RESPONDENT socket dialled to both surveyors answers both servers' back-to-back surveys.
+    await serverA.waitFor(hasAll(NAMES), 10_000, 'all three on server A');
+    await serverB.waitFor(hasAll(NAMES), 10_000, 'all three on server B');
+
+    serverA.kill('SIGKILL');
+    await serverA.exited;
+    // A client leaving now must disappear although dead server A's last list still names it.
+    const tLeave = performance.now();
+    await clients[2]!.close();
+    const { seen } = await until(changes, (l) => sameMembers(l, ['client1', 'client2']), 10_000, 'client3 gone from the merge');
+    const gone = performance.now() - tLeave;
+    assert.ok(seen.every((l) => l.includes('client1') && l.includes('client2')), `a live client vanished: ${JSON.stringify(seen)}`);
+    // Documented bound: staleAfterMs + staleAfterMs/4 (expiry check) after A's last message, plus a round of B.
+    const bound = staleAfterMs * 1.25 + 150 + 50;
+    t.diagnostic(`client3 left the merged list ${gone.toFixed(0)} ms after it closed (bound ${bound} ms + scheduling slack)`);
+    assert.ok(gone < bound + 1000, `took ${gone.toFixed(0)} ms`);
+    assert.deepEqual(sub.sources().map((s) => s.live), [false, true]);
+
+    // Server A comes back on the same ports: the remaining clients reappear on it, none restarted.
+    serverA = startServer(a);
+    await serverA.waitFor(hasAll(['client1', 'client2']), 20_000, 'clients back on the restarted server A');
+    await eventually(() => sub.sources()[0]!.live, 10_000, 'server A live again in the merge (its heartbeat)');
+    assert.ok(clients.slice(0, 2).every((c) => c.health().every((h) => h.restarts === 0)));
+  } finally {
+    await Promise.all([...clients.map((c) => c.close()), sub.close()]);
+    serverA.kill();
+    serverB.kill();
+  }
+});
+
+test('a server killed with SIGKILL and restarted on the same ports has every client back within two rounds', async (t) => {
+  const urls = await tcpPair();
+  let server = startServer(urls);
+  const clients: Client[] = [];
+  try {
+    await server.waitFor((l) => l.event === 'ready', 20_000, 'server ready');
+    for (const service of NAMES) clients.push(await createClient({ surveyUrl: urls.surveyUrl, service }));
+    await server.waitFor(hasAll(NAMES), 10_000, 'all three listed');
+    server.kill('SIGKILL');
+    await server.exited;
+    server = startServer(urls);
+    const back = (await server.waitFor(hasAll(NAMES), 20_000, 'all three back')) as { round: number };
+    t.diagnostic(`all clients back in round ${back.round} of the restarted server`);
+    assert.ok(back.round <= 2, `back only in round ${back.round}`);
+    assert.ok(clients.every((c) => c.health().every((h) => h.restarts === 0)), 'no client was restarted');
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    server.kill();
+  }
+});
