@@ -15,6 +15,7 @@ test('a crashed surveyor is restarted on the same port and the list stays correc
   const server = await createServer({ ...urls, ...FAST });
   const c1 = await createClient({ ...urls, service: 'client1' });
   const c2 = await createClient({ ...urls, service: 'client2' });
+  const clients = [c1, c2];
   try {
     const peers = c1.peers()[Symbol.asyncIterator]();
     await until(peers, (l) => l.length === 2, 10_000, 'both');
@@ -27,6 +28,7 @@ test('a crashed surveyor is restarted on the same port and the list stays correc
     await started;
     // Discovery carries on through the restarted surveyor: a new client is seen...
     const c3 = await createClient({ ...urls, service: 'client3' });
+    clients.push(c3);
     const { seen } = await until(peers, (l) => l.length === 3, 10_000, 'client3 after the restart');
     // ...and no spurious list (empty, or without client1/2) was published on the way.
     assert.ok(seen.every((l) => l.includes('client1') && l.includes('client2')), JSON.stringify(seen));
@@ -36,7 +38,7 @@ test('a crashed surveyor is restarted on the same port and the list stays correc
     assert.equal(h.restarts, 1);
     assert.equal(h.state, 'running');
   } finally {
-    await Promise.all([c1.close(), c2.close()]);
+    await Promise.all(clients.map((c) => c.close()));
     await server.close();
   }
 });

@@ -105,10 +105,12 @@ export const surveyorLogic = {
 
 /**
  * After a restart the respondents need to notice the old connection died and dial
- * again (nanomsg redials every NN_RECONNECT_IVL, 100 ms by default): until then their
- * silence is not a departure.
+ * again (they redial every 100 ms): until then their silence is not a departure. Two
+ * rounds at least, and a second, so a loaded machine does not publish a shrunken list.
  */
-export const RESTART_GRACE_MS = 500;
+export function restartGraceMs(pollTime: number): number {
+  return Math.max(1000, 2 * pollTime);
+}
 
 // ------------------------------------------------------------------ effects
 
@@ -134,7 +136,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     socket.setSurveyDeadline(args.surveyTime);
     socket.bind(args.url);
     const limits: SurveyorLimits = { maxNameBytes: args.maxNameBytes, maxMembers: args.maxMembers, missedRounds: args.missedRounds };
-    let state = surveyorLogic.initial(args.initialMembers, args.initialMembers.length > 0 ? performance.now() + RESTART_GRACE_MS : 0);
+    let state = surveyorLogic.initial(args.initialMembers, args.initialMembers.length > 0 ? performance.now() + restartGraceMs(args.pollTime) : 0);
     // A new pipe means a (re)started publisher: tell it the current set; it publishes only if that differs.
     const sendMembers = () => ctx.sendPipe({ type: 'members', members: [...state.members] });
     ctx.onPipeAttached = sendMembers;
