@@ -84,6 +84,28 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
     return m;
   };
 
+  /** Load generator: 4 workers, each starting a request every 20 ms at most (≈ 200 requests/s). The pause paces the load; it synchronises nothing. */
+  const steadyLoad = () => {
+    const outcomes: Outcome[] = [];
+    let running = true;
+    const worker = async (w: number) => {
+      for (let i = 0; running; i++) {
+        const o = await get(`/load/${w}/${i}`);
+        outcomes.push(o);
+        const wait = o.start + 20 - performance.now();
+        if (wait > 0) await delay(wait);
+      }
+    };
+    const workers = [0, 1, 2, 3].map(worker);
+    return {
+      outcomes,
+      stop: async () => {
+        running = false;
+        await Promise.all(workers);
+      },
+    };
+  };
+
   before(async () => {
     [surveyUrl, pubsubUrl] = [`tcp://127.0.0.1:${await freePort()}`, `tcp://127.0.0.1:${await freePort()}`];
     server = new ExampleProcess('discovery server', 'examples/discovery-server.ts', ['--survey-url', surveyUrl, '--pubsub-url', pubsubUrl, ...TIMING, '--rounds']);
@@ -153,19 +175,8 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
   test('a backend killed under steady load is out of rotation within one round, and no request fails', async (t) => {
     const victim = [...backends.keys()][1]!;
     const survivors = [...backends.keys()].filter((u) => u !== victim);
-    const outcomes: Outcome[] = [];
-    let running = true;
-    // Load generator: 4 workers, each starting a request every 20 ms at most (≈ 200 requests/s).
-    // The pause paces the load; it synchronises nothing.
-    const worker = async (w: number) => {
-      for (let i = 0; running; i++) {
-        const o = await get(`/load/${w}/${i}`);
-        outcomes.push(o);
-        const wait = o.start + 20 - performance.now();
-        if (wait > 0) await delay(wait);
-      }
-    };
-    const workers = [0, 1, 2, 3].map(worker);
+    const load = steadyLoad();
+    const { outcomes } = load;
     try {
       await eventually(() => outcomes.filter((o) => o.backend === victim).length >= 5, EVENT_MS, 'load reaching the victim');
       const fromProxy = proxy.lines.length;
@@ -181,8 +192,7 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
       const removed = await rotationIs(survivors, fromProxy);
       // Keep the load on until 40 more requests have been answered after the removal.
       await eventually(() => outcomes.filter((o) => o.start > removed.at).length >= 40, EVENT_MS, 'load after the removal');
-      running = false;
-      await Promise.all(workers);
+      await load.stop();
 
       const failed = outcomes.filter((o) => o.status !== 200);
       const window = outcomes.filter((o) => o.end >= killedAt && o.start <= removed.at);
@@ -202,8 +212,7 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
         'nothing reaches the victim after its removal',
       );
     } finally {
-      running = false;
-      await Promise.all(workers);
+      await load.stop();
     }
   });
 
@@ -228,5 +237,33 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
     assert.deepEqual(outcomes.filter((o) => o.status !== 200), []);
     const counts = tally(outcomes);
     assert.ok((counts.get(newcomer) ?? 0) >= 5, `the newcomer served ${counts.get(newcomer) ?? 0} of 30`);
+  });
+
+  test('a backend stopped with SIGTERM leaves the rotation before it closes: no request fails or needs a retry', async (t) => {
+    const leaver = [...backends.keys()][0]!;
+    const survivors = [...backends.keys()].filter((u) => u !== leaver);
+    const load = steadyLoad();
+    const { outcomes } = load;
+    try {
+      await eventually(() => outcomes.filter((o) => o.backend === leaver).length >= 5, EVENT_MS, 'load reaching the leaver');
+      const fromProxy = proxy.lines.length;
+      const proc = backends.get(leaver)!;
+      proc.proc.kill('SIGTERM');
+      // It answers no more surveys, keeps serving for --drain-ms (default 1000), then closes.
+      const removed = await rotationIs(survivors, fromProxy);
+      const exit = await proc.exited;
+      backends.delete(leaver);
+      await eventually(() => outcomes.filter((o) => o.start > exit.at).length >= 20, EVENT_MS, 'load after the exit');
+      await load.stop();
+
+      const retried = proxy.lines.slice(fromProxy).filter((l) => l.value.event === 'retry').length;
+      t.diagnostic(`graceful: removed ${(exit.at - removed.at).toFixed(0)} ms before the backend exited (code ${exit.code}); ${retried} retries, ${outcomes.length} requests`);
+      assert.equal(exit.code, 0, proc.stderr);
+      assert.ok(removed.at < exit.at, 'the rotation dropped it while it was still serving');
+      assert.deepEqual(outcomes.filter((o) => o.status !== 200), [], 'no request fails');
+      assert.equal(retried, 0, 'no request needed a retry');
+    } finally {
+      await load.stop();
+    }
   });
 });
