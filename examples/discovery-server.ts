@@ -6,7 +6,7 @@
  *   {"event":"change","round":12,"members":[…],"joined":[…],"left":[…]}   (the list was published)
  *   {"event":"round","round":12,"answers":3,"members":3,"durationMs":27}  (only with --rounds)
  *
- * Usage: npx tsx examples/discovery-server.ts [--survey-url URL] [--pubsub-url URL]
+ * Usage: node --import tsx examples/discovery-server.ts [--survey-url URL] [--pubsub-url URL]
  *          [--poll-time MS] [--survey-time MS] [--recv-deadline MS] [--rounds]
  * SIGINT / SIGTERM close it (actors stopped, ports freed).
  */

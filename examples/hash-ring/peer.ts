@@ -13,7 +13,7 @@
  *     moved/movedFrom/movedTo compare with this peer's previous ring.
  * stderr: a one-line human summary of each ring.
  *
- * Usage: npx tsx examples/hash-ring/peer.ts --port PORT [--survey-url URL] [--pubsub-url URL] [--keys N]
+ * Usage: node --import tsx examples/hash-ring/peer.ts --port PORT [--survey-url URL] [--pubsub-url URL] [--keys N]
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -104,6 +104,7 @@ client.once('failure', (e) => {
 for await (const members of client.peers()) {
   ring = new PeerRing(members);
   const next = keys.map((k) => ring.owner(k));
+  const first = owners.every((o) => o === undefined);
   const { moved, from, to } = movedKeys(owners, next);
   owners = next;
   const index = new Map(ring.members.map((m, i) => [m, i]));
@@ -117,8 +118,11 @@ for await (const members of client.peers()) {
     movedTo: to,
     owners: next.map((o) => (o === undefined ? -1 : index.get(o)!)),
   });
+  const shares = (counts: Record<string, number>) => Object.entries(counts).map(([p, n]) => `${p} ×${n}`).join(', ');
   process.stderr.write(
-    `[${self}] ring of ${ring.members.length}: ${moved}/${keyCount} keys moved (${((100 * moved) / keyCount).toFixed(1)}%)` +
-      `${Object.keys(to).length ? `, to ${Object.entries(to).map(([p, n]) => `${p} ×${n}`).join(', ')}` : ''}\n`,
+    first
+      ? `[${self}] first ring, of ${ring.members.length}: ${shares(to)}\n`
+      : `[${self}] ring of ${ring.members.length}: ${moved}/${keyCount} keys moved (${((100 * moved) / keyCount).toFixed(1)}%)` +
+          `${moved ? `, from ${shares(from)} to ${shares(to)}` : ''}\n`,
   );
 }

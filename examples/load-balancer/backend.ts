@@ -9,11 +9,11 @@
  * stdout, one JSON object per line: {"event":"listening","url":…} then {"event":"registered","url":…}.
  *
  * Stopping: SIGKILL (a crash) drops it from the member list at the end of the first survey
- * it misses. SIGTERM leaves gracefully: it stops answering surveys first, keeps serving for
- * --drain-ms (default 1000; make it at least one discovery period) while the proxies drop
- * it, then closes.
+ * it misses. SIGTERM or SIGINT (Ctrl-C) leaves gracefully: it stops answering surveys
+ * first, keeps serving for --drain-ms (default 1000; make it at least one discovery period)
+ * while the proxies drop it, then closes. A second signal exits at once.
  *
- * Usage: npx tsx examples/load-balancer/backend.ts --port PORT [--survey-url URL] [--drain-ms MS]
+ * Usage: node --import tsx examples/load-balancer/backend.ts --port PORT [--survey-url URL] [--drain-ms MS]
  */
 import { createServer } from 'node:http';
 import { once } from 'node:events';
@@ -55,8 +55,13 @@ const client = await createClient({ surveyUrl: v['survey-url'], service: self })
 print({ event: 'registered', url: self });
 
 let stopping = false;
-process.once('SIGTERM', () => void stop(true));
-process.once('SIGINT', () => void stop(false));
+// The first SIGTERM or SIGINT (Ctrl-C) leaves gracefully; a second one exits at once.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(130);
+    void stop(true);
+  });
+}
 client.once('failure', (e) => {
   process.stderr.write(`backend ${self}: discovery failed: ${e.message}\n`);
   process.exitCode = 1;

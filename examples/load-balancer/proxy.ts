@@ -23,7 +23,7 @@
  *   {"event":"failed","method":…,"path":…,"upstream":…,"status":502,"error":…}
  *   {"event":"panic","upstreams":[…],"members":[…]}   a list without any backend: the last rotation is kept
  *
- * Usage: npx tsx examples/load-balancer/proxy.ts --port PORT [--survey-url URL] [--pubsub-url URL]
+ * Usage: node --import tsx examples/load-balancer/proxy.ts --port PORT [--survey-url URL] [--pubsub-url URL]
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
