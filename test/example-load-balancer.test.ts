@@ -183,9 +183,11 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
       const fromServer = server.lines.length;
       const killedAt = performance.now();
       backends.get(victim)!.proc.kill('SIGKILL');
-      const dead = await backends.get(victim)!.exited;
+      await backends.get(victim)!.exited;
       backends.delete(victim);
-      const roundAtDeath = roundAt(dead.at);
+      // Measured from sending SIGKILL (the death follows within a moment): the test sees the
+      // exit itself only when it gets round to it, which on a busy machine can be late.
+      const roundAtDeath = roundAt(killedAt);
 
       const change = await changeTo(survivors, fromServer);
       const R = change.value.round as number;
@@ -198,11 +200,11 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
       const window = outcomes.filter((o) => o.end >= killedAt && o.start <= removed.at);
       const retried = proxy.lines.slice(fromProxy).filter((l) => l.value.event === 'retry' && l.value.from === victim).length;
       t.diagnostic(
-        `stop: ${(removed.at - dead.at).toFixed(0)} ms from the backend's death to its removal (${(removed.at - killedAt).toFixed(0)} ms from SIGKILL); ` +
-          `dropped in round ${R}, ${R - roundAtDeath} round(s) after the death; proxy lag ${roundAt(removed.at) - R} round(s); ` +
+        `stop: ${(removed.at - killedAt).toFixed(0)} ms from SIGKILL to the backend's removal from rotation; ` +
+          `dropped in round ${R}, ${R - roundAtDeath} round(s) after the kill; proxy lag ${roundAt(removed.at) - R} round(s); ` +
           `${window.length} requests in that window, ${retried} retried on another backend, ${failed.length} failed of ${outcomes.length}`,
       );
-      assert.ok(R - roundAtDeath <= 2 + ROUND_TOLERANCE, `dropped in round ${R}, died after round ${roundAtDeath}`);
+      assert.ok(R - roundAtDeath <= 2 + ROUND_TOLERANCE, `dropped in round ${R}, killed after round ${roundAtDeath}`);
       assert.ok(roundAt(removed.at) - R <= ROUND_TOLERANCE, `the proxy followed round ${R} only after round ${roundAt(removed.at)}`);
       assert.deepEqual(failed.filter((o) => o.start >= killedAt), [], 'no request sent after the kill fails');
       assert.ok(failed.length <= 4, `at most the 4 requests in flight at the kill may fail: ${JSON.stringify(failed)}`);
