@@ -268,4 +268,24 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
       await load.stop();
     }
   });
+
+  test('panic mode: a list with no backend at all keeps the last rotation, and the next backend replaces it', async () => {
+    const last = [...backends.keys()];
+    const fromProxy = proxy.lines.length;
+    await Promise.all(last.map((u) => backends.get(u)!.stop('SIGKILL')));
+    last.forEach((u) => backends.delete(u));
+    const panic = await proxy.waitFor((v) => v.event === 'panic', EVENT_MS, 'a panic line', fromProxy);
+    // The kills may straddle a survey (some dropped a round before the others), so the kept
+    // rotation is whatever was left of the last one: not empty, and only dead backends.
+    const kept = panic.value.upstreams as string[];
+    assert.ok(kept.length > 0 && kept.every((u) => last.includes(u)), JSON.stringify(kept));
+    // Every upstream is dead: the request and its one retry are refused, so 502 (not 503).
+    assert.equal((await get('/panic')).status, 502);
+
+    const next = await startBackend();
+    await rotationIs([next], fromProxy);
+    const o = await get('/after-panic');
+    assert.equal(o.status, 200);
+    assert.equal(o.backend, next);
+  });
 });
