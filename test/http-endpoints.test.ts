@@ -92,6 +92,26 @@ test('/events streams a snapshot, then joins, leaves and rounds as they happen',
   }
 });
 
+test('many open streams all get every change, without a listener-leak warning', async () => {
+  const s = await setup();
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  const streams = await Promise.all(Array.from({ length: 15 }, () => openSse(new URL('/events', s.http.url))));
+  try {
+    await Promise.all(streams.map((st) => until(st.events, (e) => e.event === 'snapshot', 'a snapshot')));
+    const client = await createClient({ ...s.urls, service: 'seen-by-all' });
+    const joins = await Promise.all(streams.map((st) => until(st.events, (e) => e.event === 'change', 'the join on every stream')));
+    assert.ok(joins.every((e) => JSON.parse(e.data).entry.joined[0] === 'seen-by-all'));
+    await client.close();
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  } finally {
+    process.off('warning', onWarning);
+    for (const st of streams) st.close();
+    await s.close();
+  }
+});
+
 test('an actor restart reaches the stream as health events', async () => {
   const s = await setup();
   const sse = await openSse(new URL('/events', s.http.url));

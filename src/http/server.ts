@@ -53,6 +53,9 @@ export class HttpListenError extends Error {
 
 const urlOf = (host: string, port: number): string => `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 
+/** Bytes an event stream may have queued for a slow reader before it is closed. */
+const MAX_STREAM_BACKLOG = 1 << 20;
+
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -63,6 +66,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
   const { server, metrics, log } = options;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const monitor = new ServerMonitor(server, options.monitor);
+  // One listener per open event stream: as many as there are dashboards open.
+  monitor.setMaxListeners(0);
   const streams = new Set<ServerResponse>();
 
   const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean, extra: Record<string, string> = {}) => {
@@ -80,7 +85,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
       'x-accel-buffering': 'no',
       ...SECURITY_HEADERS,
     });
-    const write = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const write = (event: string, data: unknown) => {
+      // A reader that stopped reading is dropped rather than buffered for without bound.
+      if (res.writableLength > MAX_STREAM_BACKLOG) res.destroy();
+      else res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
     res.write('retry: 2000\n\n');
     write('snapshot', monitor.snapshot());
     const onLive = (e: LiveEvent) => write(e.type, e.data);
