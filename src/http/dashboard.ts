@@ -144,10 +144,11 @@ export const DASHBOARD_JS = `'use strict';
     return e;
   }
   function clock(ms) { return new Date(ms).toLocaleTimeString([], { hour12: false }); }
+  // A no-break space keeps a number and its unit on one line.
   function duration(ms) {
-    if (ms < 1) return ms.toFixed(2) + ' ms';
-    if (ms < 1000) return (ms < 10 ? ms.toFixed(1) : Math.round(ms)) + ' ms';
-    return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
+    if (ms < 1) return ms.toFixed(2) + '\u00a0ms';
+    if (ms < 1000) return (ms < 10 ? ms.toFixed(1) : Math.round(ms)) + '\u00a0ms';
+    return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + '\u00a0s';
   }
 
   function setConnection(s, text) {
