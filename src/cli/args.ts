@@ -1,0 +1,182 @@
+/**
+ * Command-line options: one table per command says each flag, its environment variable,
+ * its default and its help line, so parsing, `--help` and the README cannot drift apart.
+ * A flag beats its environment variable, which beats the default. Parsing is node's
+ * `util.parseArgs` (strict: unknown flags and stray arguments are usage errors).
+ */
+import { parseArgs } from 'node:util';
+
+/** Bad command-line input: the process exits 2 with the message on one line. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const ENV_PREFIX = 'GOPHERDISCOVERY_';
+
+export interface OptionSpec {
+  /** The long flag without dashes, e.g. 'survey-url'. Its environment variable is GOPHERDISCOVERY_SURVEY_URL. */
+  flag: string;
+  /** A boolean flag takes no value; its environment variable accepts 1/true/yes or 0/false/no. */
+  boolean?: boolean;
+  /** The value's placeholder in --help, e.g. 'URL'. */
+  value?: string;
+  /** Shown in --help; not applied here (commands apply their defaults, some of which are absent). */
+  defaultText?: string;
+  help: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  usage: string;
+  /** One line for the command list. */
+  brief: string;
+  summary: string;
+  options: OptionSpec[];
+  /** A paragraph after the options. */
+  notes?: string;
+}
+
+export const envName = (flag: string): string => ENV_PREFIX + flag.toUpperCase().replaceAll('-', '_');
+
+/** The flags every command takes. */
+export const LOG_OPTIONS: OptionSpec[] = [
+  { flag: 'log-level', value: 'LEVEL', defaultText: 'info', help: 'trace, debug, info, warn, error, fatal or silent' },
+  { flag: 'log-format', value: 'FORMAT', defaultText: 'auto', help: 'json, pretty, or auto: pretty when stderr is a terminal' },
+];
+
+export function helpText(spec: CommandSpec): string {
+  const rows = spec.options.map((o) => {
+    const left = `  --${o.flag}${o.value ? ` ${o.value}` : ''}`;
+    const right = `${o.help} (${envName(o.flag)}${o.defaultText ? `, default ${o.defaultText}` : ''})`;
+    return [left, right] as const;
+  });
+  rows.push(['  -h, --help', 'this help']);
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  const lines = [`usage: gopherdiscovery ${spec.usage}`, '', spec.summary, '', ...rows.map(([l, r]) => l.padEnd(width) + r)];
+  if (spec.notes) lines.push('', spec.notes);
+  return lines.join('\n');
+}
+
+/** A command's parsed options, with typed accessors whose errors name the flag or variable at fault. */
+export class Parsed {
+  help = false;
+  /** Each flag's value, from the command line or else its environment variable. */
+  readonly values: Record<string, string | boolean | undefined> = {};
+  /** Where each value came from: '--flag' or the environment variable's name. */
+  readonly from: Record<string, string> = {};
+
+  string(flag: string): string | undefined {
+    const v = this.values[flag];
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  bool(flag: string): boolean {
+    return this.values[flag] === true;
+  }
+
+  duration(flag: string): number | undefined {
+    const v = this.string(flag);
+    return v === undefined ? undefined : parseDuration(this.from[flag]!, v);
+  }
+
+  oneOf<T extends string>(flag: string, allowed: readonly T[], fallback: T): T {
+    const v = this.string(flag);
+    if (v === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${this.from[flag]}: ${JSON.stringify(v)} is not one of ${allowed.join(', ')}`);
+    return v as T;
+  }
+}
+
+/**
+ * Parses argv against the command's table and fills every flag not given from its
+ * environment variable. Returns strings for value flags and booleans for boolean flags.
+ */
+export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv): Parsed {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const o of spec.options) options[o.flag] = { type: o.boolean ? 'boolean' : 'string' };
+  let parsed: Record<string, string | boolean | undefined>;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof parsed;
+  } catch (e) {
+    throw new UsageError(`${spec.name}: ${parseArgsMessage(e as Error & { code?: string })}; see gopherdiscovery ${spec.name} --help`);
+  }
+  const result = new Parsed();
+  result.help = parsed.help === true;
+  for (const o of spec.options) {
+    const given = parsed[o.flag];
+    if (given !== undefined) {
+      if (!o.boolean && given === '') throw new UsageError(`${spec.name}: --${o.flag} must not be empty`);
+      result.values[o.flag] = given;
+      result.from[o.flag] = `--${o.flag}`;
+      continue;
+    }
+    const name = envName(o.flag);
+    const fromEnv = env[name];
+    // An empty variable counts as unset, as shells make unsetting awkward.
+    if (fromEnv === undefined || fromEnv === '') continue;
+    result.values[o.flag] = o.boolean ? envBoolean(name, fromEnv) : fromEnv;
+    result.from[o.flag] = name;
+  }
+  return result;
+}
+
+function parseArgsMessage(e: Error & { code?: string }): string {
+  const first = e.message.split('\n')[0]!;
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${/'([^']+)'/.exec(first)?.[1] ?? first}`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(first)?.[1] ?? first}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const flag = /'(-[^' ]+)/.exec(first)?.[1];
+      if (flag && /does not take an argument/.test(first)) return `${flag} takes no value`;
+      if (flag) return `${flag} needs a value`;
+      return first;
+    }
+    default:
+      return first;
+  }
+}
+
+function envBoolean(name: string, text: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off)$/i.test(text)) return false;
+  throw new UsageError(`${name}=${JSON.stringify(text)} is not a boolean (use 1 or 0)`);
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** Parses `250ms`, `1s`, `1.5s`, `2m`, or a bare number of milliseconds. */
+export function parseDuration(what: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a duration (e.g. 250ms, 1s, 2m)`);
+  const ms = Number(m[1]) * UNITS[m[2] ?? 'ms']!;
+  if (!(ms > 0)) throw new UsageError(`${what}: the duration must be greater than zero`);
+  if (!Number.isInteger(ms)) throw new UsageError(`${what}: ${text} is not a whole number of milliseconds`);
+  if (ms > 2_147_483_647) throw new UsageError(`${what}: ${text} is too long (at most about 24 days)`);
+  return ms;
+}
+
+export interface HttpAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses the dashboard's address: `host:port`, `http://host:port`, `[::1]:port`, or `off`
+ * (no HTTP server). Port 0 asks the system for a free port.
+ */
+export function parseHttpAddress(what: string, text: string): HttpAddress | null {
+  const t = text.trim();
+  if (t === 'off') return null;
+  const m = /^(?:http:\/\/)?(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):(\d{1,5})\/?$/.exec(t);
+  if (!m) throw new UsageError(`${what}: ${JSON.stringify(text)} is not host:port (e.g. 127.0.0.1:8080), or off`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new UsageError(`${what}: port ${port} is out of range (0-65535)`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** An http:// URL for a host and port, with brackets around an IPv6 host. */
+export function httpUrl({ host, port }: HttpAddress): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+}

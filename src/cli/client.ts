@@ -1,0 +1,50 @@
+/** `gopherdiscovery client`: registers a service; with a pub/sub URL prints each peer list. */
+import { createClient } from '../client.js';
+import { logSupervisor } from '../log.js';
+import { LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
+import { DEFAULTS, untilStopped, type Command } from './context.js';
+
+const spec: CommandSpec = {
+  name: 'client',
+  brief: 'register a service (and print peer lists)',
+  usage: 'client --name NAME [options]',
+  summary: 'Answers every survey of a discovery server with NAME; with --pubsub-url, prints each peer list it receives (one line each).',
+  options: [
+    { flag: 'name', value: 'NAME', help: "this client's service string; required" },
+    { flag: 'survey-url', value: 'URL', defaultText: DEFAULTS.surveyUrl, help: "the server's survey URL" },
+    { flag: 'pubsub-url', value: 'URL', help: "the server's pub/sub URL: print each peer list" },
+    { flag: 'json', boolean: true, help: 'print peer lists as one JSON object per line' },
+    ...LOG_OPTIONS,
+  ],
+  notes: 'Peer lists go to stdout, logs to stderr. SIGINT / SIGTERM stop the client (exit 0).',
+};
+
+export const clientCommand: Command = {
+  spec,
+  async run(o, { out, log, stop }) {
+    const name = o.string('name');
+    if (name === undefined) throw new UsageError('client: --name is required (or GOPHERDISCOVERY_NAME); see gopherdiscovery client --help');
+    const surveyUrl = o.string('survey-url') ?? DEFAULTS.surveyUrl;
+    const pubsubUrl = o.string('pubsub-url');
+    const json = o.bool('json');
+    const client = await createClient({ surveyUrl, service: name, ...(pubsubUrl ? { pubsubUrl } : {}), signal: stop });
+    const detachLog = logSupervisor(client.supervisor, log);
+    if (pubsubUrl) {
+      client.on('peers', (peers) =>
+        out(json ? JSON.stringify({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.join(', ') || '(none)'}`),
+      );
+    }
+    log.info({ service: name, surveyUrl, pubsubUrl: pubsubUrl ?? null }, `client ${JSON.stringify(name)} answering surveys from ${surveyUrl}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}`);
+    let failure: Error | undefined;
+    try {
+      const signal = await untilStopped(stop, [client]);
+      log.info({ signal }, `${signal}: stopping`);
+    } catch (e) {
+      failure = e as Error;
+    }
+    await client.close();
+    detachLog();
+    log.info('client stopped');
+    if (failure) throw failure;
+  },
+};

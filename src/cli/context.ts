@@ -1,0 +1,55 @@
+/** What every command gets from the dispatcher, and the waits they share. */
+import type { Logger } from 'pino';
+import type { CommandSpec, Parsed } from './args.js';
+
+export const DEFAULTS = {
+  surveyUrl: 'tcp://127.0.0.1:40007',
+  pubsubUrl: 'tcp://127.0.0.1:50007',
+  http: '127.0.0.1:8080',
+} as const;
+
+export interface CommandContext {
+  /** Writes one data line to stdout (logs never go there). */
+  out(line: string): void;
+  log: Logger;
+  /** Aborted by the first SIGINT / SIGTERM; its reason is a StopSignal. */
+  stop: AbortSignal;
+}
+
+export interface Command {
+  spec: CommandSpec;
+  /** Resolves when the command is done (after a signal: 0); throws on failure. */
+  run(options: Parsed, ctx: CommandContext): Promise<void>;
+}
+
+/** The abort reason of a stop by signal: not an error, the process exits 0. */
+export class StopSignal extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped by ${signal}`);
+    this.name = 'StopSignal';
+  }
+}
+
+/**
+ * Waits for a stop signal or the first 'failure' of the given handles (a supervisor that
+ * gave up). Resolves with the signal; rejects with the failure.
+ */
+export function untilStopped(stop: AbortSignal, handles: Array<{ once(event: 'failure', l: (e: Error) => void): unknown; off(event: 'failure', l: (e: Error) => void): unknown }>): Promise<NodeJS.Signals> {
+  return new Promise((resolve, reject) => {
+    const onFailure = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onAbort = () => {
+      cleanup();
+      resolve((stop.reason as StopSignal).signal);
+    };
+    const cleanup = () => {
+      stop.removeEventListener('abort', onAbort);
+      for (const h of handles) h.off('failure', onFailure);
+    };
+    for (const h of handles) h.once('failure', onFailure);
+    if (stop.aborted) onAbort();
+    else stop.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * The `gopherdiscovery` dispatcher. Exit codes: 0 done (also after SIGINT / SIGTERM),
+ * 1 a runtime failure (a port in use, a supervisor that gave up...), 2 a usage error
+ * (unknown command or flag, bad value, malformed URL). Either failure prints one line
+ * `gopherdiscovery: ...` on stderr.
+ */
+import { closeActorPool } from '../pool.js';
+import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
+import { parseCommand, UsageError, helpText } from './args.js';
+import { clientCommand } from './client.js';
+import { StopSignal, type Command } from './context.js';
+import { serverCommand } from './server.js';
+import { watchCommand } from './watch.js';
+
+export const COMMANDS: Record<string, Command> = { server: serverCommand, client: clientCommand, watch: watchCommand };
+
+export const USAGE = `usage: gopherdiscovery <command> [options]
+
+Service discovery over nanomsg's Scalability Protocols.
+
+commands:
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.spec.name.padEnd(8)} ${c.spec.brief}`)
+  .join('\n')}
+
+Every option also reads an environment variable (GOPHERDISCOVERY_<OPTION>).
+Run 'gopherdiscovery <command> --help' for a command's options.`;
+
+/** Input errors raised by the library count as usage errors (exit 2). */
+const USAGE_CODES = new Set(['ERR_INVALID_URL', 'ERR_INVALID_OPTION', 'ERR_INVALID_SERVICE_NAME']);
+
+export interface MainIo {
+  out(line: string): void;
+  err(line: string): void;
+  env: NodeJS.ProcessEnv;
+  /** Aborting it stops the command as a signal would. */
+  stop: AbortSignal;
+}
+
+export async function main(argv: string[], io: MainIo): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined) throw new UsageError(`a command is required: server, client or watch; see gopherdiscovery --help`);
+    if (name === '--help' || name === '-h' || name === 'help') {
+      io.out(USAGE);
+      return 0;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}: use server, client or watch; see gopherdiscovery --help`);
+    const options = parseCommand(command.spec, rest, io.env);
+    if (options.help) {
+      io.out(helpText(command.spec));
+      return 0;
+    }
+    const log = createLogger({
+      level: options.oneOf('log-level', LOG_LEVELS, 'info'),
+      format: options.oneOf('log-format', LOG_FORMATS, 'auto'),
+      base: { command: name },
+    });
+    await command.run(options, { out: io.out, log, stop: io.stop });
+    return 0;
+  } catch (e) {
+    if (e instanceof StopSignal || (io.stop.aborted && isAbort(e))) return 0;
+    const err = e as Error & { code?: unknown };
+    const usage = e instanceof UsageError || (typeof err.code === 'string' && USAGE_CODES.has(err.code));
+    io.err(`gopherdiscovery: ${oneLine(err.message ?? String(e))}`);
+    return usage ? 2 : 1;
+  } finally {
+    await closeActorPool();
+  }
+}
+
+/** A start interrupted by the stop signal rejects with the signal's reason or an AbortError. */
+function isAbort(e: unknown): boolean {
+  return e instanceof StopSignal || (e instanceof Error && e.name === 'AbortError');
+}
+
+const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();

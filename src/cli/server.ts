@@ -1,0 +1,77 @@
+/** `gopherdiscovery server`: a discovery server with its dashboard, metrics and logs. */
+import { createServerMetrics, type ServerMetrics } from '../metrics.js';
+import { startHttpServer, type HttpEndpoint } from '../http/server.js';
+import { logServer } from '../log.js';
+import { createServer } from '../server.js';
+import { DEFAULT_TIMING } from '../protocol.js';
+import { LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
+import { DEFAULTS, untilStopped, type Command } from './context.js';
+
+const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+
+const spec: CommandSpec = {
+  name: 'server',
+  brief: 'run a discovery server with its dashboard',
+  usage: 'server [options]',
+  summary: 'Runs a discovery server: surveys its clients every round, publishes the member list when it changes, and serves a dashboard.',
+  options: [
+    { flag: 'survey-url', value: 'URL', defaultText: DEFAULTS.surveyUrl, help: 'where the surveyor listens' },
+    { flag: 'pubsub-url', value: 'URL', defaultText: DEFAULTS.pubsubUrl, help: 'where member lists are published' },
+    { flag: 'survey-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.surveyTime), help: 'survey deadline: later answers are dropped' },
+    { flag: 'recv-deadline', value: 'DUR', defaultText: ms(DEFAULT_TIMING.recvDeadline), help: 'a round also ends after this long without an answer' },
+    { flag: 'poll-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.pollTime), help: 'pause before each survey' },
+    { flag: 'http', value: 'HOST:PORT', defaultText: DEFAULTS.http, help: 'dashboard, /members, /events, /healthz, /metrics; "off" for none' },
+    ...LOG_OPTIONS,
+  ],
+  notes: 'Durations: 250ms, 1s, 2m (a bare number is milliseconds). Logs go to stderr.\nSIGINT / SIGTERM stop the server gracefully (exit 0).',
+};
+
+export const serverCommand: Command = {
+  spec,
+  async run(o, { log, stop }) {
+    const surveyUrl = o.string('survey-url') ?? DEFAULTS.surveyUrl;
+    const pubsubUrl = o.string('pubsub-url') ?? DEFAULTS.pubsubUrl;
+    const timing = {
+      surveyTime: o.duration('survey-time'),
+      recvDeadline: o.duration('recv-deadline'),
+      pollTime: o.duration('poll-time'),
+    };
+    const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
+
+    const server = await createServer({ surveyUrl, pubsubUrl, ...timing, signal: stop });
+    const detachLog = logServer(server, log);
+    let metrics: ServerMetrics | undefined;
+    let http: HttpEndpoint | undefined;
+    try {
+      metrics = createServerMetrics(server, { processMetrics: true });
+      if (address) http = await startHttpServer({ ...address, server, metrics, log });
+    } catch (e) {
+      // Nothing starts half-way: without its dashboard the server does not run either.
+      metrics?.detach();
+      detachLog();
+      await server.close();
+      throw e;
+    }
+    const t = server.timing;
+    log.info(
+      { surveyUrl, pubsubUrl, dashboard: http?.url ?? null, timing: t },
+      `server running: survey ${surveyUrl}, pub/sub ${pubsubUrl}, ${http ? `dashboard ${http.url}` : 'no dashboard'} ` +
+        `(poll ${ms(t.pollTime)}, survey ${ms(t.surveyTime)}, receive deadline ${ms(t.recvDeadline)})`,
+    );
+
+    let failure: Error | undefined;
+    try {
+      const signal = await untilStopped(stop, [server]);
+      log.info({ signal }, `${signal}: shutting down`);
+    } catch (e) {
+      failure = e as Error;
+      log.error({ error: failure.message }, `server failed: ${failure.message}`);
+    }
+    await http?.close();
+    await server.close();
+    metrics.detach();
+    detachLog();
+    log.info({ members: server.members().length }, 'server stopped');
+    if (failure) throw failure;
+  },
+};

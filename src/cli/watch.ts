@@ -1,0 +1,62 @@
+/** `gopherdiscovery watch`: prints each membership change (joined, left, the full list). */
+import { diffLists } from '../protocol.js';
+import { logSupervisor } from '../log.js';
+import { subscribe } from '../subscriber.js';
+import { LOG_OPTIONS, type CommandSpec } from './args.js';
+import { DEFAULTS, untilStopped, type Command } from './context.js';
+
+const spec: CommandSpec = {
+  name: 'watch',
+  brief: 'print membership changes',
+  usage: 'watch [options]',
+  summary: 'Subscribes to a discovery server and prints one line per published member list: who joined, who left, and everyone.',
+  options: [
+    { flag: 'pubsub-url', value: 'URL', defaultText: DEFAULTS.pubsubUrl, help: "the server's pub/sub URL" },
+    { flag: 'json', boolean: true, help: 'one JSON object per line: {"time","joined","left","members"}' },
+    ...LOG_OPTIONS,
+  ],
+  notes:
+    'Lists are published only when membership changes, so the first line comes with the next change;\n' +
+    'it shows every member as joined. Data goes to stdout, logs to stderr.',
+};
+
+export interface WatchLine {
+  time: string;
+  joined: string[];
+  left: string[];
+  members: string[];
+}
+
+/** The human-readable form of one change. */
+export function formatChange(c: WatchLine): string {
+  const list = (l: string[]) => (l.length ? l.join(', ') : '-');
+  return `${c.time}  joined: ${list(c.joined)}  left: ${list(c.left)}  members (${c.members.length}): ${list(c.members)}`;
+}
+
+export const watchCommand: Command = {
+  spec,
+  async run(o, { out, log, stop }) {
+    const pubsubUrl = o.string('pubsub-url') ?? DEFAULTS.pubsubUrl;
+    const json = o.bool('json');
+    const sub = await subscribe({ pubsubUrl, signal: stop });
+    const detachLog = logSupervisor(sub.supervisor, log);
+    let previous: string[] = [];
+    sub.on('change', (members) => {
+      const { joined, left } = diffLists(previous, members);
+      previous = members;
+      const line: WatchLine = { time: new Date().toISOString(), joined, left, members };
+      out(json ? JSON.stringify(line) : formatChange(line));
+    });
+    log.info({ pubsubUrl }, `watching ${pubsubUrl}`);
+    let failure: Error | undefined;
+    try {
+      const signal = await untilStopped(stop, [sub]);
+      log.info({ signal }, `${signal}: stopping`);
+    } catch (e) {
+      failure = e as Error;
+    }
+    await sub.close();
+    detachLog();
+    if (failure) throw failure;
+  },
+};
