@@ -55,7 +55,7 @@ for (const which of ['survey', 'pubsub', 'http'] as const) {
     const ports = await serverPorts();
     const busy = await occupy(ports[which]);
     try {
-      const r = await runCli(['server', ...ports.flags, '--poll-time', '20ms']);
+      const r = await runCli(['server', ...ports.flags, '--poll-time', '20ms', '--survey-time', '10ms']);
       assert.equal(r.code, 1, `exit code; stderr: ${r.stderr.join('\n')}`);
       const named = { survey: ports.surveyUrl, pubsub: ports.pubsubUrl, http: `http://127.0.0.1:${ports.http}/` }[which];
       const errors = r.stderr.filter((l) => l.startsWith('gopherdiscovery: '));

@@ -115,7 +115,7 @@ test('every option can come from a GOPHERDISCOVERY_* environment variable', asyn
       GOPHERDISCOVERY_SURVEY_URL: ports.surveyUrl,
       GOPHERDISCOVERY_PUBSUB_URL: ports.pubsubUrl,
       GOPHERDISCOVERY_HTTP: `127.0.0.1:${ports.http}`,
-      GOPHERDISCOVERY_POLL_TIME: '20ms',
+      GOPHERDISCOVERY_POLL_TIME: '450ms',
       GOPHERDISCOVERY_SURVEY_TIME: '400ms',
       GOPHERDISCOVERY_RECV_DEADLINE: '0.4s',
     }),
@@ -125,7 +125,7 @@ test('every option can come from a GOPHERDISCOVERY_* environment variable', asyn
     const started = await server.log(/^server running/, 'the server to start');
     assert.deepEqual(
       { surveyUrl: started.surveyUrl, pubsubUrl: started.pubsubUrl, dashboard: started.dashboard, timing: started.timing },
-      { surveyUrl: ports.surveyUrl, pubsubUrl: ports.pubsubUrl, dashboard: ports.httpUrl, timing: { surveyTime: 400, recvDeadline: 400, pollTime: 20 } },
+      { surveyUrl: ports.surveyUrl, pubsubUrl: ports.pubsubUrl, dashboard: ports.httpUrl, timing: { surveyTime: 400, recvDeadline: 400, pollTime: 450 } },
     );
     const env = { GOPHERDISCOVERY_SURVEY_URL: ports.surveyUrl, GOPHERDISCOVERY_PUBSUB_URL: ports.pubsubUrl, GOPHERDISCOVERY_JSON: '1' };
     const client = new Cli(['client'], cleanEnv({ ...env, GOPHERDISCOVERY_NAME: 'from-env', GOPHERDISCOVERY_LOG_LEVEL: 'warn' }));

@@ -15,7 +15,7 @@ import { within } from './helpers/wait.js';
 after(() => closeActorPool());
 
 /** Quick rounds that still give a client 400 ms to answer, so a busy machine cannot make a member flap. */
-const STEADY = { pollTime: 20, surveyTime: 400, recvDeadline: 400 };
+const STEADY = { pollTime: 450, surveyTime: 400, recvDeadline: 400 };
 
 async function setup() {
   const urls = await tcpPair();
@@ -56,7 +56,7 @@ test('/events streams a snapshot, then joins, leaves and rounds as they happen',
     const snapshot = JSON.parse(first.data) as Snapshot;
     assert.deepEqual(snapshot.members, []);
     assert.equal(snapshot.server.surveyUrl, s.urls.surveyUrl);
-    assert.deepEqual(snapshot.server.timing, { surveyTime: 400, recvDeadline: 400, pollTime: 20 });
+    assert.deepEqual(snapshot.server.timing, { surveyTime: 400, recvDeadline: 400, pollTime: 450 });
     assert.deepEqual(snapshot.health.actors.map((a) => [a.id, a.state]), [['publisher', 'running'], ['surveyor', 'running']]);
 
     const rounds = JSON.parse((await until(sse.events, (e) => e.event === 'rounds', 'a rounds event')).data) as { rounds: Array<{ round: number; durationMs: number }> };

@@ -39,7 +39,7 @@ function capture() {
   return { stream, lines, line, json: async (msg: RegExp, what: string) => JSON.parse(await line((l) => msg.test(JSON.parse(l).msg), what)) as Record<string, unknown> };
 }
 
-const STEADY = { pollTime: 20, surveyTime: 400, recvDeadline: 400 };
+const STEADY = { pollTime: 450, surveyTime: 400, recvDeadline: 400 };
 
 test('joins, leaves, crashes and restarts are logged as JSON lines with their fields', async () => {
   const out = capture();

@@ -35,7 +35,7 @@ async function scrape(url: string) {
 test('/metrics parses as Prometheus text and its counters move as rounds run', async () => {
   const urls = await tcpPair();
   // Rounds of about 100 ms that give the client time to answer, so the member gauge cannot flap to 0.
-  const server = await createServer({ ...urls, pollTime: 20, surveyTime: 80, recvDeadline: 80 });
+  const server = await createServer({ ...urls, pollTime: 100, surveyTime: 80, recvDeadline: 80 });
   const metrics = createServerMetrics(server, { processMetrics: true });
   const http = await startHttpServer({ port: await freePort(), server, metrics });
   try {

@@ -18,6 +18,8 @@ export interface OptionSpec {
   flag: string;
   /** A boolean flag takes no value; its environment variable accepts 1/true/yes or 0/false/no. */
   boolean?: boolean;
+  /** May be given several times; its environment variable takes a comma-separated list. */
+  multiple?: boolean;
   /** The value's placeholder in --help, e.g. 'URL'. */
   value?: string;
   /** Shown in --help; not applied here (commands apply their defaults, some of which are absent). */
@@ -61,13 +63,27 @@ export function helpText(spec: CommandSpec): string {
 export class Parsed {
   help = false;
   /** Each flag's value, from the command line or else its environment variable. */
-  readonly values: Record<string, string | boolean | undefined> = {};
+  readonly values: Record<string, string | string[] | boolean | undefined> = {};
   /** Where each value came from: '--flag' or the environment variable's name. */
   readonly from: Record<string, string> = {};
 
   string(flag: string): string | undefined {
     const v = this.values[flag];
-    return typeof v === 'string' ? v : undefined;
+    return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+  }
+
+  /** Every value of a repeatable flag (empty when not given). */
+  strings(flag: string): string[] {
+    const v = this.values[flag];
+    return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  }
+
+  /** A whole number of at least `min`. */
+  integer(flag: string, min: number): number | undefined {
+    const v = this.string(flag);
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new UsageError(`${this.from[flag]}: ${JSON.stringify(v)} is not a whole number >= ${min}`);
+    return Number(v);
   }
 
   bool(flag: string): boolean {
@@ -92,9 +108,9 @@ export class Parsed {
  * environment variable. Returns strings for value flags and booleans for boolean flags.
  */
 export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv): Parsed {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const o of spec.options) options[o.flag] = { type: o.boolean ? 'boolean' : 'string' };
-  let parsed: Record<string, string | boolean | undefined>;
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const o of spec.options) options[o.flag] = { type: o.boolean ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}) };
+  let parsed: Record<string, string | string[] | boolean | undefined>;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof parsed;
   } catch (e) {
@@ -105,7 +121,7 @@ export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.Proc
   for (const o of spec.options) {
     const given = parsed[o.flag];
     if (given !== undefined) {
-      if (!o.boolean && given === '') throw new UsageError(`${spec.name}: --${o.flag} must not be empty`);
+      if (!o.boolean && (given === '' || (Array.isArray(given) && given.includes('')))) throw new UsageError(`${spec.name}: --${o.flag} must not be empty`);
       result.values[o.flag] = given;
       result.from[o.flag] = `--${o.flag}`;
       continue;
@@ -114,7 +130,11 @@ export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.Proc
     const fromEnv = env[name];
     // An empty variable counts as unset, as shells make unsetting awkward.
     if (fromEnv === undefined || fromEnv === '') continue;
-    result.values[o.flag] = o.boolean ? envBoolean(name, fromEnv) : fromEnv;
+    result.values[o.flag] = o.boolean
+      ? envBoolean(name, fromEnv)
+      : o.multiple
+        ? fromEnv.split(',').map((v) => v.trim()).filter((v) => v !== '')
+        : fromEnv;
     result.from[o.flag] = name;
   }
   return result;

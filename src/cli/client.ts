@@ -11,8 +11,9 @@ const spec: CommandSpec = {
   summary: 'Answers every survey of a discovery server with NAME; with --pubsub-url, prints each peer list it receives (one line each).',
   options: [
     { flag: 'name', value: 'NAME', help: "this client's service string; required" },
-    { flag: 'survey-url', value: 'URL', defaultText: DEFAULTS.surveyUrl, help: "the server's survey URL" },
-    { flag: 'pubsub-url', value: 'URL', help: "the server's pub/sub URL: print each peer list" },
+    { flag: 'survey-url', value: 'URL', multiple: true, defaultText: DEFAULTS.surveyUrl, help: "the server's survey URL; repeat it to register with several servers" },
+    { flag: 'pubsub-url', value: 'URL', multiple: true, help: "the server's pub/sub URL: print each peer list; repeat it to merge several servers" },
+    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (use >= 2 x their --republish)' },
     { flag: 'json', boolean: true, help: 'print peer lists as one JSON object per line' },
     ...LOG_OPTIONS,
   ],
@@ -24,17 +25,29 @@ export const clientCommand: Command = {
   async run(o, { out, log, stop }) {
     const name = o.string('name');
     if (name === undefined) throw new UsageError('client: --name is required (or GOPHERDISCOVERY_NAME); see gopherdiscovery client --help');
-    const surveyUrl = o.string('survey-url') ?? DEFAULTS.surveyUrl;
-    const pubsubUrl = o.string('pubsub-url');
+    const surveyUrls = o.strings('survey-url');
+    const surveyUrl = surveyUrls.length > 0 ? surveyUrls : [DEFAULTS.surveyUrl];
+    const pubsubUrls = o.strings('pubsub-url');
+    const pubsubUrl = pubsubUrls.length > 0 ? pubsubUrls.join(', ') : undefined;
+    const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const client = await createClient({ surveyUrl, service: name, ...(pubsubUrl ? { pubsubUrl } : {}), signal: stop });
+    const client = await createClient({
+      surveyUrl,
+      service: name,
+      ...(pubsubUrls.length > 0 ? { pubsubUrl: pubsubUrls } : {}),
+      ...(staleAfterMs !== undefined ? { staleAfterMs } : {}),
+      signal: stop,
+    });
     const detachLog = logSupervisor(client.supervisor, log);
     if (pubsubUrl) {
       client.on('peers', (peers) =>
         out(json ? JSON.stringify({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.join(', ') || '(none)'}`),
       );
     }
-    log.info({ service: name, surveyUrl, pubsubUrl: pubsubUrl ?? null }, `client ${JSON.stringify(name)} answering surveys from ${surveyUrl}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}`);
+    log.info(
+      { service: name, surveyUrl: surveyUrl.join(', '), pubsubUrl: pubsubUrl ?? null },
+      `client ${JSON.stringify(name)} answering surveys from ${surveyUrl.join(', ')}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}`,
+    );
     let failure: Error | undefined;
     try {
       const signal = await untilStopped(stop, [client]);

@@ -19,7 +19,11 @@ const spec: CommandSpec = {
     { flag: 'pubsub-url', value: 'URL', defaultText: DEFAULTS.pubsubUrl, help: 'where member lists are published' },
     { flag: 'survey-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.surveyTime), help: 'survey deadline: later answers are dropped' },
     { flag: 'recv-deadline', value: 'DUR', defaultText: ms(DEFAULT_TIMING.recvDeadline), help: 'a round also ends after this long without an answer' },
-    { flag: 'poll-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.pollTime), help: 'pause before each survey' },
+    { flag: 'poll-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.pollTime), help: 'the period of the rounds (see --schedule)' },
+    { flag: 'schedule', value: 'KIND', defaultText: 'fixed-rate', help: 'fixed-rate: a round every poll time (survey time < poll time); original: poll time after each round ends' },
+    { flag: 'no-eager-join', boolean: true, help: "publish newcomers at the round's end, as the original, not as soon as they answer" },
+    { flag: 'missed-rounds', value: 'N', defaultText: '1', help: 'grace rounds: drop a member after it missed N surveys in a row' },
+    { flag: 'republish', value: 'DUR', defaultText: 'off', help: 'heartbeat: republish the unchanged list this often (late subscribers, several servers)' },
     { flag: 'http', value: 'HOST:PORT', defaultText: DEFAULTS.http, help: 'dashboard, /members, /events, /healthz, /metrics; "off" for none' },
     ...LOG_OPTIONS,
   ],
@@ -36,9 +40,21 @@ export const serverCommand: Command = {
       recvDeadline: o.duration('recv-deadline'),
       pollTime: o.duration('poll-time'),
     };
+    const schedule = o.oneOf('schedule', ['fixed-rate', 'original'] as const, 'fixed-rate');
+    const missedRounds = o.integer('missed-rounds', 1);
+    const republishMs = o.duration('republish');
     const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
 
-    const server = await createServer({ surveyUrl, pubsubUrl, ...timing, signal: stop });
+    const server = await createServer({
+      surveyUrl,
+      pubsubUrl,
+      ...timing,
+      schedule,
+      eagerJoin: !o.bool('no-eager-join'),
+      ...(missedRounds !== undefined ? { missedRounds } : {}),
+      ...(republishMs !== undefined ? { republishMs } : {}),
+      signal: stop,
+    });
     const detachLog = logServer(server, log);
     let metrics: ServerMetrics | undefined;
     let http: HttpEndpoint | undefined;

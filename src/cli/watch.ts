@@ -11,7 +11,8 @@ const spec: CommandSpec = {
   usage: 'watch [options]',
   summary: 'Subscribes to a discovery server and prints one line per published member list: who joined, who left, and everyone.',
   options: [
-    { flag: 'pubsub-url', value: 'URL', defaultText: DEFAULTS.pubsubUrl, help: "the server's pub/sub URL" },
+    { flag: 'pubsub-url', value: 'URL', multiple: true, defaultText: DEFAULTS.pubsubUrl, help: "the server's pub/sub URL; repeat it to merge several servers" },
+    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (use >= 2 x their --republish)' },
     { flag: 'json', boolean: true, help: 'one JSON object per line: {"time","joined","left","members"}' },
     ...LOG_OPTIONS,
   ],
@@ -36,9 +37,12 @@ export function formatChange(c: WatchLine): string {
 export const watchCommand: Command = {
   spec,
   async run(o, { out, log, stop }) {
-    const pubsubUrl = o.string('pubsub-url') ?? DEFAULTS.pubsubUrl;
+    const urls = o.strings('pubsub-url');
+    const pubsubUrls = urls.length > 0 ? urls : [DEFAULTS.pubsubUrl];
+    const pubsubUrl = pubsubUrls.join(', ');
+    const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const sub = await subscribe({ pubsubUrl, signal: stop });
+    const sub = await subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), signal: stop });
     const detachLog = logSupervisor(sub.supervisor, log);
     let previous: string[] = [];
     sub.on('change', (members) => {

@@ -15,11 +15,12 @@ export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url)
 /** The original test suite's timings, as flags: for tests that do not mind a member missing a round. */
 export const FAST_FLAGS = ['--poll-time', '20ms', '--survey-time', '10ms', '--recv-deadline', '10ms'];
 /**
- * Quick rounds that still give a client 400 ms to answer: with 10 ms, a client starved of
- * CPU for a moment (other test files run beside this one) misses a survey and is dropped
- * and re-added, which would make a test asserting exact lines flaky.
+ * Rounds that give a client 400 ms to answer: with 10 ms, a client starved of CPU for a
+ * moment (other test files run beside this one) misses a survey and is dropped and
+ * re-added, which would make a test asserting exact lines flaky. Newcomers are still
+ * published at once (eager joins); departures take a round of 450 ms.
  */
-export const STEADY_FLAGS = ['--poll-time', '20ms', '--survey-time', '400ms', '--recv-deadline', '400ms'];
+export const STEADY_FLAGS = ['--poll-time', '450ms', '--survey-time', '400ms', '--recv-deadline', '400ms'];
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
