@@ -38,6 +38,12 @@ export interface ServerOptions extends Partial<ServerTiming> {
   eagerJoin?: boolean;
   /** Grace rounds: a member is dropped only after missing this many consecutive surveys. Default 1, the original. */
   missedRounds?: number;
+  /**
+   * An answer that arrives after its survey's deadline: 'count' (default) counts it in the
+   * next round, so a survey too short for the load never drops members that did answer;
+   * 'drop' is the original (nanomsg discards it, and must still read it first).
+   */
+  lateAnswers?: 'count' | 'drop';
   supervision?: SupervisorOptions;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
@@ -56,6 +62,10 @@ export interface RoundInfo {
   round: number;
   answers: number;
   durationMs: number;
+  /** Handing the survey to every connected respondent, in ms; the survey deadline runs from its end. */
+  sendMs: number;
+  /** From the round's start to the last answer, in ms (0 without answers): how long collecting took, before the round's closing wait. */
+  lastAnswerMs: number;
   members: number;
 }
 
@@ -95,6 +105,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
       );
     }
     const eagerJoin = options.eagerJoin ?? true;
+    const lateAnswers = options.lateAnswers ?? 'count';
+    if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${String(lateAnswers)}`);
     const republishMs = options.republishMs ? validateDuration('republishMs', options.republishMs) : 0;
     super(
       [
@@ -114,10 +126,10 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'surveyor',
           pipe: 'publisher',
           kind: 'surveyor',
-          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, initialMembers: this.current }),
+          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, lateAnswers, initialMembers: this.current }),
           onMessage: (msg) => {
             if (msg.type === 'change') this.onChange(msg);
-            else if (msg.type === 'round') this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, members: msg.members });
+            else if (msg.type === 'round') this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members });
             else if (msg.type === 'refused') this.emit('refused', { reason: msg.reason, count: msg.count });
           },
         },

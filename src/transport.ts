@@ -28,6 +28,7 @@ const nn = (require('nanomsg') as { _bindings: NanomsgBindings })._bindings;
 const c = (name: string): number => nn[name] as number;
 
 const AF_SP = c('AF_SP');
+const AF_SP_RAW = c('AF_SP_RAW');
 const NN_SOL_SOCKET = c('NN_SOL_SOCKET');
 const NN_DONTWAIT = c('NN_DONTWAIT');
 const NN_SURVEYOR = c('NN_SURVEYOR');
@@ -137,8 +138,13 @@ export class NnSocket {
     this.ledger = ledger;
   }
 
-  static open(kind: SocketKind, ledger?: SocketLedger): NnSocket {
-    const id = nn.Socket(AF_SP, PROTOCOL[kind]);
+  /**
+   * Opens a socket. `raw` opens it in nanomsg's raw mode (AF_SP_RAW): no protocol state
+   * on this side, e.g. a raw SURVEYOR neither stamps surveys with an id nor drops late
+   * answers — the caller prefixes each survey with its id and reads every answer.
+   */
+  static open(kind: SocketKind, ledger?: SocketLedger, options: { raw?: boolean } = {}): NnSocket {
+    const id = nn.Socket(options.raw ? AF_SP_RAW : AF_SP, PROTOCOL[kind]);
     if (id < 0) fail(`open ${kind} socket`);
     try {
       ledger?.record(id);

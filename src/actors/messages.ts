@@ -29,6 +29,12 @@ export interface SurveyorArgs {
   schedule: 'original' | 'fixed-rate';
   /** Publish a newcomer as soon as its answer arrives, not at the round's end. */
   eagerJoin: boolean;
+  /**
+   * 'count': a raw SURVEYOR that reads every answer, so one that arrives after its survey's
+   * deadline counts in the next round; 'drop' (the original, and the default here): nanomsg
+   * drops answers to any survey but the current one.
+   */
+  lateAnswers?: 'count' | 'drop';
   /** The member set before this start: the supervisor's mirror, so a restart publishes no spurious change. */
   initialMembers: string[];
 }
@@ -115,6 +121,10 @@ export interface RoundMessage {
   round: number;
   answers: number;
   durationMs: number;
+  /** How long handing the survey to every connected respondent took, in ms (the deadline runs from there). */
+  sendMs: number;
+  /** From the round's start (the survey being sent) to the last answer received, in ms (0 when none came). */
+  lastAnswerMs: number;
   /** How many members after the round. */
   members: number;
 }

@@ -129,11 +129,27 @@ export type Schedule =
 /** Eager joins are published at most this often, so a mass join does not publish a list per newcomer. */
 export const EAGER_MIN_INTERVAL_MS = 10;
 
+/**
+ * The SP header a raw SURVEYOR puts before a survey's body: the 32-bit survey id, big
+ * endian, with its top bit set (the last hop of the backtrace). The bytes on the wire are
+ * those of a survey from a cooked SURVEYOR; respondents answer with the id in front.
+ */
+export function surveyHeader(id: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE((id | 0x80000000) >>> 0);
+  return b;
+}
+
 export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<SurveyorOut>): Promise<void> {
-  const socket = NnSocket.open('surveyor', ctx.ledger);
+  // Counting late answers needs a raw socket: a cooked one drops every answer to an earlier
+  // survey, and reads them all before the current ones. Once answers come late (a survey
+  // too short for the load), every round then reads last round's answers first, discards
+  // them, and runs out of time: rounds of a few members, the whole list dropped and re-added.
+  const raw = args.lateAnswers === 'count';
+  const socket = NnSocket.open('surveyor', ctx.ledger, { raw });
   try {
     socket.setOption('rcvmaxsize', surveyorRecvMaxSize(args.maxNameBytes));
-    socket.setSurveyDeadline(args.surveyTime);
+    if (!raw) socket.setSurveyDeadline(args.surveyTime);
     socket.bind(args.url);
     const limits: SurveyorLimits = { maxNameBytes: args.maxNameBytes, maxMembers: args.maxMembers, missedRounds: args.missedRounds };
     let state = surveyorLogic.initial(args.initialMembers, args.initialMembers.length > 0 ? performance.now() + restartGraceMs(args.pollTime) : 0);
@@ -176,18 +192,23 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
     };
 
+    let surveyId = Math.floor(Math.random() * 0x80000000);
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
     while (await ctx.sleep(Math.max(0, nextStart - performance.now()))) {
       state = surveyorLogic.beginRound(state);
       const started = performance.now();
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
       if (args.schedule === 'fixed-rate') nextStart = Math.max(nextStart + args.pollTime, started);
-      if (!socket.send(SURVEY_BODY)) {
+      surveyId = (surveyId + 1) & 0x7fffffff;
+      if (!socket.send(raw ? surveyHeader(surveyId) : SURVEY_BODY)) {
         if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
         continue;
       }
-      const surveyEnd = started + args.surveyTime;
-      let lastAnswer = started;
+      const sentAt = performance.now();
+      // The deadline runs from the moment the survey has gone out to every respondent, as
+      // nanomsg's own survey deadline does: sending to 10,000 pipes takes a while itself.
+      const surveyEnd = sentAt + args.surveyTime;
+      let lastAnswer = sentAt;
       let answers = 0;
       for (;;) {
         // Like the original's per-receive deadline: stop after recvDeadline without an answer, or when the survey expires.
@@ -205,7 +226,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           answers++;
           take(data);
           // Drain what is already queued before publishing: a burst of newcomers becomes one list.
-          for (let more = socket.recvNow(); more; more = socket.recvNow()) {
+          // Not past the deadline: with late answers counted, a steady flow would stretch the round.
+          for (let more = socket.recvNow(); more; more = performance.now() < surveyEnd ? socket.recvNow() : null) {
             answers++;
             take(more);
           }
@@ -231,7 +253,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         refused = 0;
       }
       if (outcome.changed) publishChange(outcome.joined, outcome.left, false);
-      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, members: state.members.size });
+      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size });
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
