@@ -1,0 +1,37 @@
+/**
+ * One library client (createClient with a subscription: a respondent actor and a
+ * subscriber actor per server) in its own process, so its RSS can be measured at each N.
+ * It answers every server, so it is one of the N members.
+ *
+ * Requests: start {surveyUrls, pubsubUrls, service}; mem → {rss, heapUsed, peers}.
+ */
+import { createClient, type Client } from '../../src/index.js';
+import { maxListBytes } from '../../src/protocol.js';
+import { serve } from '../ipc.js';
+
+let client: Client | undefined;
+let peers = 0;
+
+serve(
+  {
+    async start(req) {
+      client = await createClient({
+        surveyUrl: req.surveyUrls as string[],
+        pubsubUrl: req.pubsubUrls as string[],
+        service: req.service as string,
+        maxListBytes: maxListBytes(20_000, 64),
+      });
+      client.on('peers', (p) => {
+        peers = p.length;
+      });
+      return {};
+    },
+    mem() {
+      const m = process.memoryUsage();
+      return { rss: m.rss, heapUsed: m.heapUsed, peers };
+    },
+  },
+  async () => {
+    await client?.close();
+  },
+);

@@ -1,0 +1,177 @@
+/**
+ * The parent's view of each kind of benchmark child: a server (its forwarded rounds,
+ * changes and publications), a subscriber process (watches), and the respondent swarm
+ * (sockets spread over as many processes as needed).
+ */
+import { BenchChild, type Event, type SpawnOptions } from './ipc.js';
+
+export interface RoundEvent {
+  at: number;
+  round: number;
+  answers: number;
+  durationMs: number;
+  sendMs: number;
+  lastAnswerMs: number;
+  members: number;
+}
+
+export interface ChangeEvent {
+  at: number;
+  round: number;
+  eager: boolean;
+  members: number;
+  joinedCount: number;
+  leftCount: number;
+  joined: string[];
+  left: string[];
+}
+
+export interface PublishedEvent {
+  at: number;
+  bytes: number;
+  members: number;
+  heartbeat: boolean;
+}
+
+export class ServerView {
+  readonly rounds: RoundEvent[] = [];
+  readonly changes: ChangeEvent[] = [];
+  readonly published: PublishedEvent[] = [];
+  readonly troubles: Event[] = [];
+  private waiters: Array<() => void> = [];
+
+  constructor(readonly id: string, readonly child: BenchChild) {
+    child.on('event', (e) => {
+      if (e.ev === 'round') this.rounds.push(e as unknown as RoundEvent);
+      else if (e.ev === 'change') this.changes.push(e as unknown as ChangeEvent);
+      else if (e.ev === 'published') this.published.push(e as unknown as PublishedEvent);
+      else if (e.ev === 'restart' || e.ev === 'failure' || e.ev === 'refused') this.troubles.push(e);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Resolves with the first round (after index `from`) that satisfies `pred`. */
+  waitRound(pred: (r: RoundEvent) => boolean, timeoutMs: number, what: string, from = this.rounds.length): Promise<RoundEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.id}: no ${what} within ${timeoutMs} ms (last round: ${JSON.stringify(this.rounds.at(-1))})`)), timeoutMs);
+      const check = () => {
+        for (let i = from; i < this.rounds.length; i++) {
+          if (pred(this.rounds[i]!)) {
+            clearTimeout(timer);
+            resolve(this.rounds[i]!);
+            return;
+          }
+        }
+        from = this.rounds.length;
+        this.waiters.push(check);
+      };
+      check();
+    });
+  }
+}
+
+export class SubscriberView {
+  private readonly pending = new Map<string, { resolve: (times: number[]) => void }>();
+
+  constructor(readonly id: string, readonly child: BenchChild) {
+    child.on('event', (e) => {
+      if (e.ev !== 'watched') return;
+      const k = `${e.present ? '+' : '-'}${String(e.name)}`;
+      this.pending.get(k)?.resolve(e.times as number[]);
+      this.pending.delete(k);
+    });
+  }
+
+  /**
+   * Registers a watch; the returned promise resolves with each subscriber's time of the
+   * first list satisfying it, or null after `timeoutMs`.
+   */
+  async watch(name: string, present: boolean, timeoutMs: number): Promise<{ done: Promise<number[] | null> }> {
+    const k = `${present ? '+' : '-'}${name}`;
+    const done = new Promise<number[] | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(k);
+        resolve(null);
+      }, timeoutMs);
+      this.pending.set(k, {
+        resolve: (t) => {
+          clearTimeout(timer);
+          resolve(t);
+        },
+      });
+    });
+    await this.child.request('watch', { name, present });
+    // Wrapped: an async function returning a bare promise would wait for it.
+    return { done };
+  }
+
+  async sizes(): Promise<number[]> {
+    return (await this.child.request<{ sizes: number[] }>('sizes')).sizes;
+  }
+}
+
+/** Respondent sockets spread over processes of at most `perProcess` sockets each. */
+export class Swarm {
+  readonly procs: Array<{ child: BenchChild; names: string[] }> = [];
+  constructor(
+    readonly urls: string[],
+    readonly perProcess: number,
+    private readonly spawnOptions: SpawnOptions,
+    /** Name space: the second octet of names starts here (separate swarms, distinct names). */
+    private readonly firstOctet = 0,
+  ) {}
+
+  get size(): number {
+    return this.procs.reduce((a, p) => a + p.names.length, 0);
+  }
+
+  get pids(): number[] {
+    return this.procs.map((p) => p.child.proc.pid!).filter((p) => p !== undefined);
+  }
+
+  static nameOf(proc: number, k: number): string {
+    return `http://10.${proc}.${k >> 8}.${k & 255}:8080`;
+  }
+
+  /**
+   * Opens sockets until there are `target`, one process's batch at a time, `pauseMs` apart
+   * (a batch of 400 dials at once; nanomsg listens with a backlog of 100).
+   */
+  async grow(target: number, pauseMs = 150): Promise<void> {
+    // Start every process needed first, in parallel (a process takes a second or two to load).
+    const needed = Math.ceil(target / this.perProcess) - this.procs.length;
+    const fresh = Array.from({ length: Math.max(0, needed) }, (_, i) => new BenchChild(`swarm${this.procs.length + i}`, 'procs/swarm.ts', [], this.spawnOptions));
+    for (const child of fresh) this.procs.push({ child, names: [] });
+    await Promise.all(fresh.map((c) => c.up()));
+    while (this.size < target) {
+      let proc = this.procs.find((p) => p.names.length < this.perProcess);
+      if (!proc) {
+        const child = new BenchChild(`swarm${this.procs.length}`, 'procs/swarm.ts', [], this.spawnOptions);
+        await child.up();
+        proc = { child, names: [] };
+        this.procs.push(proc);
+      }
+      const index = this.procs.indexOf(proc);
+      const count = Math.min(this.perProcess - proc.names.length, target - this.size);
+      const names = Array.from({ length: count }, (_, i) => Swarm.nameOf(this.firstOctet + index, proc!.names.length + i));
+      await proc.child.request('open', { names, urls: this.urls });
+      proc.names.push(...names);
+      if (this.size < target) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+
+  /** Closes every socket at once (a mass leave); returns the wall time before the first close. */
+  async closeAll(): Promise<number> {
+    const replies = await Promise.all(this.procs.map((p) => p.child.request<{ at: number }>('close', { names: p.names })));
+    for (const p of this.procs) p.names = [];
+    return Math.min(...replies.map((r) => r.at));
+  }
+
+  async stats(): Promise<Array<{ answers: number; cpuMs: number; rss: number }>> {
+    return Promise.all(this.procs.map((p) => p.child.request<{ answers: number; cpuMs: number; rss: number }>('stats')));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.child.stop()));
+  }
+}
