@@ -153,9 +153,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     socket.bind(args.url);
     const limits: SurveyorLimits = { maxNameBytes: args.maxNameBytes, maxMembers: args.maxMembers, missedRounds: args.missedRounds };
     let state = surveyorLogic.initial(args.initialMembers, args.initialMembers.length > 0 ? performance.now() + restartGraceMs(args.pollTime) : 0);
+    // Sorted once per change, for the change report and for the publisher, whose encoding
+    // and report then sort an already sorted list (linear) instead of sorting twice more.
+    const sortedMembers = () => [...state.members].sort();
     // A new pipe means a (re)started publisher: tell it the current set; it publishes only if that differs.
-    const sendMembers = () => ctx.sendPipe({ type: 'members', members: [...state.members] });
-    ctx.onPipeAttached = sendMembers;
+    const sendMembers = (members: string[] = sortedMembers()) => ctx.sendPipe({ type: 'members', members });
+    ctx.onPipeAttached = () => sendMembers();
     if (ctx.hasPipe) sendMembers();
     ctx.markReady();
 
@@ -164,8 +167,9 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     // publisher, so the change is published late rather than lost.
     const publishChange = (joined: string[], left: string[], eager: boolean) => {
       ctx.count('changes');
-      ctx.emit({ type: 'change', round: state.round, joined, left, members: [...state.members].sort(), eager });
-      sendMembers();
+      const members = sortedMembers();
+      ctx.emit({ type: 'change', round: state.round, joined, left, members, eager });
+      sendMembers(members);
     };
 
     let refused = 0;

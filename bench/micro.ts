@@ -1,0 +1,88 @@
+/**
+ * `npm run bench:micro`: the per-change and per-answer costs inside the server's actors, each
+ * measured side by side with the alternative, in one process (CPU time of the work itself,
+ * no sockets): what one membership change costs the surveyor and publisher threads at N
+ * members, with the members handed down sorted (this library) or in set order (before), and
+ * what one answer costs the surveyor.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { publisherLogic } from '../src/actors/publisher.js';
+import { surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
+import { BENCH_DIR } from './ipc.js';
+import { machine } from './machine.js';
+import { round, summarize } from './stats.js';
+
+const names = (n: number) => {
+  const out = Array.from({ length: n }, (_, k) => `http://10.${k % 25}.${(k >> 8) & 255}.${k & 255}:8080`);
+  // Set order is join order, which is not sorted: shuffle as respondents answer in any order.
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+};
+
+/** Runs `f` repeatedly; returns per-call times (ms) after a warm-up. */
+function time(f: () => void, reps: number): ReturnType<typeof summarize> {
+  for (let i = 0; i < Math.max(3, reps / 10); i++) f();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    f();
+    t.push(performance.now() - t0);
+  }
+  return summarize(t);
+}
+
+const { port1, port2 } = new MessageChannel();
+const post = (m: unknown) => {
+  port1.postMessage(m);
+  receiveMessageOnPort(port2);
+};
+
+/**
+ * One membership change, as the actors handle it: the surveyor reports the change (sorted
+ * list to its supervisor) and hands the set to the publisher; the publisher compares,
+ * encodes and publishes, and reports the published list (sorted) to its supervisor.
+ */
+function change(members: Set<string>, sortedHandOff: boolean): void {
+  // Surveyor thread.
+  const sorted = [...members].sort();
+  post({ type: 'change', members: sorted });
+  const handed = sortedHandOff ? sorted : [...members];
+  post({ type: 'members', members: handed });
+  // Publisher thread (a fresh state: the set differs from the last one published).
+  const step = publisherLogic.receive(publisherLogic.initial([]), handed);
+  post({ type: 'published', members: [...step.state.lastPublished].sort(), bytes: step.publish!.byteLength });
+}
+
+const results: Record<string, unknown> = {};
+for (const n of [1000, 10_000]) {
+  const set = new Set(names(n));
+  const reps = n >= 10_000 ? 60 : 300;
+  const before = time(() => change(set, false), reps);
+  const after = time(() => change(set, true), reps);
+  results[`change@${n}`] = { setOrder: before, sorted: after, ratioP50: round(after.p50 / before.p50, 2) };
+  console.log(`one change at N=${n}: set order ${before.p50.toFixed(2)} ms, sorted hand-off ${after.p50.toFixed(2)} ms (×${(after.p50 / before.p50).toFixed(2)})`);
+}
+
+// One answer: decode, validate, count (the JS side of the surveyor's receive loop).
+{
+  const n = 10_000;
+  const list = names(n);
+  const buffers = list.map((s) => Buffer.from(s));
+  const limits: SurveyorLimits = { maxNameBytes: 1024, maxMembers: 20_000, missedRounds: 1 };
+  const state = surveyorLogic.initial(list);
+  const perRound = time(() => {
+    const s = surveyorLogic.beginRound(state);
+    for (const b of buffers) surveyorLogic.answer(s, b, limits);
+  }, 40);
+  results[`answers@${n}`] = { perRoundMs: perRound, perAnswerUs: round((perRound.p50 * 1000) / n, 2) };
+  console.log(`${n} answers in a round: ${perRound.p50.toFixed(2)} ms (${((perRound.p50 * 1000) / n).toFixed(2)} µs per answer)`);
+}
+port1.close();
+
+const out = { date: new Date().toISOString(), machine: machine(), results };
+writeFileSync(join(BENCH_DIR, 'results', 'micro.json'), JSON.stringify(out, null, 2) + '\n');
