@@ -7,6 +7,7 @@ import type { Summary } from './stats.js';
 
 interface ChartInput {
   date: string;
+  names?: { original: string; library: string };
   machine: { nproc: number; cpuModel: string; node: string };
   config: { timing: { surveyTime: number; recvDeadline: number; pollTime: number }; subscribers: number };
   results: Array<{ n: number; algos: Record<'original' | 'library', { join: Summary; leave: Summary; rounds: { lastAnswerMs: Summary } }> }>;
@@ -14,7 +15,7 @@ interface ChartInput {
 
 const COLORS = { original: '#c2410c', library: '#1d4ed8' } as const;
 const W = 960;
-const H = 400;
+const H = 440;
 const PANEL_W = 400;
 const PANEL_H = 260;
 const TOP = 70;
@@ -74,10 +75,10 @@ function panel(x0: number, title: string, yLabel: string, series: Series[], ns: 
       );
     }
   });
-  // Legend
+  // Legend, under the axis label, two entries per row.
   series.forEach((s, i) => {
-    const ly = TOP + 14 + i * 16;
-    const lx = x0 + 10;
+    const ly = TOP + PANEL_H + 56 + Math.floor(i / 2) * 16;
+    const lx = x0 + (i % 2) * (PANEL_W / 2);
     out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dash ? ' stroke-dasharray="6 4"' : ''}/>`);
     out.push(`<text x="${lx + 28}" y="${ly}" font-size="11">${esc(s.label)}</text>`);
   });
@@ -89,15 +90,17 @@ export function drawChart(r: ChartInput): string {
   const get = (algo: 'original' | 'library', what: (a: ChartInput['results'][number]['algos']['original']) => Summary) =>
     r.results.map((x) => ({ n: x.n, s: what(x.algos[algo]) }));
   const t = r.config.timing;
-  const left = panel(70, 'Round: survey sent → last answer', 'ms (p50; whisker min–p99)', [
-    { label: 'original', color: COLORS.original, dash: false, marker: 'circle', points: get('original', (a) => a.rounds.lastAnswerMs) },
-    { label: 'this library', color: COLORS.library, dash: false, marker: 'circle', points: get('library', (a) => a.rounds.lastAnswerMs) },
+  const A = r.names?.original ?? 'original';
+  const B = r.names?.library ?? 'this library';
+  const left = panel(70, 'Round: start (survey sent) → last answer', 'ms (p50; whisker min–p99)', [
+    { label: A, color: COLORS.original, dash: false, marker: 'circle', points: get('original', (a) => a.rounds.lastAnswerMs) },
+    { label: B, color: COLORS.library, dash: false, marker: 'circle', points: get('library', (a) => a.rounds.lastAnswerMs) },
   ], ns);
   const right = panel(540, 'Detection: connect / close → all subscribers', 'ms (p50; whisker min–p99)', [
-    { label: 'join, original', color: COLORS.original, dash: false, marker: 'circle', points: get('original', (a) => a.join) },
-    { label: 'join, this library', color: COLORS.library, dash: false, marker: 'circle', points: get('library', (a) => a.join) },
-    { label: 'leave, original', color: COLORS.original, dash: true, marker: 'square', points: get('original', (a) => a.leave) },
-    { label: 'leave, this library', color: COLORS.library, dash: true, marker: 'square', points: get('library', (a) => a.leave) },
+    { label: `join, ${A}`, color: COLORS.original, dash: false, marker: 'circle', points: get('original', (a) => a.join) },
+    { label: `join, ${B}`, color: COLORS.library, dash: false, marker: 'circle', points: get('library', (a) => a.join) },
+    { label: `leave, ${A}`, color: COLORS.original, dash: true, marker: 'square', points: get('original', (a) => a.leave) },
+    { label: `leave, ${B}`, color: COLORS.library, dash: true, marker: 'square', points: get('library', (a) => a.leave) },
   ], ns);
   const caption =
     `surveyTime ${t.surveyTime} / recvDeadline ${t.recvDeadline} / pollTime ${t.pollTime} ms, ${r.config.subscribers} subscribers per server · ` +
@@ -105,7 +108,7 @@ export function drawChart(r: ChartInput): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="24" font-size="16" font-weight="700" text-anchor="middle">gopherdiscovery: the original algorithm vs this library, side by side</text>`,
+    `<text x="${W / 2}" y="24" font-size="16" font-weight="700" text-anchor="middle">gopherdiscovery: ${esc(A)} vs ${esc(B)}, side by side</text>`,
     left,
     right,
     `<text x="${W / 2}" y="${H - 12}" font-size="11" fill="#555" text-anchor="middle">${esc(caption)}</text>`,

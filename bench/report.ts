@@ -13,12 +13,15 @@ interface AlgoAtN {
   rssServerMiB: number;
   cpuPerRoundMs: number;
   cpuCores: number;
+  mainThreadCores: number;
   bytes: { listBytes: number; publicationsPerChange: number; wireBytesPerChange: number };
   ramp: { joined: number; publications: number; wireBytesPerJoin: number };
 }
 
 export interface ReportInput {
   date: string;
+  /** Short names of the two configurations compared (default: original / this library). */
+  names?: { original: string; library: string };
   mode: string;
   machine: { nproc: number; cpuModel: string; memoryGiB: number; node: string; os: string };
   config: { reps: number; lanes: number; subscribers: number; timing: { surveyTime: number; recvDeadline: number; pollTime: number } };
@@ -42,16 +45,18 @@ const kb = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} MB` : b >= 1e3 ? 
 
 export function markdownReport(r: ReportInput): string {
   const t = r.config.timing;
+  const A = r.names?.original ?? 'original';
+  const B = r.names?.library ?? 'this library';
   const lines: string[] = [];
   lines.push(
     `Machine: ${r.machine.nproc} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.os}. ` +
-      `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC (${r.mode}, ${r.durationSeconds} s): surveyTime ${t.surveyTime} ms, recvDeadline ${t.recvDeadline} ms, pollTime ${t.pollTime} ms for both algorithms; ` +
+      `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC (${r.mode}, ${r.durationSeconds} s): ${A} vs ${B}, side by side; surveyTime ${t.surveyTime} ms, recvDeadline ${t.recvDeadline} ms, pollTime ${t.pollTime} ms for both; ` +
       `${r.config.reps} joins and ${r.config.reps} leaves per N (${r.config.lanes} probes in flight at random phases), ${r.config.subscribers} subscribers per server.`,
   );
   lines.push('');
   lines.push('Latency, min / **p50** / p99 in ms (connect or close → every subscriber holds the new list):');
   lines.push('');
-  lines.push('| N | join: original | join: this library | ratio p50 | leave: original | leave: this library | ratio p50 |');
+  lines.push(`| N | join: ${A} | join: ${B} | ratio p50 | leave: ${A} | leave: ${B} | ratio p50 |`);
   lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const n of r.results) {
     lines.push(
@@ -59,9 +64,9 @@ export function markdownReport(r: ReportInput): string {
     );
   }
   lines.push('');
-  lines.push('Rounds and the server process (original / this library):');
+  lines.push(`Rounds and the server process (${A} · ${B}):`);
   lines.push('');
-  lines.push('| N | survey send p50 (ms) | last answer p50 / p99 (ms) | rounds complete | main loop delay p99 / max (ms) | idle control process: delay p99 / max (ms) | server RSS (MiB) | server CPU (cores) |');
+  lines.push('| N | survey send p50 (ms) | last answer p50 / p99 (ms) | rounds complete | main loop delay p99 / max (ms) | idle control process: delay p99 / max (ms) | server RSS (MiB) | server CPU, of which main thread (cores) |');
   lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const n of r.results) {
     const o = n.algos.original;
@@ -69,13 +74,13 @@ export function markdownReport(r: ReportInput): string {
     const rounds = (a: AlgoAtN) =>
       `${a.rounds.complete}/${a.rounds.count}${a.rounds.spuriousLeaves ? ` (${a.rounds.spuriousLeaves} dropped)` : ''}${a.actorRestarts ? ` (${a.actorRestarts} actor restarts)` : ''}`;
     lines.push(
-      `| ${n.n.toLocaleString('en')} | ${ms(o.rounds.sendMs.p50)} · ${ms(l.rounds.sendMs.p50)} | ${ms(o.rounds.lastAnswerMs.p50)} / ${ms(o.rounds.lastAnswerMs.p99)} · ${ms(l.rounds.lastAnswerMs.p50)} / ${ms(l.rounds.lastAnswerMs.p99)} | ${rounds(o)} · ${rounds(l)} | ${o.eld.p99.toFixed(1)} / ${o.eld.max.toFixed(1)} · ${l.eld.p99.toFixed(1)} / ${l.eld.max.toFixed(1)} | ${n.noise.controlEld.p99.toFixed(1)} / ${n.noise.controlEld.max.toFixed(1)} | ${o.rssServerMiB} · ${l.rssServerMiB} | ${o.cpuCores.toFixed(2)} · ${l.cpuCores.toFixed(2)} |`,
+      `| ${n.n.toLocaleString('en')} | ${ms(o.rounds.sendMs.p50)} · ${ms(l.rounds.sendMs.p50)} | ${ms(o.rounds.lastAnswerMs.p50)} / ${ms(o.rounds.lastAnswerMs.p99)} · ${ms(l.rounds.lastAnswerMs.p50)} / ${ms(l.rounds.lastAnswerMs.p99)} | ${rounds(o)} · ${rounds(l)} | ${o.eld.p99.toFixed(1)} / ${o.eld.max.toFixed(1)} · ${l.eld.p99.toFixed(1)} / ${l.eld.max.toFixed(1)} | ${n.noise.controlEld.p99.toFixed(1)} / ${n.noise.controlEld.max.toFixed(1)} | ${o.rssServerMiB} · ${l.rssServerMiB} | ${o.cpuCores.toFixed(2)} (${o.mainThreadCores.toFixed(3)}) · ${l.cpuCores.toFixed(2)} (${l.mainThreadCores.toFixed(3)}) |`,
     );
   }
   lines.push('');
   lines.push(`Bytes published (${r.config.subscribers} subscribers per server; each list also carries nanomsg's 8-byte TCP frame) and client-side memory:`);
   lines.push('');
-  lines.push('| N | list size | wire bytes per membership change (original · library) | publications per change | ramp to N: wire bytes per joiner (original · library) | client process RSS (MiB) | subscriber process RSS (MiB) |');
+  lines.push(`| N | list size | wire bytes per membership change (${A} · ${B}) | publications per change | ramp to N: wire bytes per joiner (${A} · ${B}) | client process RSS (MiB) | subscriber process RSS (MiB) |`);
   lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const n of r.results) {
     const o = n.algos.original;
@@ -94,10 +99,11 @@ export function markdownReport(r: ReportInput): string {
   if (s?.restartStorm) {
     lines.push('');
     for (const [id, v] of Object.entries(s.restartStorm)) {
+      const l = v.listedAfter as Record<string, number>;
       lines.push(
-        v.error
-          ? `- Restart storm, ${id}: not every member listed again within 3 minutes (${String(v.error).slice(0, 120)}); ${v.actorRestarts} actor restarts.`
-          : `- Restart storm, ${id}: the server killed and started again on its ports (${v.restartMs} ms); every member listed again ${v.untilAllListedMs} ms after it was bound (round ${v.roundsUntilAllListed}, survey send up to ${v.maxSendMs} ms meanwhile); the next rounds complete: ${v.nextRoundsComplete}; ${v.publicationsUntilAllListed} lists published meanwhile (${kb(v.wireBytesUntilAllListed as number)} on the wire); ${v.actorRestarts} actor restarts.`,
+        `- Restart storm, ${id}: the server killed and started again on its ports (${v.restartMs} ms), ${v.respondents} respondents redialling; ` +
+          (v.untilAllListedMs !== null ? `every member listed again ${v.untilAllListedMs} ms after it was bound (round ${v.roundsUntilAllListed}; next rounds complete ${v.nextRoundsComplete})` : 'not every member listed again within 120 s') +
+          `; listed after 10 / 30 / 60 / 120 s: ${l['10s']} / ${l['30s']} / ${l['60s']} / ${l['120s']}; survey send up to ${v.maxSendMs} ms; ${v.publications} lists published (${kb(v.wireBytes as number)} on the wire); ${v.actorRestarts} actor restarts.`,
       );
     }
   }

@@ -134,10 +134,11 @@ export class Swarm {
   }
 
   /**
-   * Opens sockets until there are `target`, one process's batch at a time, `pauseMs` apart
-   * (a batch of 400 dials at once; nanomsg listens with a backlog of 100).
+   * Opens sockets until there are `target`, `chunk` at a time, `pauseMs` apart: nanomsg
+   * listens with a backlog of 100, and Linux drops the SYNs beyond it (the dialler then
+   * retries after 1, 3, 7... s), so dialling thousands at once is slower than a steady ramp.
    */
-  async grow(target: number, pauseMs = 150): Promise<void> {
+  async grow(target: number, chunk = 100, pauseMs = 100): Promise<void> {
     // Start every process needed first, in parallel (a process takes a second or two to load).
     const needed = Math.ceil(target / this.perProcess) - this.procs.length;
     const fresh = Array.from({ length: Math.max(0, needed) }, (_, i) => new BenchChild(`swarm${this.procs.length + i}`, 'procs/swarm.ts', [], this.spawnOptions));
@@ -152,7 +153,7 @@ export class Swarm {
         this.procs.push(proc);
       }
       const index = this.procs.indexOf(proc);
-      const count = Math.min(this.perProcess - proc.names.length, target - this.size);
+      const count = Math.min(chunk, this.perProcess - proc.names.length, target - this.size);
       const names = Array.from({ length: count }, (_, i) => Swarm.nameOf(this.firstOctet + index, proc!.names.length + i));
       await proc.child.request('open', { names, urls: this.urls });
       proc.names.push(...names);
