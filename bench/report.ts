@@ -34,7 +34,12 @@ export interface ReportInput {
     swarm: { processes: number; cpuPerAnswerUs: number };
     noise: { loadavg: number[]; otherCores: number; machineBusyCores: number; controlEld: { p99: number; max: number } };
   }>;
-  scenarios?: { restartStorm?: Record<string, Record<string, unknown>>; fdLimit?: Record<string, unknown>; massLeave?: Record<string, Record<string, unknown>> };
+  scenarios?: {
+    restartStorm?: Record<string, Record<string, unknown>>;
+    fdLimit?: Record<string, unknown>;
+    massLeave?: Record<string, Record<string, unknown>>;
+    respondentProcessDeaths?: Array<{ name: string; stderr: string }>;
+  };
   durationSeconds: number;
 }
 
@@ -99,6 +104,10 @@ export function markdownReport(r: ReportInput): string {
   if (s?.restartStorm) {
     lines.push('');
     for (const [id, v] of Object.entries(s.restartStorm)) {
+      if (typeof v !== 'object' || v === null || v.listedAfter === undefined) {
+        lines.push(`- Restart storm: not measured (${JSON.stringify(v)})`);
+        continue;
+      }
       const l = v.listedAfter as Record<string, number>;
       lines.push(
         `- Restart storm, ${id}: the server killed and started again on its ports (${v.restartMs} ms), ${v.respondents} respondents redialling; ` +
@@ -114,9 +123,14 @@ export function markdownReport(r: ReportInput): string {
     );
   }
   if (s?.massLeave) {
-    for (const [id, v] of Object.entries(s.massLeave)) {
-      lines.push(`- Mass leave, ${id}: ${v.respondents} respondents closed at once; every subscriber held the list without them after ${v.untilEmptyMs ?? '–'} ms (${v.publications} lists published).`);
-    }
+    if (typeof s.massLeave.error === 'string') lines.push(`- Mass leave: not measured (${s.massLeave.error})`);
+    else
+      for (const [id, v] of Object.entries(s.massLeave)) {
+        lines.push(`- Mass leave, ${id}: ${v.respondents} respondents closed at once; every subscriber held the list without them after ${v.untilEmptyMs ?? '–'} ms (${v.publications} lists published).`);
+      }
+  }
+  if (s?.respondentProcessDeaths?.length) {
+    lines.push(`- Respondent processes that died during the scenarios: ${s.respondentProcessDeaths.map((d) => `${d.name} (${d.stderr})`).join('; ')}.`);
   }
   lines.push('');
   return lines.join('\n');

@@ -58,9 +58,9 @@ const config = {
   compare: compareWhat,
   ns: (argv.n ?? (lateAnswersRun ? '1000,5000' : quick ? '100,1000' : '100,1000,5000,10000')).split(',').map(Number),
   /** Join + leave trials per N (per algorithm: both see every trial). */
-  reps: Number(argv.reps ?? (quick ? 8 : 24)),
+  reps: Number(argv.reps ?? (quick ? 8 : 48)),
   /** Probes in flight at once, each at its own random phase. */
-  lanes: Number(argv.lanes ?? 4),
+  lanes: Number(argv.lanes ?? (quick ? 4 : 8)),
   subscribers: Number(argv.subscribers ?? (quick ? 2 : 4)),
   /** The Go original's README defaults, for both algorithms. */
   // The late-answers comparison uses a survey too short for N = 5,000 on a small machine: late answers are its subject.
@@ -453,6 +453,7 @@ async function runScenarios(n: number, urls: Record<AlgoId, { surveyUrl: string;
   await attempt('restartStorm', () => restartStorm(n, urls));
   await attempt('fdLimit', () => fdLimit());
   await attempt('massLeave', () => massLeave(n));
+  out.respondentProcessDeaths = swarm!.deaths();
   return out;
 }
 

@@ -163,9 +163,16 @@ export class Swarm {
 
   /** Closes every socket at once (a mass leave); returns the wall time before the first close. */
   async closeAll(): Promise<number> {
-    const replies = await Promise.all(this.procs.map((p) => p.child.request<{ at: number }>('close', { names: p.names })));
+    // A process that died (nanomsg aborted it) has no sockets left to close: its members are gone already.
+    const alive = this.procs.filter((p) => p.child.alive);
+    const replies = await Promise.all(alive.map((p) => p.child.request<{ at: number }>('close', { names: p.names })));
     for (const p of this.procs) p.names = [];
     return Math.min(...replies.map((r) => r.at));
+  }
+
+  /** Respondent processes that died, with the end of what they printed (a nanomsg assertion, say). */
+  deaths(): Array<{ name: string; stderr: string }> {
+    return this.procs.filter((p) => !p.child.alive).map((p) => ({ name: p.child.name, stderr: p.child.stderr.trim().split('\n').slice(-3).join(' | ') }));
   }
 
   async stats(): Promise<Array<{ answers: number; cpuMs: number; rss: number }>> {
