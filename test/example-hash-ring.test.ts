@@ -13,18 +13,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from './helpers/endpoints.js';
-import { ExampleProcess, type Line, stopAll } from './helpers/child.js';
+import { EVENT_MS, EXAMPLE_TIMING, ExampleProcess, ROUND_TOLERANCE, START_MS, type Line, stopAll } from './helpers/child.js';
 import { sameMembers } from './helpers/wait.js';
 
-const ROUND_TOLERANCE = 2;
-/** Child start-up includes tsx compiling the example: generous on a busy machine. */
-const START_MS = 30_000;
-const EVENT_MS = 15_000;
 const KEYS = 1000;
-// Fast rounds (period ≈ 50 ms poll + ≤ 50 ms survey). Surveys of 50 ms rather than 25: on a
-// machine shared with other CPU-heavy tests, 25 ms answers are sometimes late, and a member
-// that misses one survey is (rightly, missedRounds 1) dropped for a round.
-const TIMING = ['--poll-time', '75', '--survey-time', '50', '--recv-deadline', '50'];
+const TIMING = EXAMPLE_TIMING;
 
 interface Ring {
   peer: string;
