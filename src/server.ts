@@ -7,7 +7,16 @@
 import type { RoundMessage } from './actors/messages.js';
 import { InvalidOptionError } from './errors.js';
 import { positiveInteger, SupervisedHandle } from './handle.js';
-import { DEFAULT_MAX_MEMBERS, DEFAULT_MAX_NAME_BYTES, parseEndpoint, validateTiming, type ServerTiming } from './protocol.js';
+import {
+  DEFAULT_MAX_MEMBERS,
+  DEFAULT_MAX_NAME_BYTES,
+  parseEndpoint,
+  REFUSAL_REASONS,
+  validateTiming,
+  type RefusalReason,
+  type ServerTiming,
+} from './protocol.js';
+import { RefusalLog, type RefusalSummary } from './refusal-log.js';
 import type { SupervisorOptions } from './supervisor.js';
 
 export interface ServerOptions extends Partial<ServerTiming> {
@@ -21,6 +30,8 @@ export interface ServerOptions extends Partial<ServerTiming> {
   maxNameBytes?: number;
   /** Grace rounds: a member is dropped only after missing this many consecutive surveys. Default 1, the original. */
   missedRounds?: number;
+  /** At most one 'refused:summary' event per refusal reason per this many ms. Default 60,000. */
+  refusalLogIntervalMs?: number;
   supervision?: SupervisorOptions;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
@@ -47,10 +58,27 @@ export interface ServerEvents {
   round: [RoundInfo];
   /** A list went out on the PUB socket. */
   published: [{ members: string[]; bytes: number }];
-  /** Answers were refused in a round (oversized, not UTF-8, containing `|`, over the member cap). */
-  refused: [{ reason: string; count: number }];
+  /** Answers were refused in a round (oversized, not UTF-8, containing `|`, over the member cap): one event per round and reason. */
+  refused: [{ code: RefusalReason; reason: string; count: number }];
+  /** Refusals summarised at most once per reason per `refusalLogIntervalMs`: the event to log. */
+  'refused:summary': [RefusalSummary];
   failure: [Error];
 }
+
+/** Counters since the server was created; they survive actor restarts. */
+export interface ServerStats {
+  rounds: number;
+  /** Answers received (refused ones included). */
+  answers: number;
+  /** Rounds that changed the member set. */
+  changes: number;
+  /** Lists sent on the PUB socket. */
+  published: number;
+  /** Answers refused, by reason (every reason present, zero when none). */
+  refused: Record<RefusalReason, number>;
+}
+
+export const DEFAULT_REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 let serverSeq = 0;
 
@@ -60,6 +88,15 @@ export class Server extends SupervisedHandle<ServerEvents> {
   readonly timing: ServerTiming;
   private current: string[] = [];
   private lastPublished: string[] = [];
+  private readonly counters: ServerStats = {
+    rounds: 0,
+    answers: 0,
+    changes: 0,
+    published: 0,
+    refused: Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>,
+  };
+  private readonly refusalLog: RefusalLog;
+  private refusalTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: ServerOptions) {
     parseEndpoint(options.surveyUrl);
@@ -69,6 +106,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const missedRounds = positiveInteger('missedRounds', options.missedRounds, 1);
+    const refusalLogIntervalMs = positiveInteger('refusalLogIntervalMs', options.refusalLogIntervalMs, DEFAULT_REFUSAL_LOG_INTERVAL_MS);
     super(
       [
         // The publisher binds first: a server never answers surveys without being able to publish.
@@ -80,6 +118,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
           onMessage: (msg) => {
             if (msg.type !== 'published') return;
             this.lastPublished = msg.members;
+            this.counters.published++;
             this.emit('published', { members: msg.members, bytes: msg.bytes });
           },
         },
@@ -90,7 +129,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
           args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, initialMembers: this.current }),
           onMessage: (msg) => {
             if (msg.type === 'round') this.onRound(msg);
-            else if (msg.type === 'refused') this.emit('refused', { reason: msg.reason, count: msg.count });
+            else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code, msg.reason, msg.count);
           },
         },
       ],
@@ -101,6 +140,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.surveyUrl = options.surveyUrl;
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
+    this.refusalLog = new RefusalLog(refusalLogIntervalMs, (summary) => this.emit('refused:summary', summary));
   }
 
   static async create(options: ServerOptions): Promise<Server> {
@@ -112,15 +152,34 @@ export class Server extends SupervisedHandle<ServerEvents> {
     return [...this.current];
   }
 
+  /** Counters since creation: rounds, answers, changes, publications and refusals by reason. */
+  stats(): ServerStats {
+    return { ...this.counters, refused: { ...this.counters.refused } };
+  }
+
+  private onRefused(code: RefusalReason, reason: string, count: number): void {
+    this.counters.refused[code] += count;
+    this.emit('refused', { code, reason, count });
+    this.refusalLog.add(code, count, reason);
+    // Summaries of a burst that then stops still go out once their interval has passed.
+    this.refusalTimer ??= setInterval(() => this.refusalLog.flush(), this.refusalLog.intervalMs).unref();
+  }
+
   private onRound(msg: RoundMessage): void {
+    this.counters.rounds++;
+    this.counters.answers += msg.answers;
     if (msg.members) {
+      this.counters.changes++;
       this.current = msg.members;
       this.emit('change', { members: [...msg.members], joined: msg.joined, left: msg.left, round: msg.round });
     }
     this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, members: this.current.length });
   }
 
-  protected onEnd(): void {}
+  protected onEnd(): void {
+    clearInterval(this.refusalTimer);
+    this.refusalLog.flush(true);
+  }
 }
 
 /** Starts a discovery server. Rejects (with nothing left running) on a bad option, URL or port in use. */

@@ -104,7 +104,7 @@ test('surveyor logic: refused answers and the member cap', () => {
   assert.equal(surveyorLogic.answer(s, Buffer.alloc(65, 0x61), limits).kind, 'refused');
   for (const n of ['a', 'b', 'c']) assert.equal(surveyorLogic.answer(s, Buffer.from(n), limits).kind, 'counted');
   assert.equal(surveyorLogic.answer(s, Buffer.from('a'), limits).kind, 'duplicate');
-  assert.deepEqual(surveyorLogic.answer(s, Buffer.from('d'), limits), { kind: 'refused', reason: 'member cap of 3 reached' });
+  assert.deepEqual(surveyorLogic.answer(s, Buffer.from('d'), limits), { kind: 'refused', code: 'member-cap', reason: 'member cap of 3 reached' });
 });
 
 test('surveyor logic: grace rounds keep a member until it misses missedRounds in a row', () => {

@@ -5,7 +5,7 @@
  * new set to the publisher over the sibling pipe.
  */
 import { performance } from 'node:perf_hooks';
-import { decodeAnswer, diffMembers, SURVEY_BODY } from '../protocol.js';
+import { decodeAnswer, diffMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import type { SurveyorArgs, SurveyorOut } from './messages.js';
@@ -16,6 +16,8 @@ export interface SurveyorState {
   readonly members: ReadonlySet<string>;
   /** Answers collected in the round under way. */
   readonly fresh: Set<string>;
+  /** How many of `fresh` are listed members (the round under way; mutated with `fresh`). */
+  readonly tally: { incumbents: number };
   /** Consecutive rounds each listed member has failed to answer. */
   readonly misses: ReadonlyMap<string, number>;
   readonly round: number;
@@ -30,7 +32,7 @@ export interface SurveyorLimits {
   missedRounds: number;
 }
 
-export type AnswerOutcome = { kind: 'counted' } | { kind: 'duplicate' } | { kind: 'refused'; reason: string };
+export type AnswerOutcome = { kind: 'counted' } | { kind: 'duplicate' } | { kind: 'refused'; code: RefusalReason; reason: string };
 
 export interface RoundOutcome {
   state: SurveyorState;
@@ -42,20 +44,31 @@ export interface RoundOutcome {
 /** The surveyor's transitions, free of sockets and clocks so they can be tested alone. */
 export const surveyorLogic = {
   initial(members: Iterable<string>, graceUntil = 0): SurveyorState {
-    return { members: new Set(members), fresh: new Set(), misses: new Map(), round: 0, graceUntil };
+    return { members: new Set(members), fresh: new Set(), tally: { incumbents: 0 }, misses: new Map(), round: 0, graceUntil };
   },
 
   beginRound(state: SurveyorState): SurveyorState {
-    return { ...state, fresh: new Set(), round: state.round + 1 };
+    return { ...state, fresh: new Set(), tally: { incumbents: 0 }, round: state.round + 1 };
   },
 
-  /** Adds one answer to the round (mutates `fresh`, which belongs to the round under way). */
+  /**
+   * Adds one answer to the round (mutates `fresh` and `tally`, which belong to the round
+   * under way). At the member cap, listed members keep their places: a new name is
+   * admitted only into a place that no listed member can still claim this round, so a
+   * flood of distinct names cannot push out the members others rely on.
+   */
   answer(state: SurveyorState, data: Uint8Array, limits: SurveyorLimits): AnswerOutcome {
     const decoded = decodeAnswer(data, limits.maxNameBytes);
-    if (!decoded.ok) return { kind: 'refused', reason: decoded.reason };
-    if (state.fresh.has(decoded.name)) return { kind: 'duplicate' };
-    if (state.fresh.size >= limits.maxMembers) return { kind: 'refused', reason: `member cap of ${limits.maxMembers} reached` };
-    state.fresh.add(decoded.name);
+    if (!decoded.ok) return { kind: 'refused', code: decoded.code, reason: decoded.reason };
+    const name = decoded.name;
+    if (state.fresh.has(name)) return { kind: 'duplicate' };
+    const incumbent = state.members.has(name);
+    const reserved = incumbent ? 0 : state.members.size - state.tally.incumbents;
+    if (state.fresh.size + reserved >= limits.maxMembers) {
+      return { kind: 'refused', code: 'member-cap', reason: `member cap of ${limits.maxMembers} reached` };
+    }
+    state.fresh.add(name);
+    if (incumbent) state.tally.incumbents++;
     return { kind: 'counted' };
   },
 
@@ -79,7 +92,7 @@ export const surveyorLogic = {
     const { joined, left } = diffMembers(state.members, next);
     const changed = joined.length > 0 || left.length > 0;
     return {
-      state: { members: changed ? next : state.members, fresh: new Set(), misses, round: state.round, graceUntil: state.graceUntil },
+      state: { members: changed ? next : state.members, fresh: new Set(), tally: { incumbents: 0 }, misses, round: state.round, graceUntil: state.graceUntil },
       joined,
       left,
       changed,
@@ -115,8 +128,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     if (ctx.hasPipe) sendMembers();
     ctx.markReady();
 
-    let refused = 0;
-    let refusedReason = '';
+    // Refusals of the round under way, by reason (the latest detail of each).
+    const refused = new Map<RefusalReason, { count: number; reason: string }>();
     // The original waits PollTime before each survey; a period is PollTime + the survey.
     while (await ctx.sleep(args.pollTime)) {
       state = surveyorLogic.beginRound(state);
@@ -142,8 +155,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           lastAnswer = performance.now();
           const outcome = surveyorLogic.answer(state, data, limits);
           if (outcome.kind === 'refused') {
-            refused++;
-            refusedReason = outcome.reason;
+            const r = refused.get(outcome.code);
+            if (r) {
+              r.count++;
+              r.reason = outcome.reason;
+            } else refused.set(outcome.code, { count: 1, reason: outcome.reason });
           }
           await ctx.maybeYield();
         } else {
@@ -159,12 +175,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         ctx.count('changes');
         sendMembers();
       }
-      // Refusals are reported once per round, not per message: a hostile peer cannot flood the mailbox.
-      if (refused > 0) {
-        ctx.count('refused', refused);
-        ctx.emit({ type: 'refused', reason: refusedReason, count: refused });
-        refused = 0;
+      // Refusals are reported once per round and reason, not per message: a hostile peer cannot flood the mailbox.
+      for (const [code, r] of refused) {
+        ctx.count('refused', r.count);
+        ctx.emit({ type: 'refused', code, reason: r.reason, count: r.count });
       }
+      refused.clear();
       ctx.emit({
         type: 'round',
         round: state.round,
