@@ -177,3 +177,52 @@ export class RawSpListener {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * A rogue RESPONDENT over raw TCP: answers every survey it receives with whatever
+ * `answer(id)` returns (any number of bodies, each sent with the given survey id), so it
+ * can send what a real SP library would refuse to: many answers to one survey, late
+ * answers, answers to surveys never sent.
+ */
+export class RogueRespondent {
+  surveys = 0;
+  readonly ids: number[] = [];
+  private stopped = false;
+  readonly done: Promise<void>;
+
+  private constructor(
+    readonly peer: RawSpPeer,
+    answer: (id: number) => Array<{ id?: number; body: Uint8Array | string }> | Promise<Array<{ id?: number; body: Uint8Array | string }>>,
+  ) {
+    this.done = (async () => {
+      while (!this.stopped && !peer.isClosed) {
+        let survey: Buffer;
+        try {
+          survey = await peer.next(1000, 'a survey');
+        } catch {
+          continue; // no survey within a second (or the connection closed): look again
+        }
+        const id = survey.readUInt32BE(0);
+        this.surveys++;
+        this.ids.push(id);
+        const replies = await answer(id);
+        if (replies.length > 0 && !peer.isClosed) {
+          peer.write(Buffer.concat(replies.map((r) => frame(withSurveyId(r.id ?? id, r.body)))));
+        }
+      }
+    })();
+  }
+
+  static async open(
+    port: number,
+    answer: (id: number) => Array<{ id?: number; body: Uint8Array | string }> | Promise<Array<{ id?: number; body: Uint8Array | string }>>,
+  ): Promise<RogueRespondent> {
+    return new RogueRespondent(await RawSpPeer.open(port, SP_PROTOCOL.respondent), answer);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.peer.destroy();
+    await this.done;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Soak test (not part of CI): a server with a steady population, and clients,
+ * subscribers and hostile connections churning around it for N minutes. Once per sample
+ * interval (a minute by default) the churn pauses at a cycle boundary, the actor pool's
+ * idle threads are let go, and the process's RSS, open file descriptors
+ * (/proc/self/fd) and thread count (/proc/self/status) are printed.
+ *
+ * Fails (exit 1) if, compared with the first sample after the warm-up, RSS grows by more
+ * than 5 % or the number of descriptors grows at all; or if the steady members are ever
+ * missing from the server's final list.
+ *
+ *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { parseArgs } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
+import { actorThreadCount, closeActorPool, createClient, createServer, subscribe, type Client, type Subscriber } from '../src/index.js';
+import { tcpPair } from '../test/helpers/endpoints.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    'warmup-minutes': { type: 'string', default: '1' },
+    'sample-seconds': { type: 'string', default: '60' },
+  },
+});
+const minutes = Number(values.minutes);
+const warmupMs = Number(values['warmup-minutes']) * 60_000;
+const sampleMs = Number(values['sample-seconds']) * 1000;
+if (!(minutes > 0) || !(warmupMs >= 0) || !(sampleMs > 0)) {
+  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S]');
+  process.exit(2);
+}
+const gc = (globalThis as { gc?: () => void }).gc;
+
+const CHURN_CLIENTS = 5;
+const CHURN_SUBSCRIBERS = 2;
+const STEADY = ['steady-1', 'steady-2'];
+const DEADLINE = 15_000;
+
+interface Sample {
+  atMs: number;
+  rssMiB: number;
+  heapMiB: number;
+  fds: number;
+  threads: number;
+  poolThreads: number;
+}
+
+function sample(atMs: number): Sample {
+  gc?.();
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const mem = process.memoryUsage();
+  return {
+    atMs,
+    rssMiB: mem.rss / 2 ** 20,
+    heapMiB: mem.heapUsed / 2 ** 20,
+    fds: readdirSync('/proc/self/fd').length,
+    threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? NaN),
+    poolThreads: actorThreadCount(),
+  };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + DEADLINE;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`soak: timed out waiting for ${what}`);
+    await delay(10);
+  }
+}
+
+/** Connections that are not SP peers at all, or SP peers that answer garbage: their paths must not leak either. */
+function hostile(port: number, cycle: number): Promise<void> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    s.on('close', () => resolve());
+    s.resume(); // read (and drop) what the server sends, so its closing is seen
+    s.on('connect', () => {
+      if (cycle % 2 === 0) {
+        s.end(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+      } else {
+        // A RESPONDENT handshake, then an answer to a survey never sent.
+        s.write(Buffer.from([0, 0x53, 0x50, 0, 0, 0x63, 0, 0]));
+        const body = Buffer.concat([Buffer.from([0x80, 0, 0, 1]), Buffer.from('rogue|name')]);
+        const len = Buffer.alloc(8);
+        len.writeBigUInt64BE(BigInt(body.length));
+        s.end(Buffer.concat([len, body]));
+      }
+    });
+    setTimeout(() => s.destroy(), 2000).unref();
+  });
+}
+
+const urls = await tcpPair();
+const surveyPort = Number(urls.surveyUrl.split(':').pop());
+const server = await createServer({ ...urls, surveyTime: 50, recvDeadline: 50, pollTime: 100 });
+let refused = 0;
+server.on('refused', (r) => (refused += r.count));
+const steady = await Promise.all(STEADY.map((service) => createClient({ ...urls, service })));
+const watcher = await subscribe({ pubsubUrl: urls.pubsubUrl });
+const has = (names: string[]) => names.every((n) => server.members().includes(n));
+await until(() => has(STEADY), 'the steady members');
+
+const started = Date.now();
+const endAt = started + minutes * 60_000;
+let nextSample = started + Math.min(sampleMs, warmupMs || sampleMs);
+let cycles = 0;
+let churnedClients = 0;
+let churnedSubscribers = 0;
+const samples: Sample[] = [];
+let baseline: Sample | undefined;
+let failed = false;
+
+console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
+console.log('  min   rss MiB  heap MiB  fds  threads  pool  cycles  clients  subs  rounds  refused');
+
+try {
+  for (;;) {
+    const now = Date.now();
+    if (now >= nextSample || now >= endAt) {
+      // A quiet point: churn is closed; idle pool threads (1 s idle timeout) are let go.
+      await until(() => server.members().length === STEADY.length && has(STEADY), 'the churned clients to leave');
+      await delay(1500);
+      const s = sample(Date.now() - started);
+      samples.push(s);
+      const warm = s.atMs >= warmupMs;
+      if (warm && !baseline) baseline = s;
+      console.log(
+        `${(s.atMs / 60_000).toFixed(1).padStart(5)} ${s.rssMiB.toFixed(1).padStart(9)} ${s.heapMiB.toFixed(1).padStart(9)} ${String(s.fds).padStart(4)} ${String(s.threads).padStart(8)} ${String(s.poolThreads).padStart(5)} ${String(cycles).padStart(7)} ${String(churnedClients).padStart(8)} ${String(churnedSubscribers).padStart(5)} ${String(server.stats().rounds).padStart(7)} ${String(refused).padStart(8)}${warm ? '' : '  (warm-up)'}`,
+      );
+      if (Date.now() >= endAt) break;
+      nextSample += sampleMs;
+      continue;
+    }
+    cycles++;
+    const names = Array.from({ length: CHURN_CLIENTS }, (_, i) => `churn-${cycles}-${i}`);
+    const subs: Subscriber[] = await Promise.all(Array.from({ length: CHURN_SUBSCRIBERS }, () => subscribe({ pubsubUrl: urls.pubsubUrl })));
+    const clients: Client[] = await Promise.all(names.map((service, i) => createClient({ ...urls, service, ...(i === 0 ? { pubsubUrl: urls.pubsubUrl } : {}) })));
+    const attacks = hostile(surveyPort, cycles);
+    await until(() => has(names), `cycle ${cycles}'s clients to be listed`);
+    await until(() => subs.every((s) => names.every((n) => s.latest()?.includes(n))), `cycle ${cycles}'s subscribers to hear them`);
+    await Promise.all([...clients.map((c) => c.close()), ...subs.map((s) => s.close()), attacks]);
+    churnedClients += clients.length;
+    churnedSubscribers += subs.length;
+  }
+} catch (e) {
+  console.error(`soak: ${(e as Error).message}`);
+  failed = true;
+}
+
+const last = samples.at(-1);
+if (!failed && baseline && last && last !== baseline) {
+  const rssGrowth = (last.rssMiB - baseline.rssMiB) / baseline.rssMiB;
+  console.log(
+    `soak: after warm-up RSS ${baseline.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB (${(rssGrowth * 100).toFixed(1)} %), ` +
+      `fds ${baseline.fds} → ${last.fds}, threads ${baseline.threads} → ${last.threads}; ` +
+      `${cycles} cycles, ${churnedClients} clients, ${churnedSubscribers} subscribers, ${server.stats().rounds} rounds`,
+  );
+  if (rssGrowth > 0.05) {
+    console.error('soak: FAIL — RSS grew more than 5 % after warm-up');
+    failed = true;
+  }
+  const grown = samples.filter((s) => s.atMs >= baseline!.atMs && s.fds > baseline!.fds);
+  if (grown.length > 0) {
+    console.error(`soak: FAIL — open descriptors grew after warm-up (${grown.map((s) => s.fds).join(', ')} > ${baseline.fds})`);
+    failed = true;
+  }
+} else if (!failed) {
+  console.error('soak: FAIL — too short to compare two samples after warm-up (raise --minutes)');
+  failed = true;
+}
+
+await Promise.all([...steady.map((c) => c.close()), watcher.close()]);
+await server.close();
+await closeActorPool();
+console.log(failed ? 'soak: FAIL' : 'soak: PASS');
+process.exit(failed ? 1 : 0);
