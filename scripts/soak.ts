@@ -70,26 +70,37 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
-/** Connections that are not SP peers at all, or SP peers that answer garbage: their paths must not leak either. */
+/**
+ * Connections that are not SP peers at all, or SP peers that answer garbage: their paths
+ * must not leak either. Even cycles: an HTTP request on the survey port (closed at once).
+ * Odd cycles: a RESPONDENT handshake, then, to the first survey, an answer with the right
+ * id but a name containing "|" (refused and counted) and one with a forged id (dropped).
+ */
 function hostile(port: number, cycle: number): Promise<void> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
+    const frame = (body: Buffer) => {
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64BE(BigInt(body.length));
+      return Buffer.concat([len, body]);
+    };
+    let received = Buffer.alloc(0);
     s.on('error', () => {});
     s.on('close', () => resolve());
-    s.resume(); // read (and drop) what the server sends, so its closing is seen
-    s.on('connect', () => {
-      if (cycle % 2 === 0) {
-        s.end(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
-      } else {
-        // A RESPONDENT handshake, then an answer to a survey never sent.
-        s.write(Buffer.from([0, 0x53, 0x50, 0, 0, 0x63, 0, 0]));
-        const body = Buffer.concat([Buffer.from([0x80, 0, 0, 1]), Buffer.from('rogue|name')]);
-        const len = Buffer.alloc(8);
-        len.writeBigUInt64BE(BigInt(body.length));
-        s.end(Buffer.concat([len, body]));
+    s.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+      // 8 bytes of SP header, then the first survey: 8 bytes of length and the 4-byte id.
+      if (cycle % 2 === 1 && received.length >= 20) {
+        const id = received.subarray(16, 20);
+        s.end(Buffer.concat([frame(Buffer.concat([id, Buffer.from('rogue|name')])), frame(Buffer.concat([Buffer.from([0x80, 0, 0, 1]), Buffer.from('forged')]))]));
+        received = Buffer.alloc(0);
       }
     });
-    setTimeout(() => s.destroy(), 2000).unref();
+    s.on('connect', () => {
+      if (cycle % 2 === 0) s.end(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+      else s.write(Buffer.from([0, 0x53, 0x50, 0, 0, 0x63, 0, 0]));
+    });
+    setTimeout(() => s.destroy(), 5000).unref();
   });
 }
 

@@ -28,6 +28,11 @@ if (linkHeader < 0) throw new Error(`unsupported link type ${linkType}`);
 const hex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 const who = (port: number) => (port === surveyPort ? 'surveyor' : port === pubsubPort ? 'pub' : `:${port}`);
 const seen = new Map<string, number>(); // per direction: bytes seen, to tell the SP header from messages
+const peers = new Map<number, string>(); // a peer's ephemeral port → "peer 1", "peer 2"... in order of appearance
+const peerName = (port: number) => {
+  if (!peers.has(port)) peers.set(port, `peer ${peers.size + 1}`);
+  return peers.get(port)!;
+};
 
 let t0 = -1;
 for (let off = 24; off + 16 <= pcap.length; ) {
@@ -49,7 +54,8 @@ for (let off = 24; off + 16 <= pcap.length; ) {
   const before = seen.get(key) ?? 0;
   seen.set(key, before + payload.length);
   const serverPort = src === surveyPort || src === pubsubPort ? src : dst;
-  const dir = src === serverPort ? `${who(serverPort)} → peer` : `peer → ${who(serverPort)}`;
+  const peer = peerName(src === serverPort ? dst : src);
+  const dir = src === serverPort ? `${who(serverPort)} → ${peer}` : `${peer} → ${who(serverPort)}`;
   let note = '';
   if (before === 0 && payload.length >= 8 && payload.subarray(0, 4).equals(Buffer.from([0, 0x53, 0x50, 0]))) {
     note = `SP header, protocol 0x${payload.readUInt16BE(4).toString(16)}`;
@@ -65,5 +71,5 @@ for (let off = 24; off + 16 <= pcap.length; ) {
       note += len === 0n ? ', empty list' : `, body ${JSON.stringify(payload.subarray(8).toString('utf8'))}`;
     }
   }
-  console.log(`${(t - t0).toFixed(3).padStart(7)} s  ${dir.padEnd(16)} ${hex(payload).padEnd(54)} ${note}`);
+  console.log(`${(t - t0).toFixed(3).padStart(7)} s  ${dir.padEnd(18)} ${hex(payload).padEnd(51)} ${note}`);
 }
