@@ -162,7 +162,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.emit('refused', { code, reason, count });
     this.refusalLog.add(code, count, reason);
     // Summaries of a burst that then stops still go out once their interval has passed.
-    this.refusalTimer ??= setInterval(() => this.refusalLog.flush(), this.refusalLog.intervalMs).unref();
+    if (!this.closed) this.refusalTimer ??= setInterval(() => this.refusalLog.flush(), this.refusalLog.intervalMs).unref();
   }
 
   private onRound(msg: RoundMessage): void {
