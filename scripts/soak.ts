@@ -6,8 +6,12 @@
  * (/proc/self/fd) and thread count (/proc/self/status) are printed.
  *
  * Fails (exit 1) if, compared with the first sample after the warm-up, RSS grows by more
- * than 5 % or the number of descriptors grows at all; or if the steady members are ever
- * missing from the server's final list.
+ * than 5 % or the number of descriptors grows at all, or if the churn stalls.
+ *
+ * RSS is read every 5 s and each sample reports the median of the readings since the
+ * previous sample: a single reading swings by ±15 % with the worker threads' garbage
+ * collection (each actor's thread has its own V8 heap, which gc() in the main thread
+ * cannot collect) and with glibc's per-thread arenas, which would hide or fake a trend.
  *
  *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60]
  */
@@ -41,20 +45,32 @@ const DEADLINE = 15_000;
 
 interface Sample {
   atMs: number;
+  /** Median of the RSS readings since the previous sample. */
   rssMiB: number;
+  /** RSS at the quiet point itself. */
+  quietRssMiB: number;
   heapMiB: number;
   fds: number;
   threads: number;
   poolThreads: number;
 }
 
+const rssReadings: number[] = [];
+const rssTimer = setInterval(() => rssReadings.push(process.memoryUsage.rss() / 2 ** 20), 5000);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
 function sample(atMs: number): Sample {
   gc?.();
+  const readings = rssReadings.splice(0);
   const status = readFileSync('/proc/self/status', 'utf8');
   const mem = process.memoryUsage();
   return {
     atMs,
-    rssMiB: mem.rss / 2 ** 20,
+    rssMiB: median(readings.length > 0 ? readings : [mem.rss / 2 ** 20]),
+    quietRssMiB: mem.rss / 2 ** 20,
     heapMiB: mem.heapUsed / 2 ** 20,
     fds: readdirSync('/proc/self/fd').length,
     threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? NaN),
@@ -115,6 +131,8 @@ const has = (names: string[]) => names.every((n) => server.members().includes(n)
 await until(() => has(STEADY), 'the steady members');
 
 const started = Date.now();
+rssReadings.length = 0; // readings from the start-up are not part of any window
+let windowStart = 0; // ms since start: where the current sample's window of RSS readings began
 const endAt = started + minutes * 60_000;
 let nextSample = started + Math.min(sampleMs, warmupMs || sampleMs);
 let cycles = 0;
@@ -125,7 +143,7 @@ let baseline: Sample | undefined;
 let failed = false;
 
 console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
-console.log('  min   rss MiB  heap MiB  fds  threads  pool  cycles  clients  subs  rounds  refused');
+console.log('  min   rss MiB  (quiet)  heap MiB  fds  threads  pool  cycles  clients  subs  rounds  refused');
 
 try {
   for (;;) {
@@ -136,10 +154,12 @@ try {
       await delay(1500);
       const s = sample(Date.now() - started);
       samples.push(s);
-      const warm = s.atMs >= warmupMs;
+      // Warm once its whole window of readings lies after the warm-up.
+      const warm = windowStart >= warmupMs;
+      windowStart = s.atMs;
       if (warm && !baseline) baseline = s;
       console.log(
-        `${(s.atMs / 60_000).toFixed(1).padStart(5)} ${s.rssMiB.toFixed(1).padStart(9)} ${s.heapMiB.toFixed(1).padStart(9)} ${String(s.fds).padStart(4)} ${String(s.threads).padStart(8)} ${String(s.poolThreads).padStart(5)} ${String(cycles).padStart(7)} ${String(churnedClients).padStart(8)} ${String(churnedSubscribers).padStart(5)} ${String(server.stats().rounds).padStart(7)} ${String(refused).padStart(8)}${warm ? '' : '  (warm-up)'}`,
+        `${(s.atMs / 60_000).toFixed(1).padStart(5)} ${s.rssMiB.toFixed(1).padStart(9)} ${s.quietRssMiB.toFixed(1).padStart(8)} ${s.heapMiB.toFixed(1).padStart(9)} ${String(s.fds).padStart(4)} ${String(s.threads).padStart(8)} ${String(s.poolThreads).padStart(5)} ${String(cycles).padStart(7)} ${String(churnedClients).padStart(8)} ${String(churnedSubscribers).padStart(5)} ${String(server.stats().rounds).padStart(7)} ${String(refused).padStart(8)}${warm ? '' : '  (warm-up)'}`,
       );
       if (Date.now() >= endAt) break;
       nextSample += sampleMs;
@@ -165,7 +185,7 @@ const last = samples.at(-1);
 if (!failed && baseline && last && last !== baseline) {
   const rssGrowth = (last.rssMiB - baseline.rssMiB) / baseline.rssMiB;
   console.log(
-    `soak: after warm-up RSS ${baseline.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB (${(rssGrowth * 100).toFixed(1)} %), ` +
+    `soak: after warm-up RSS (median) ${baseline.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB (${(rssGrowth * 100).toFixed(1)} %), ` +
       `fds ${baseline.fds} → ${last.fds}, threads ${baseline.threads} → ${last.threads}; ` +
       `${cycles} cycles, ${churnedClients} clients, ${churnedSubscribers} subscribers, ${server.stats().rounds} rounds`,
   );
@@ -183,6 +203,7 @@ if (!failed && baseline && last && last !== baseline) {
   failed = true;
 }
 
+clearInterval(rssTimer);
 await Promise.all([...steady.map((c) => c.close()), watcher.close()]);
 await server.close();
 await closeActorPool();

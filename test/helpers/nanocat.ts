@@ -51,7 +51,7 @@ export class Nanocat {
   /** Every message printed so far (with --msgpack). */
   readonly messages: Buffer[] = [];
   stderr = '';
-  private rest = Buffer.alloc(0);
+  private rest: Buffer = Buffer.alloc(0);
   private waiters = new Set<() => void>();
   readonly exited: Promise<number | null>;
 
