@@ -181,15 +181,34 @@ try {
   failed = true;
 }
 
+/**
+ * RSS growth after the warm-up: with three samples or more, along the least-squares line
+ * through them (from its value at the first warm sample to its value at the last), so
+ * one high or low minute at either end does not decide; with two, end to end.
+ */
+function rssGrowth(warm: Sample[]): number {
+  const first = warm[0]!;
+  const last = warm.at(-1)!;
+  if (warm.length < 3) return (last.rssMiB - first.rssMiB) / first.rssMiB;
+  const mt = warm.reduce((a, s) => a + s.atMs, 0) / warm.length;
+  const mv = warm.reduce((a, s) => a + s.rssMiB, 0) / warm.length;
+  const slope = warm.reduce((a, s) => a + (s.atMs - mt) * (s.rssMiB - mv), 0) / warm.reduce((a, s) => a + (s.atMs - mt) ** 2, 0);
+  const at = (t: number) => mv + slope * (t - mt);
+  return (at(last.atMs) - at(first.atMs)) / at(first.atMs);
+}
+
 const last = samples.at(-1);
 if (!failed && baseline && last && last !== baseline) {
-  const rssGrowth = (last.rssMiB - baseline.rssMiB) / baseline.rssMiB;
+  const warm = samples.slice(samples.indexOf(baseline));
+  const growth = rssGrowth(warm);
+  const rss = warm.map((s) => s.rssMiB);
   console.log(
-    `soak: after warm-up RSS (median) ${baseline.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB (${(rssGrowth * 100).toFixed(1)} %), ` +
+    `soak: after warm-up RSS (median per sample) ${baseline.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB, ` +
+      `range ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)}, trend ${(growth * 100).toFixed(1)} % over ${warm.length} samples; ` +
       `fds ${baseline.fds} → ${last.fds}, threads ${baseline.threads} → ${last.threads}; ` +
       `${cycles} cycles, ${churnedClients} clients, ${churnedSubscribers} subscribers, ${server.stats().rounds} rounds`,
   );
-  if (rssGrowth > 0.05) {
+  if (growth > 0.05) {
     console.error('soak: FAIL — RSS grew more than 5 % after warm-up');
     failed = true;
   }
