@@ -155,7 +155,11 @@ test('durations: zero, negative, sub-millisecond, not a number, or a survey over
   await assertPortFree(urls.surveyUrl);
   await assertPortFree(urls.pubsubUrl);
   // A receive deadline longer than the survey is harmless (the survey ends the round first): accepted.
-  const server = await createServer({ ...urls, surveyTime: 20, recvDeadline: 5000, pollTime: 20 });
-  assert.deepEqual(server.timing, { surveyTime: 20, recvDeadline: 5000, pollTime: 20 });
+  const server = await createServer({ ...urls, surveyTime: 20, recvDeadline: 5000, pollTime: 40 });
+  assert.deepEqual(server.timing, { surveyTime: 20, recvDeadline: 5000, pollTime: 40 });
   await server.close();
+  // With fixed-rate rounds a survey must end before the next round starts; the original's schedule has no such bound.
+  await assert.rejects(createServer({ ...urls, surveyTime: 40, pollTime: 40 }), { code: 'ERR_INVALID_OPTION', message: /surveyTime \(40 ms\) must be shorter than pollTime \(40 ms\)/ });
+  const original = await createServer({ ...urls, surveyTime: 40, recvDeadline: 40, pollTime: 20, schedule: 'original' });
+  await original.close();
 });

@@ -14,7 +14,7 @@ import { establishedOn, portOf } from './helpers/tcp-state.js';
 import { eventually, sameMembers, until, within } from './helpers/wait.js';
 
 /** Slower than the original's 10 ms rounds: nanocat is another process on a busy machine and must never miss a survey by accident. */
-const TIMING = { surveyTime: 300, recvDeadline: 300, pollTime: 50 } as const;
+const TIMING = { surveyTime: 300, recvDeadline: 300, pollTime: 350 } as const;
 const DEADLINE = 10_000;
 
 const nanocats: Nanocat[] = [];

@@ -12,7 +12,7 @@ import { RawSpListener, RawSpPeer, SP_PROTOCOL, frame, spHeader, withSurveyId } 
 import { portOf } from './helpers/tcp-state.js';
 import { eventually, until } from './helpers/wait.js';
 
-const TIMING = { surveyTime: 300, recvDeadline: 300, pollTime: 50 } as const;
+const TIMING = { surveyTime: 300, recvDeadline: 300, pollTime: 350 } as const;
 const DEADLINE = 10_000;
 after(() => closeActorPool());
 

@@ -9,7 +9,7 @@ import { portOf } from './tcp-state.js';
 import { eventually, sameMembers } from './wait.js';
 
 /** Rounds slow enough that a well-behaved client on a busy machine never misses one by accident. */
-export const STEADY_TIMING = { surveyTime: 300, recvDeadline: 300, pollTime: 50 } as const;
+export const STEADY_TIMING = { surveyTime: 300, recvDeadline: 300, pollTime: 350 } as const;
 export const DEADLINE = 15_000;
 
 export interface Discovery {
