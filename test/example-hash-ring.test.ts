@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from './helpers/endpoints.js';
-import { EVENT_MS, EXAMPLE_TIMING, ExampleProcess, ROUND_TOLERANCE, START_MS, type Line, stopAll } from './helpers/child.js';
+import { EVENT_MS, EXAMPLE_TIMING, ExampleProcess, lastRoundAt, ROUND_TOLERANCE, START_MS, type Line, stopAll } from './helpers/child.js';
 import { sameMembers } from './helpers/wait.js';
 
 const KEYS = 1000;
@@ -59,15 +59,7 @@ describe('hash-ring example: peers keep one consistent-hash ring in sync', { tim
     return { peer, members: m, owners, line };
   };
 
-  /** The last round the server had finished when `at` came (its round lines are in arrival order). */
-  const roundAt = (at: number): number => {
-    let r = -1;
-    for (const l of server.lines) {
-      if (l.at > at) break;
-      if (l.value.event === 'round') r = l.value.round as number;
-    }
-    return r;
-  };
+  const roundAt = (at: number): number => lastRoundAt(server, at);
 
   /** The first change the server published (after line `from`) whose members are exactly `members`. */
   const changeTo = (members: string[], from: number) =>

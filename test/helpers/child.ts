@@ -127,3 +127,13 @@ export const EVENT_MS = 15_000;
  * dropped for a round.
  */
 export const EXAMPLE_TIMING = ['--poll-time', '75', '--survey-time', '50', '--recv-deadline', '50'];
+
+/** The last round an example's discovery server had finished when `at` came (its round lines are in arrival order). */
+export function lastRoundAt(server: ExampleProcess, at: number): number {
+  let r = -1;
+  for (const l of server.lines) {
+    if (l.at > at) break;
+    if (l.value.event === 'round') r = l.value.round as number;
+  }
+  return r;
+}
