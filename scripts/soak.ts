@@ -41,7 +41,13 @@ const gc = (globalThis as { gc?: () => void }).gc;
 const CHURN_CLIENTS = 5;
 const CHURN_SUBSCRIBERS = 2;
 const STEADY = ['steady-1', 'steady-2'];
-const DEADLINE = 15_000;
+const DEADLINE = 90_000;
+/**
+ * What this soak measures is memory and descriptors, not start latency: on a shared
+ * machine under heavy load (load averages of 10–30 on 2 cores were seen) a worker thread
+ * can take longer than the default 10 s to start, which would end the soak early.
+ */
+const supervision = { startTimeoutMs: 60_000 };
 
 interface Sample {
   atMs: number;
@@ -167,8 +173,10 @@ try {
     }
     cycles++;
     const names = Array.from({ length: CHURN_CLIENTS }, (_, i) => `churn-${cycles}-${i}`);
-    const subs: Subscriber[] = await Promise.all(Array.from({ length: CHURN_SUBSCRIBERS }, () => subscribe({ pubsubUrl: urls.pubsubUrl })));
-    const clients: Client[] = await Promise.all(names.map((service, i) => createClient({ ...urls, service, ...(i === 0 ? { pubsubUrl: urls.pubsubUrl } : {}) })));
+    const subs: Subscriber[] = await Promise.all(Array.from({ length: CHURN_SUBSCRIBERS }, () => subscribe({ pubsubUrl: urls.pubsubUrl, supervision })));
+    const clients: Client[] = await Promise.all(
+      names.map((service, i) => createClient({ ...urls, service, supervision, ...(i === 0 ? { pubsubUrl: urls.pubsubUrl } : {}) })),
+    );
     const attacks = hostile(surveyPort, cycles);
     await until(() => has(names), `cycle ${cycles}'s clients to be listed`);
     await until(() => subs.every((s) => names.every((n) => s.latest()?.includes(n))), `cycle ${cycles}'s subscribers to hear them`);

@@ -28,7 +28,8 @@ const DEADLINE = 20_000;
 
 async function withServerProcess(t: TestContext, fn: (server: ServerProcess, surveyPort: number) => Promise<void>): Promise<void> {
   const urls = await tcpPair();
-  const server = await ServerProcess.start({ ...urls, ...TIMING });
+  // Three missed rounds before a drop: on a starved machine good-1 may miss one, which is not what is tested here.
+  const server = await ServerProcess.start({ ...urls, ...TIMING, missedRounds: 3 });
   const good = await createClient({ ...urls, service: 'good-1' });
   try {
     await eventually(() => server.members.includes('good-1'), DEADLINE, 'good-1 listed by the server process');
@@ -39,7 +40,10 @@ async function withServerProcess(t: TestContext, fn: (server: ServerProcess, sur
     assert.ok(server.alive, 'the server process is alive');
     for (const h of health) assert.ok(h.state === 'running' && h.restarts === 0, `${h.name}: ${h.state}, ${h.restarts} restarts`);
     assert.ok(stats.rounds >= 2 * WINDOW_ROUNDS, `${stats.rounds} rounds`);
-    for (const members of server.changes) assert.deepEqual(members, ['good-1'], 'only good-1 was ever listed');
+    for (const members of server.changes) {
+      for (const m of members) assert.equal(m, 'good-1', `only good-1 was ever listed: ${JSON.stringify(members)}`);
+    }
+    await eventually(() => server.members.includes('good-1'), DEADLINE, 'good-1 listed at the end');
   } finally {
     await good.close();
     await server.close();
