@@ -74,6 +74,12 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   readonly inline: boolean;
   private exit: ActorExit | undefined;
   private resolveExit!: (exit: ActorExit) => void;
+  /**
+   * Control calls waiting for an answer, failed at once if the actor exits. A set, not a
+   * `.then` on `exited` per call: those reactions would pile up for as long as the actor
+   * lives (a liveness ping a second, each holding its timer), a leak the soak test found.
+   */
+  private readonly pendingCalls = new Set<(exit: ActorExit) => void>();
 
   constructor(name: string, args: ActorArgs, options: ActorRunOptions = {}) {
     this.name = name;
@@ -161,19 +167,20 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   ): Promise<Awaited<ReturnType<ActorControl[K]>>> {
     if (this.exit) throw new ActorExitedError(this.name, this.exit.reason);
     let timer: NodeJS.Timeout | undefined;
+    let onExit: ((exit: ActorExit) => void) | undefined;
     const fn = this.control[method] as unknown as (...a: unknown[]) => Promise<Awaited<ReturnType<ActorControl[K]>>>;
     try {
       return await Promise.race([
         fn(...params),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new ActorTimeoutError(this.name, method, timeoutMs)), timeoutMs);
-        }),
-        this.exited.then((exit) => {
-          throw new ActorExitedError(this.name, exit.reason, { cause: exit.error });
+          onExit = (exit) => reject(new ActorExitedError(this.name, exit.reason, { cause: exit.error }));
+          this.pendingCalls.add(onExit);
         }),
       ]);
     } finally {
       clearTimeout(timer);
+      if (onExit) this.pendingCalls.delete(onExit);
     }
   }
 
@@ -246,5 +253,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     this.controlPort.close();
     this.mailbox.close();
     this.resolveExit(exit);
+    for (const fail of this.pendingCalls) fail(exit);
+    this.pendingCalls.clear();
   }
 }

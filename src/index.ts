@@ -1,5 +1,15 @@
 /** gopherdiscovery: simple service discovery over nanomsg's Scalability Protocols. */
-export { createServer, Server, type ServerOptions, type ServerEvents, type MembershipChange, type RoundInfo } from './server.js';
+export {
+  createServer,
+  Server,
+  DEFAULT_REFUSAL_LOG_INTERVAL_MS,
+  type ServerOptions,
+  type ServerEvents,
+  type ServerStats,
+  type MembershipChange,
+  type RoundInfo,
+} from './server.js';
+export { RefusalLog, type RefusalSummary } from './refusal-log.js';
 export { createClient, Client, type ClientOptions, type ClientEvents } from './client.js';
 export { subscribe, Subscriber, type SubscribeOptions, type SubscriberEvents } from './subscriber.js';
 export {
@@ -29,8 +39,13 @@ export {
   DEFAULT_MAX_MEMBERS,
   DEFAULT_MAX_NAME_BYTES,
   DEFAULT_TIMING,
+  TIMING_LIMITS,
+  REFUSAL_REASONS,
+  validateTiming,
   type Endpoint,
   type ServerTiming,
+  type RefusalReason,
+  type RoundSchedule,
 } from './protocol.js';
 export type * from './actors/messages.js';
 export {

@@ -70,20 +70,30 @@ export function decodeMembers(data: Uint8Array): string[] {
   return members;
 }
 
-export type AnswerResult = { ok: true; name: string } | { ok: false; reason: string };
+/**
+ * Why an answer (or, on the subscriber side, a list) was refused: stable codes for
+ * counters and rate-limited logs. The first four match the InvalidServiceNameError rules.
+ */
+export type RefusalReason = 'empty' | 'too-long' | 'separator' | 'control-character' | 'not-utf8' | 'member-cap';
+
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['empty', 'too-long', 'separator', 'control-character', 'not-utf8', 'member-cap'];
+
+export type AnswerResult = { ok: true; name: string } | { ok: false; code: RefusalReason; reason: string };
 
 /** Decodes one survey answer without throwing: hostile peers send anything. */
 export function decodeAnswer(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAME_BYTES): AnswerResult {
-  if (data.byteLength === 0) return { ok: false, reason: 'empty answer' };
-  if (data.byteLength > maxNameBytes) return { ok: false, reason: `answer of ${data.byteLength} bytes exceeds ${maxNameBytes}` };
-  if (data.includes(SEPARATOR_BYTE)) return { ok: false, reason: 'answer contains "|"' };
+  if (data.byteLength === 0) return { ok: false, code: 'empty', reason: 'empty answer' };
+  if (data.byteLength > maxNameBytes) {
+    return { ok: false, code: 'too-long', reason: `answer of ${data.byteLength} bytes exceeds ${maxNameBytes}` };
+  }
+  if (data.includes(SEPARATOR_BYTE)) return { ok: false, code: 'separator', reason: 'answer contains "|"' };
   let name: string;
   try {
     name = utf8.decode(data);
   } catch {
-    return { ok: false, reason: 'answer is not valid UTF-8' };
+    return { ok: false, code: 'not-utf8', reason: 'answer is not valid UTF-8' };
   }
-  if (/[\u0000-\u001f\u007f]/.test(name)) return { ok: false, reason: 'answer contains a control character' };
+  if (/[\u0000-\u001f\u007f]/.test(name)) return { ok: false, code: 'control-character', reason: 'answer contains a control character' };
   return { ok: true, name };
 }
 
@@ -163,20 +173,54 @@ export interface ServerTiming {
 /** The original's README defaults. */
 export const DEFAULT_TIMING: ServerTiming = { surveyTime: 1000, recvDeadline: 1000, pollTime: 2000 };
 
-/** Refuses durations that cannot work: not a finite positive number of milliseconds. */
-export function validateDuration(name: string, value: unknown): number {
+/**
+ * The bounds on the timing options, each for a reason:
+ * - `minMs`: nanomsg deadlines and timeouts are whole milliseconds; a shorter duration
+ *   cannot be expressed (0 would expire every survey at once, or survey in a busy loop).
+ * - `maxSurveyMs`: one survey (and one wait for an answer) holds the whole round. A
+ *   departure is noticed only when a round ends and a new client only at the next
+ *   survey, so a survey open for more than a minute defeats discovery; no SP peer on a
+ *   working network needs a minute to answer an empty survey.
+ * - `maxMs`: Node's timers hold at most 2^31 − 1 ms; a longer pollTime would fire after 1 ms.
+ */
+export const TIMING_LIMITS = { minMs: 1, maxSurveyMs: 60_000, maxMs: 2 ** 31 - 1 } as const;
+
+/**
+ * When surveys go out. 'after-round' is the original's (and this server's): wait
+ * pollTime after each round ends, so any surveyTime fits. 'fixed-rate' starts a survey
+ * every pollTime: a survey must end before the next one is due, because SP keeps one
+ * survey per SURVEYOR socket and a new survey cancels the one outstanding.
+ */
+export type RoundSchedule = 'after-round' | 'fixed-rate';
+
+/** Refuses durations that cannot work: not a number, under 1 ms, or beyond `max`. Rounds to whole ms. */
+export function validateDuration(name: string, value: unknown, max: number = TIMING_LIMITS.maxMs): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
   }
-  if (value > 2 ** 31 - 1) throw new InvalidOptionError(`${name} must be below ${2 ** 31 - 1} ms, got ${value}`);
-  return Math.round(value) || 1;
+  if (value < TIMING_LIMITS.minMs) {
+    throw new InvalidOptionError(`${name} must be at least ${TIMING_LIMITS.minMs} ms (nanomsg counts whole milliseconds), got ${value}`);
+  }
+  if (value > max) throw new InvalidOptionError(`${name} must be at most ${max} ms, got ${value}`);
+  return Math.round(value);
 }
 
-export function validateTiming(t: Partial<ServerTiming>): ServerTiming {
-  return {
-    surveyTime: validateDuration('surveyTime', t.surveyTime ?? DEFAULT_TIMING.surveyTime),
-    recvDeadline: validateDuration('recvDeadline', t.recvDeadline ?? DEFAULT_TIMING.recvDeadline),
+/**
+ * Validates the three durations together, refusing combinations that cannot work (see
+ * TIMING_LIMITS and RoundSchedule). A recvDeadline longer than surveyTime is accepted: it
+ * is harmless, the survey deadline ends the round first.
+ */
+export function validateTiming(t: Partial<ServerTiming>, schedule: RoundSchedule = 'after-round'): ServerTiming {
+  const timing: ServerTiming = {
+    surveyTime: validateDuration('surveyTime', t.surveyTime ?? DEFAULT_TIMING.surveyTime, TIMING_LIMITS.maxSurveyMs),
+    recvDeadline: validateDuration('recvDeadline', t.recvDeadline ?? DEFAULT_TIMING.recvDeadline, TIMING_LIMITS.maxSurveyMs),
     pollTime: validateDuration('pollTime', t.pollTime ?? DEFAULT_TIMING.pollTime),
   };
+  if (schedule === 'fixed-rate' && timing.surveyTime > timing.pollTime) {
+    throw new InvalidOptionError(
+      `surveyTime (${timing.surveyTime} ms) must not exceed pollTime (${timing.pollTime} ms) when a survey starts every pollTime: ` +
+        'the next survey would cancel this one before its deadline',
+    );
+  }
+  return timing;
 }
-

@@ -4,11 +4,21 @@
  * publication; restarted actors are started from it, so a restart neither publishes a
  * spurious empty list nor republishes an unchanged one.
  */
-import type { ChangeMessage } from './actors/messages.js';
+import type { ChangeMessage, RoundMessage } from './actors/messages.js';
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
-import { DEFAULT_MAX_MEMBERS, DEFAULT_MAX_NAME_BYTES, parseEndpoint, validateDuration, validateTiming, type ServerTiming } from './protocol.js';
+import {
+  DEFAULT_MAX_MEMBERS,
+  DEFAULT_MAX_NAME_BYTES,
+  parseEndpoint,
+  REFUSAL_REASONS,
+  validateDuration,
+  validateTiming,
+  type RefusalReason,
+  type ServerTiming,
+} from './protocol.js';
+import { RefusalLog, type RefusalSummary } from './refusal-log.js';
 import type { SupervisorOptions } from './supervisor.js';
 
 export interface ServerOptions extends Partial<ServerTiming> {
@@ -39,11 +49,16 @@ export interface ServerOptions extends Partial<ServerTiming> {
   /** Grace rounds: a member is dropped only after missing this many consecutive surveys. Default 1, the original. */
   missedRounds?: number;
   /**
-   * An answer that arrives after its survey's deadline: 'count' (default) counts it in the
-   * next round, so a survey too short for the load never drops members that did answer;
-   * 'drop' is the original (nanomsg discards it, and must still read it first).
+   * An answer that arrives after its survey's deadline: 'drop' (default, the original:
+   * nanomsg discards it) or 'count' (a raw SURVEYOR reads every answer and counts a late
+   * one in the next round, so a survey too short for the load does not drop members that
+   * did answer). 'count' cannot check survey ids (nanomsg's bindings drop the header), so
+   * an answer to any survey counts — no weaker than 'drop' against a peer that answers the
+   * current survey with any name it likes.
    */
   lateAnswers?: 'count' | 'drop';
+  /** At most one 'refused:summary' event per refusal reason per this many ms. Default 60,000. */
+  refusalLogIntervalMs?: number;
   supervision?: SupervisorOptions;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
@@ -76,9 +91,26 @@ export interface ServerEvents extends HandleEvents {
   round: [RoundInfo];
   /** A list went out on the PUB socket: a change, or a heartbeat republication (`heartbeat: true`). */
   published: [{ members: string[]; bytes: number; heartbeat: boolean }];
-  /** Answers were refused in a round (oversized, not UTF-8, containing `|`, over the member cap). */
-  refused: [{ reason: string; count: number }];
+  /** Answers were refused in a round (oversized, not UTF-8, containing `|`, over the member cap): one event per round and reason. */
+  refused: [{ code: RefusalReason; reason: string; count: number }];
+  /** Refusals summarised at most once per reason per `refusalLogIntervalMs`: the event to log. */
+  'refused:summary': [RefusalSummary];
 }
+
+/** Counters since the server was created; they survive actor restarts. */
+export interface ServerStats {
+  rounds: number;
+  /** Answers received (refused ones included). */
+  answers: number;
+  /** Rounds that changed the member set. */
+  changes: number;
+  /** Lists sent on the PUB socket. */
+  published: number;
+  /** Answers refused, by reason (every reason present, zero when none). */
+  refused: Record<RefusalReason, number>;
+}
+
+export const DEFAULT_REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 let serverSeq = 0;
 
@@ -88,6 +120,15 @@ export class Server extends SupervisedHandle<ServerEvents> {
   readonly timing: ServerTiming;
   private current: string[] = [];
   private lastPublished: string[] = [];
+  private readonly counters: ServerStats = {
+    rounds: 0,
+    answers: 0,
+    changes: 0,
+    published: 0,
+    refused: Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>,
+  };
+  private readonly refusalLog: RefusalLog;
+  private refusalTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: ServerOptions) {
     parseEndpoint(options.surveyUrl);
@@ -105,9 +146,10 @@ export class Server extends SupervisedHandle<ServerEvents> {
       );
     }
     const eagerJoin = options.eagerJoin ?? true;
-    const lateAnswers = options.lateAnswers ?? 'count';
+    const lateAnswers = options.lateAnswers ?? 'drop';
     if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${String(lateAnswers)}`);
     const republishMs = options.republishMs ? validateDuration('republishMs', options.republishMs) : 0;
+    const refusalLogIntervalMs = positiveInteger('refusalLogIntervalMs', options.refusalLogIntervalMs, DEFAULT_REFUSAL_LOG_INTERVAL_MS);
     super(
       [
         // The publisher binds first: a server never answers surveys without being able to publish.
@@ -119,6 +161,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
           onMessage: (msg) => {
             if (msg.type !== 'published') return;
             if (msg.members) this.lastPublished = msg.members;
+            this.counters.published++;
             this.emit('published', { members: msg.members ?? this.lastPublished, bytes: msg.bytes, heartbeat: msg.heartbeat });
           },
         },
@@ -129,8 +172,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
           args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, lateAnswers, initialMembers: this.current }),
           onMessage: (msg) => {
             if (msg.type === 'change') this.onChange(msg);
-            else if (msg.type === 'round') this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members });
-            else if (msg.type === 'refused') this.emit('refused', { reason: msg.reason, count: msg.count });
+            else if (msg.type === 'round') this.onRound(msg);
+            else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code, msg.reason, msg.count);
           },
         },
       ],
@@ -141,6 +184,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.surveyUrl = options.surveyUrl;
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
+    this.refusalLog = new RefusalLog(refusalLogIntervalMs, (summary) => this.emit('refused:summary', summary));
   }
 
   static async create(options: ServerOptions): Promise<Server> {
@@ -152,12 +196,35 @@ export class Server extends SupervisedHandle<ServerEvents> {
     return [...this.current];
   }
 
+  /** Counters since creation: rounds, answers, changes, publications and refusals by reason. */
+  stats(): ServerStats {
+    return { ...this.counters, refused: { ...this.counters.refused } };
+  }
+
+  private onRefused(code: RefusalReason, reason: string, count: number): void {
+    this.counters.refused[code] += count;
+    this.emit('refused', { code, reason, count });
+    this.refusalLog.add(code, count, reason);
+    // Summaries of a burst that then stops still go out once their interval has passed.
+    if (!this.closed) this.refusalTimer ??= setInterval(() => this.refusalLog.flush(), this.refusalLog.intervalMs).unref();
+  }
+
   private onChange(msg: ChangeMessage): void {
+    this.counters.changes++;
     this.current = msg.members;
     this.emit('change', { members: [...msg.members], joined: msg.joined, left: msg.left, round: msg.round, eager: msg.eager });
   }
 
-  protected onEnd(): void {}
+  private onRound(msg: RoundMessage): void {
+    this.counters.rounds++;
+    this.counters.answers += msg.answers;
+    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members });
+  }
+
+  protected onEnd(): void {
+    clearInterval(this.refusalTimer);
+    this.refusalLog.flush(true);
+  }
 }
 
 /** Starts a discovery server. Rejects (with nothing left running) on a bad option, URL or port in use. */

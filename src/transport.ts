@@ -36,6 +36,7 @@ const NN_SUB_SUBSCRIBE = c('NN_SUB_SUBSCRIBE');
 const ETIMEDOUT = c('ETIMEDOUT');
 const EAGAIN = c('EAGAIN');
 const EINTR = c('EINTR');
+const ENODEV = c('ENODEV');
 
 export type SocketKind = 'surveyor' | 'respondent' | 'pub' | 'sub';
 
@@ -69,10 +70,16 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `E${errno}`;
 }
 
-function fail(operation: string, url?: string): never {
+function fail(operation: string, url?: string, hint?: (errno: number) => string | undefined): never {
   const errno = nn.Errno();
-  throw new SocketError(operation, errnoName(errno), errno, nn.Err(), url);
+  const detail = nn.Err();
+  const more = hint?.(errno);
+  throw new SocketError(operation, errnoName(errno), errno, more ? `${detail}; ${more}` : detail, url);
 }
+
+/** nanomsg binds to an IP address, `*` or an interface name (`lo`): a DNS name fails with a bare ENODEV. */
+const bindHint = (errno: number) =>
+  errno === ENODEV ? 'a listening URL needs an IP address, * or a local interface name, not a host name' : undefined;
 
 /**
  * Where a thread writes the ids of the nanomsg sockets it holds, so that the
@@ -177,7 +184,7 @@ export class NnSocket {
 
   bind(url: string): number {
     const ep = nn.Bind(this.id, url);
-    if (ep < 0) fail('bind', url);
+    if (ep < 0) fail('bind', url, bindHint);
     return ep;
   }
 

@@ -72,3 +72,94 @@ test('an aborted signal refuses to start; aborting later closes', async () => {
   assert.ok(server.health().every((h) => h.state === 'stopped'));
   await assertPortFree(urls.surveyUrl);
 });
+
+const BAD_URLS: Array<[string, RegExp]> = [
+  ['', /scheme:\/\//],
+  ['127.0.0.1:40007', /scheme:\/\//],
+  ['tcp//127.0.0.1:40007', /scheme:\/\//],
+  ['tcp://127.0.0.1', /host:port/],
+  ['tcp://:40007', /host:port/],
+  ['tcp://127.0.0.1:abc', /host:port/],
+  ['tcp://127.0.0.1:99999', /outside 1..65535/],
+  ['tcp://under_score:40007', /not a host name/],
+  ['ipc://', /need a path/],
+  ['inproc://', /need a name/],
+  ['udp://127.0.0.1:40007', /unsupported scheme "udp"/],
+  ['http://127.0.0.1:40007', /unsupported scheme "http"/],
+  ['wss://127.0.0.1:40007', /unsupported scheme "wss"/],
+  ['tls+tcp://127.0.0.1:40007', /scheme:\/\//],
+];
+
+test('malformed URLs and unsupported schemes, in every URL option: ERR_INVALID_URL naming the URL, nothing bound', async () => {
+  const urls = await tcpPair();
+  const makers: Array<[string, (bad: string) => Promise<unknown>]> = [
+    ['server surveyUrl', (bad) => createServer({ ...urls, surveyUrl: bad })],
+    ['server pubsubUrl', (bad) => createServer({ ...urls, pubsubUrl: bad })],
+    ['client surveyUrl', (bad) => createClient({ surveyUrl: bad, service: 'a' })],
+    ['client surveyUrl list', (bad) => createClient({ surveyUrl: [urls.surveyUrl, bad], service: 'a' })],
+    ['client pubsubUrl', (bad) => createClient({ surveyUrl: urls.surveyUrl, pubsubUrl: bad, service: 'a' })],
+    ['subscribe pubsubUrl', (bad) => subscribe({ pubsubUrl: bad })],
+  ];
+  for (const [where, make] of makers) {
+    for (const [bad, why] of BAD_URLS) {
+      await assert.rejects(make(bad), (e: Error & { code: string; url: string }) => {
+        assert.equal(e.code, 'ERR_INVALID_URL', `${where} ${JSON.stringify(bad)}: ${e.message}`);
+        assert.equal(e.url, bad);
+        assert.match(e.message, why);
+        return true;
+      });
+    }
+  }
+  await assert.rejects(createServer({ ...urls, surveyUrl: 42 as never }), { code: 'ERR_INVALID_URL', message: /expected a string/ });
+  await assertPortFree(urls.surveyUrl);
+  await assertPortFree(urls.pubsubUrl);
+});
+
+test('a host name where a listening address is needed: a SocketError that says so, and the pub/sub port freed', async () => {
+  const urls = await tcpPair();
+  const port = urls.surveyUrl.split(':').pop();
+  await assert.rejects(createServer({ ...urls, surveyUrl: `tcp://localhost:${port}` }), (e: Error & { code: string }) => {
+    assert.equal(e.code, 'ENODEV');
+    assert.match(e.message, /tcp:\/\/localhost:\d+.*an IP address, \* or a local interface name/);
+    return true;
+  });
+  await assertPortFree(urls.pubsubUrl);
+});
+
+test('durations: zero, negative, sub-millisecond, not a number, or a survey over a minute — each a clear error naming the option', async () => {
+  const urls = await tcpPair();
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ recvDeadline: 0 }, /recvDeadline must be a positive number/],
+    [{ pollTime: 0 }, /pollTime must be a positive number/],
+    [{ surveyTime: -1 }, /surveyTime must be a positive number/],
+    [{ recvDeadline: -1000 }, /recvDeadline must be a positive number/],
+    [{ surveyTime: Number.NaN }, /surveyTime must be a positive number/],
+    [{ pollTime: Infinity }, /pollTime must be a positive number/],
+    [{ surveyTime: '1000' }, /surveyTime must be a positive number/],
+    [{ pollTime: 0.25 }, /pollTime must be at least 1 ms/],
+    [{ surveyTime: 90_000 }, /surveyTime must be at most 60000 ms/],
+    [{ recvDeadline: 61_000 }, /recvDeadline must be at most 60000 ms/],
+    [{ pollTime: 2 ** 31 }, /pollTime must be at most 2147483647 ms/],
+    [{ maxNameBytes: 0 }, /maxNameBytes must be a whole number >= 1/],
+    [{ maxMembers: 1.5 }, /maxMembers must be a whole number >= 1/],
+    [{ missedRounds: 0 }, /missedRounds must be a whole number >= 1/],
+    [{ refusalLogIntervalMs: -1 }, /refusalLogIntervalMs must be a whole number >= 1/],
+  ];
+  for (const [bad, why] of cases) {
+    await assert.rejects(createServer({ ...urls, ...bad }), (e: Error & { code: string }) => {
+      assert.equal(e.code, 'ERR_INVALID_OPTION', JSON.stringify(bad));
+      assert.match(e.message, why);
+      return true;
+    });
+  }
+  await assertPortFree(urls.surveyUrl);
+  await assertPortFree(urls.pubsubUrl);
+  // A receive deadline longer than the survey is harmless (the survey ends the round first): accepted.
+  const server = await createServer({ ...urls, surveyTime: 20, recvDeadline: 5000, pollTime: 40 });
+  assert.deepEqual(server.timing, { surveyTime: 20, recvDeadline: 5000, pollTime: 40 });
+  await server.close();
+  // With fixed-rate rounds a survey must end before the next round starts; the original's schedule has no such bound.
+  await assert.rejects(createServer({ ...urls, surveyTime: 40, pollTime: 40 }), { code: 'ERR_INVALID_OPTION', message: /surveyTime \(40 ms\) must be shorter than pollTime \(40 ms\)/ });
+  const original = await createServer({ ...urls, surveyTime: 40, recvDeadline: 40, pollTime: 20, schedule: 'original' });
+  await original.close();
+});

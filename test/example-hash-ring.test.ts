@@ -13,18 +13,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from './helpers/endpoints.js';
-import { ExampleProcess, type Line, stopAll } from './helpers/child.js';
+import { EVENT_MS, EXAMPLE_TIMING, ExampleProcess, lastRoundAt, ROUND_TOLERANCE, START_MS, type Line, stopAll } from './helpers/child.js';
 import { sameMembers } from './helpers/wait.js';
 
-const ROUND_TOLERANCE = 2;
-/** Child start-up includes tsx compiling the example: generous on a busy machine. */
-const START_MS = 30_000;
-const EVENT_MS = 15_000;
 const KEYS = 1000;
-// Fast rounds (period ≈ 50 ms poll + ≤ 50 ms survey). Surveys of 50 ms rather than 25: on a
-// machine shared with other CPU-heavy tests, 25 ms answers are sometimes late, and a member
-// that misses one survey is (rightly, missedRounds 1) dropped for a round.
-const TIMING = ['--poll-time', '75', '--survey-time', '50', '--recv-deadline', '50'];
+const TIMING = EXAMPLE_TIMING;
 
 interface Ring {
   peer: string;
@@ -66,15 +59,7 @@ describe('hash-ring example: peers keep one consistent-hash ring in sync', { tim
     return { peer, members: m, owners, line };
   };
 
-  /** The last round the server had finished when `at` came (its round lines are in arrival order). */
-  const roundAt = (at: number): number => {
-    let r = -1;
-    for (const l of server.lines) {
-      if (l.at > at) break;
-      if (l.value.event === 'round') r = l.value.round as number;
-    }
-    return r;
-  };
+  const roundAt = (at: number): number => lastRoundAt(server, at);
 
   /** The first change the server published (after line `from`) whose members are exactly `members`. */
   const changeTo = (members: string[], from: number) =>

@@ -11,14 +11,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from './helpers/endpoints.js';
-import { ExampleProcess, stopAll } from './helpers/child.js';
+import { EVENT_MS, EXAMPLE_TIMING, ExampleProcess, lastRoundAt, ROUND_TOLERANCE, START_MS, stopAll } from './helpers/child.js';
 import { eventually, sameMembers } from './helpers/wait.js';
 
-const ROUND_TOLERANCE = 2;
-const START_MS = 30_000;
-const EVENT_MS = 15_000;
-// Fast rounds; 50 ms surveys rather than 25 for a machine shared with CPU-heavy tests.
-const TIMING = ['--poll-time', '75', '--survey-time', '50', '--recv-deadline', '50'];
+const TIMING = EXAMPLE_TIMING;
 
 interface Outcome {
   start: number;
@@ -58,14 +54,7 @@ describe('load-balancer example: a reverse proxy whose upstreams are the live me
       from,
     );
 
-  const roundAt = (at: number): number => {
-    let r = -1;
-    for (const l of server.lines) {
-      if (l.at > at) break;
-      if (l.value.event === 'round') r = l.value.round as number;
-    }
-    return r;
-  };
+  const roundAt = (at: number): number => lastRoundAt(server, at);
 
   const get = async (path = '/'): Promise<Outcome> => {
     const start = performance.now();

@@ -81,6 +81,22 @@ test('timing options default to the original README and refuse zero or negative 
   }
 });
 
+test('validateTiming: whole milliseconds, surveys of at most a minute, and a survey that fits a fixed-rate schedule', () => {
+  assert.deepEqual(validateTiming({ surveyTime: 1.4, recvDeadline: 2.6, pollTime: 1 }), { surveyTime: 1, recvDeadline: 3, pollTime: 1 });
+  assert.throws(() => validateTiming({ surveyTime: 0.5 }), { code: 'ERR_INVALID_OPTION', message: /surveyTime must be at least 1 ms/ });
+  assert.throws(() => validateTiming({ surveyTime: 60_001 }), { message: /surveyTime must be at most 60000 ms/ });
+  assert.throws(() => validateTiming({ recvDeadline: 120_000 }), { message: /recvDeadline must be at most 60000 ms/ });
+  assert.equal(validateTiming({ surveyTime: 60_000, pollTime: 3_600_000 }).pollTime, 3_600_000, 'a slow poll is fine');
+  assert.throws(() => validateTiming({ pollTime: 2 ** 31 }), { message: /pollTime must be at most 2147483647 ms/ });
+  for (const bad of ['100', {}, -0.5, true]) assert.throws(() => validateTiming({ recvDeadline: bad as never }), { message: /recvDeadline/ });
+  // Harmless: the survey deadline ends the round first.
+  assert.equal(validateTiming({ surveyTime: 100, recvDeadline: 5000 }).recvDeadline, 5000);
+  // After-round (the original's schedule): any survey fits. Fixed-rate: a survey must end before the next is due.
+  assert.equal(validateTiming({ surveyTime: 500, pollTime: 100 }).surveyTime, 500);
+  assert.throws(() => validateTiming({ surveyTime: 500, pollTime: 100 }, 'fixed-rate'), { code: 'ERR_INVALID_OPTION', message: /must not exceed pollTime/ });
+  assert.equal(validateTiming({ surveyTime: 100, pollTime: 100 }, 'fixed-rate').surveyTime, 100);
+});
+
 const limits: SurveyorLimits = { maxNameBytes: 64, maxMembers: 3, missedRounds: 1 };
 const round = (names: string[], state = surveyorLogic.initial([]), l = limits, now = 0) => {
   let s = surveyorLogic.beginRound(state);
@@ -104,7 +120,24 @@ test('surveyor logic: refused answers and the member cap', () => {
   assert.equal(surveyorLogic.answer(s, Buffer.alloc(65, 0x61), limits).kind, 'refused');
   for (const n of ['a', 'b', 'c']) assert.equal(surveyorLogic.answer(s, Buffer.from(n), limits).kind, 'counted');
   assert.equal(surveyorLogic.answer(s, Buffer.from('a'), limits).kind, 'duplicate');
-  assert.deepEqual(surveyorLogic.answer(s, Buffer.from('d'), limits), { kind: 'refused', reason: 'member cap of 3 reached' });
+  assert.deepEqual(surveyorLogic.answer(s, Buffer.from('d'), limits), { kind: 'refused', code: 'member-cap', reason: 'member cap of 3 reached' });
+});
+
+test('surveyor logic: at the member cap, listed members keep their places against a flood of new names', () => {
+  let r = round(['a', 'b']); // listed: a, b; one free place under the cap of 3
+  const s = surveyorLogic.beginRound(r.state);
+  // The flood arrives before the listed members answer.
+  const flood = ['x', 'y', 'z'].map((n) => surveyorLogic.answer(s, Buffer.from(n), limits).kind);
+  assert.deepEqual(flood, ['counted', 'refused', 'refused'], 'only the free place is taken');
+  assert.equal(surveyorLogic.answer(s, Buffer.from('a'), limits).kind, 'counted');
+  assert.equal(surveyorLogic.answer(s, Buffer.from('b'), limits).kind, 'counted');
+  r = surveyorLogic.endRound(s, limits, 0);
+  assert.deepEqual([...r.state.members].sort(), ['a', 'b', 'x']);
+  // Members that stop answering free their places at the end of the round, for the next round's newcomers.
+  r = round(['a', 'y'], r.state);
+  assert.deepEqual([...r.state.members].sort(), ['a'], 'y waited: b and x could still have answered');
+  r = round(['a', 'y'], r.state);
+  assert.deepEqual([...r.state.members].sort(), ['a', 'y']);
 });
 
 test('surveyor logic: grace rounds keep a member until it misses missedRounds in a row', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { closeActorPool, createClient, createServer, type ActorRestartEvent } from '../src/index.js';
-import { FAST, tcpPair } from './helpers/endpoints.js';
+import { STEADY, tcpPair } from './helpers/endpoints.js';
 import { sameMembers, until, within } from './helpers/wait.js';
 
 after(() => closeActorPool());
@@ -12,7 +12,7 @@ const restartOf = (emitter: { once(e: 'actor:restart', l: (e: ActorRestartEvent)
 
 test('a crashed surveyor is restarted on the same port and the list stays correct', async () => {
   const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...FAST });
+  const server = await createServer({ ...urls, ...STEADY });
   const c1 = await createClient({ ...urls, service: 'client1' });
   const c2 = await createClient({ ...urls, service: 'client2' });
   const clients = [c1, c2];
@@ -45,7 +45,7 @@ test('a crashed surveyor is restarted on the same port and the list stays correc
 
 test('a client whose respondent exits is restarted and listed again', async () => {
   const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...FAST });
+  const server = await createServer({ ...urls, ...STEADY });
   const watcher = await createClient({ ...urls, service: 'watcher' });
   const c1 = await createClient({ surveyUrl: urls.surveyUrl, service: 'client1' });
   try {

@@ -6,6 +6,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.js';
+import type { RefusalReason } from '../protocol.js';
 
 export type ActorKind = 'surveyor' | 'publisher' | 'respondent' | 'subscriber';
 
@@ -103,6 +104,9 @@ export interface StartFailedMessage {
 /** Bytes from a peer were refused (oversized, not UTF-8, contains `|`...). */
 export interface RefusedMessage {
   type: 'refused';
+  /** The surveyor's stable reason code (absent for the subscriber's malformed lists). */
+  code?: RefusalReason;
+  /** What was wrong, for humans (the latest instance when count > 1). */
   reason: string;
   count: number;
 }

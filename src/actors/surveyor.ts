@@ -5,7 +5,7 @@
  * new set to the publisher over the sibling pipe.
  */
 import { performance } from 'node:perf_hooks';
-import { decodeAnswer, diffMembers, SURVEY_BODY } from '../protocol.js';
+import { decodeAnswer, diffMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import type { SurveyorArgs, SurveyorOut } from './messages.js';
@@ -16,6 +16,8 @@ export interface SurveyorState {
   readonly members: ReadonlySet<string>;
   /** Answers collected in the round under way. */
   readonly fresh: Set<string>;
+  /** How many of `fresh` are listed members (the round under way; mutated with `fresh`). */
+  readonly tally: { incumbents: number };
   /** Consecutive rounds each listed member has failed to answer. */
   readonly misses: ReadonlyMap<string, number>;
   readonly round: number;
@@ -34,7 +36,7 @@ export type AnswerOutcome =
   /** A name counted in this round; `newcomer` when it is not a member yet (an eager join candidate). */
   | { kind: 'counted'; name: string; newcomer: boolean }
   | { kind: 'duplicate' }
-  | { kind: 'refused'; reason: string };
+  | { kind: 'refused'; code: RefusalReason; reason: string };
 
 export interface RoundOutcome {
   state: SurveyorState;
@@ -46,33 +48,45 @@ export interface RoundOutcome {
 /** The surveyor's transitions, free of sockets and clocks so they can be tested alone. */
 export const surveyorLogic = {
   initial(members: Iterable<string>, graceUntil = 0): SurveyorState {
-    return { members: new Set(members), fresh: new Set(), misses: new Map(), round: 0, graceUntil };
+    return { members: new Set(members), fresh: new Set(), tally: { incumbents: 0 }, misses: new Map(), round: 0, graceUntil };
   },
 
   beginRound(state: SurveyorState): SurveyorState {
-    return { ...state, fresh: new Set(), round: state.round + 1 };
+    return { ...state, fresh: new Set(), tally: { incumbents: 0 }, round: state.round + 1 };
   },
 
-  /** Adds one answer to the round (mutates `fresh`, which belongs to the round under way). */
+  /**
+   * Adds one answer to the round (mutates `fresh` and `tally`, which belong to the round
+   * under way). At the member cap, listed members keep their places: a new name is
+   * admitted only into a place that no listed member can still claim this round, so a
+   * flood of distinct names cannot push out the members others rely on.
+   */
   answer(state: SurveyorState, data: Uint8Array, limits: SurveyorLimits): AnswerOutcome {
     const decoded = decodeAnswer(data, limits.maxNameBytes);
-    if (!decoded.ok) return { kind: 'refused', reason: decoded.reason };
-    if (state.fresh.has(decoded.name)) return { kind: 'duplicate' };
-    if (state.fresh.size >= limits.maxMembers) return { kind: 'refused', reason: `member cap of ${limits.maxMembers} reached` };
-    state.fresh.add(decoded.name);
-    return { kind: 'counted', name: decoded.name, newcomer: !state.members.has(decoded.name) };
+    if (!decoded.ok) return { kind: 'refused', code: decoded.code, reason: decoded.reason };
+    const name = decoded.name;
+    if (state.fresh.has(name)) return { kind: 'duplicate' };
+    const incumbent = state.members.has(name);
+    const reserved = incumbent ? 0 : state.members.size - state.tally.incumbents;
+    if (state.fresh.size + reserved >= limits.maxMembers) {
+      return { kind: 'refused', code: 'member-cap', reason: `member cap of ${limits.maxMembers} reached` };
+    }
+    state.fresh.add(name);
+    if (incumbent) state.tally.incumbents++;
+    return { kind: 'counted', name, newcomer: !incumbent };
   },
 
   /**
    * Eager join: makes newcomers members now, mid-round, instead of at the round's end.
-   * Only joins are eager; a departure is only known once a round is over.
+   * Only joins are eager; a departure is only known once a round is over. The admitted
+   * have answered this round, so they count as members that claimed their place.
    */
   admit(state: SurveyorState, names: readonly string[]): { state: SurveyorState; joined: string[] } {
     const joined = names.filter((n) => !state.members.has(n));
     if (joined.length === 0) return { state, joined };
     const members = new Set(state.members);
     for (const n of joined) members.add(n);
-    return { state: { ...state, members }, joined: joined.sort() };
+    return { state: { ...state, members, tally: { incumbents: state.tally.incumbents + joined.length } }, joined: joined.sort() };
   },
 
   /**
@@ -95,7 +109,7 @@ export const surveyorLogic = {
     const { joined, left } = diffMembers(state.members, next);
     const changed = joined.length > 0 || left.length > 0;
     return {
-      state: { members: changed ? next : state.members, fresh: new Set(), misses, round: state.round, graceUntil: state.graceUntil },
+      state: { members: changed ? next : state.members, fresh: new Set(), tally: { incumbents: 0 }, misses, round: state.round, graceUntil: state.graceUntil },
       joined,
       left,
       changed,
@@ -172,8 +186,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       sendMembers(members);
     };
 
-    let refused = 0;
-    let refusedReason = '';
+    // Refusals of the round under way, by reason (the latest detail of each).
+    const refused = new Map<RefusalReason, { count: number; reason: string }>();
     let pendingJoins: string[] = [];
     let lastEager = -Infinity;
     const flushJoins = (now: number) => {
@@ -189,8 +203,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const take = (data: Buffer) => {
       const outcome = surveyorLogic.answer(state, data, limits);
       if (outcome.kind === 'refused') {
-        refused++;
-        refusedReason = outcome.reason;
+        const r = refused.get(outcome.code);
+        if (r) {
+          r.count++;
+          r.reason = outcome.reason;
+        } else refused.set(outcome.code, { count: 1, reason: outcome.reason });
       } else if (outcome.kind === 'counted' && outcome.newcomer && args.eagerJoin) {
         pendingJoins.push(outcome.name);
       }
@@ -250,12 +267,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       state = outcome.state;
       ctx.count('rounds');
       ctx.count('answers', answers);
-      // Refusals are reported once per round, not per message: a hostile peer cannot flood the mailbox.
-      if (refused > 0) {
-        ctx.count('refused', refused);
-        ctx.emit({ type: 'refused', reason: refusedReason, count: refused });
-        refused = 0;
+      // Refusals are reported once per round and reason, not per message: a hostile peer cannot flood the mailbox.
+      for (const [code, r] of refused) {
+        ctx.count('refused', r.count);
+        ctx.emit({ type: 'refused', code, reason: r.reason, count: r.count });
       }
+      refused.clear();
       if (outcome.changed) publishChange(outcome.joined, outcome.left, false);
       ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size });
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;

@@ -114,3 +114,26 @@ export class ExampleProcess extends EventEmitter<{ line: [Line]; exit: [{ code: 
 export async function stopAll(children: readonly (ExampleProcess | undefined)[]): Promise<void> {
   await Promise.all(children.map((c) => c?.stop()));
 }
+
+/** Rounds an example's server may take beyond the one the issue allows: a loaded machine answers late now and then. */
+export const ROUND_TOLERANCE = 2;
+/** Child start-up includes tsx compiling the example: generous on a busy machine. */
+export const START_MS = 30_000;
+export const EVENT_MS = 15_000;
+/**
+ * Fast rounds for the examples' discovery server: a round every 75 ms, surveys of 50 ms
+ * rather than 25 — on a machine shared with other CPU-heavy tests, 25 ms answers are
+ * sometimes late, and a member that misses one survey is (rightly, missedRounds 1)
+ * dropped for a round.
+ */
+export const EXAMPLE_TIMING = ['--poll-time', '75', '--survey-time', '50', '--recv-deadline', '50'];
+
+/** The last round an example's discovery server had finished when `at` came (its round lines are in arrival order). */
+export function lastRoundAt(server: ExampleProcess, at: number): number {
+  let r = -1;
+  for (const l of server.lines) {
+    if (l.at > at) break;
+    if (l.value.event === 'round') r = l.value.round as number;
+  }
+  return r;
+}

@@ -1,0 +1,238 @@
+/**
+ * Soak test (not part of CI): a server with a steady population, and clients,
+ * subscribers and hostile connections churning around it for N minutes. Once per sample
+ * interval (a minute by default) the churn pauses at a cycle boundary, the actor pool's
+ * idle threads are let go, and the process's RSS, open file descriptors
+ * (/proc/self/fd) and thread count (/proc/self/status) are printed.
+ *
+ * Fails (exit 1) if, compared with the first sample after the warm-up, RSS grows by more
+ * than 5 % or the number of descriptors grows at all, or if the churn stalls.
+ *
+ * RSS is read every 5 s and each sample reports the median of the readings since the
+ * previous sample: a single reading swings by ±15 % with the worker threads' garbage
+ * collection (each actor's thread has its own V8 heap, which gc() in the main thread
+ * cannot collect) and with glibc's per-thread arenas, which would hide or fake a trend.
+ *
+ *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { parseArgs } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
+import { actorThreadCount, closeActorPool, createClient, createServer, subscribe, type Client, type Subscriber } from '../src/index.js';
+import { tcpPair } from '../test/helpers/endpoints.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    'warmup-minutes': { type: 'string', default: '1' },
+    'sample-seconds': { type: 'string', default: '60' },
+  },
+});
+const minutes = Number(values.minutes);
+const warmupMs = Number(values['warmup-minutes']) * 60_000;
+const sampleMs = Number(values['sample-seconds']) * 1000;
+if (!(minutes > 0) || !(warmupMs >= 0) || !(sampleMs > 0)) {
+  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S]');
+  process.exit(2);
+}
+const gc = (globalThis as { gc?: () => void }).gc;
+
+const CHURN_CLIENTS = 5;
+const CHURN_SUBSCRIBERS = 2;
+const STEADY = ['steady-1', 'steady-2'];
+const DEADLINE = 90_000;
+/**
+ * What this soak measures is memory and descriptors, not start latency: on a shared
+ * machine under heavy load (load averages of 10–30 on 2 cores were seen) a worker thread
+ * can take longer than the default 10 s to start, which would end the soak early.
+ */
+const supervision = { startTimeoutMs: 60_000 };
+
+interface Sample {
+  atMs: number;
+  /** Median of the RSS readings since the previous sample. */
+  rssMiB: number;
+  /** RSS at the quiet point itself. */
+  quietRssMiB: number;
+  heapMiB: number;
+  fds: number;
+  threads: number;
+  poolThreads: number;
+}
+
+const rssReadings: number[] = [];
+const rssTimer = setInterval(() => rssReadings.push(process.memoryUsage.rss() / 2 ** 20), 5000);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function sample(atMs: number): Sample {
+  gc?.();
+  const readings = rssReadings.splice(0);
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const mem = process.memoryUsage();
+  return {
+    atMs,
+    rssMiB: median(readings.length > 0 ? readings : [mem.rss / 2 ** 20]),
+    quietRssMiB: mem.rss / 2 ** 20,
+    heapMiB: mem.heapUsed / 2 ** 20,
+    fds: readdirSync('/proc/self/fd').length,
+    threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? NaN),
+    poolThreads: actorThreadCount(),
+  };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + DEADLINE;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`soak: timed out waiting for ${what}`);
+    await delay(10);
+  }
+}
+
+/**
+ * Connections that are not SP peers at all, or SP peers that answer garbage: their paths
+ * must not leak either. Even cycles: an HTTP request on the survey port (closed at once).
+ * Odd cycles: a RESPONDENT handshake, then, to the first survey, an answer with the right
+ * id but a name containing "|" (refused and counted) and one with a forged id (dropped).
+ */
+function hostile(port: number, cycle: number): Promise<void> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    const frame = (body: Buffer) => {
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64BE(BigInt(body.length));
+      return Buffer.concat([len, body]);
+    };
+    let received = Buffer.alloc(0);
+    s.on('error', () => {});
+    s.on('close', () => resolve());
+    s.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+      // 8 bytes of SP header, then the first survey: 8 bytes of length and the 4-byte id.
+      if (cycle % 2 === 1 && received.length >= 20) {
+        const id = received.subarray(16, 20);
+        s.end(Buffer.concat([frame(Buffer.concat([id, Buffer.from('rogue|name')])), frame(Buffer.concat([Buffer.from([0x80, 0, 0, 1]), Buffer.from('forged')]))]));
+        received = Buffer.alloc(0);
+      }
+    });
+    s.on('connect', () => {
+      if (cycle % 2 === 0) s.end(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+      else s.write(Buffer.from([0, 0x53, 0x50, 0, 0, 0x63, 0, 0]));
+    });
+    setTimeout(() => s.destroy(), 5000).unref();
+  });
+}
+
+const urls = await tcpPair();
+const surveyPort = Number(urls.surveyUrl.split(':').pop());
+const server = await createServer({ ...urls, surveyTime: 50, recvDeadline: 50, pollTime: 100 });
+let refused = 0;
+server.on('refused', (r) => (refused += r.count));
+const steady = await Promise.all(STEADY.map((service) => createClient({ ...urls, service })));
+const watcher = await subscribe({ pubsubUrl: urls.pubsubUrl });
+const has = (names: string[]) => names.every((n) => server.members().includes(n));
+await until(() => has(STEADY), 'the steady members');
+
+const started = Date.now();
+rssReadings.length = 0; // readings from the start-up are not part of any window
+let windowStart = 0; // ms since start: where the current sample's window of RSS readings began
+const endAt = started + minutes * 60_000;
+let nextSample = started + Math.min(sampleMs, warmupMs || sampleMs);
+let cycles = 0;
+let churnedClients = 0;
+let churnedSubscribers = 0;
+const samples: Sample[] = [];
+let baseline: Sample | undefined;
+let failed = false;
+
+console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
+console.log('  min   rss MiB  (quiet)  heap MiB  fds  threads  pool  cycles  clients  subs  rounds  refused');
+
+try {
+  for (;;) {
+    const now = Date.now();
+    if (now >= nextSample || now >= endAt) {
+      // A quiet point: churn is closed; idle pool threads (1 s idle timeout) are let go.
+      await until(() => server.members().length === STEADY.length && has(STEADY), 'the churned clients to leave');
+      await delay(1500);
+      const s = sample(Date.now() - started);
+      samples.push(s);
+      // Warm once its whole window of readings lies after the warm-up.
+      const warm = windowStart >= warmupMs;
+      windowStart = s.atMs;
+      if (warm && !baseline) baseline = s;
+      console.log(
+        `${(s.atMs / 60_000).toFixed(1).padStart(5)} ${s.rssMiB.toFixed(1).padStart(9)} ${s.quietRssMiB.toFixed(1).padStart(8)} ${s.heapMiB.toFixed(1).padStart(9)} ${String(s.fds).padStart(4)} ${String(s.threads).padStart(8)} ${String(s.poolThreads).padStart(5)} ${String(cycles).padStart(7)} ${String(churnedClients).padStart(8)} ${String(churnedSubscribers).padStart(5)} ${String(server.stats().rounds).padStart(7)} ${String(refused).padStart(8)}${warm ? '' : '  (warm-up)'}`,
+      );
+      if (Date.now() >= endAt) break;
+      nextSample += sampleMs;
+      continue;
+    }
+    cycles++;
+    const names = Array.from({ length: CHURN_CLIENTS }, (_, i) => `churn-${cycles}-${i}`);
+    const subs: Subscriber[] = await Promise.all(Array.from({ length: CHURN_SUBSCRIBERS }, () => subscribe({ pubsubUrl: urls.pubsubUrl, supervision })));
+    const clients: Client[] = await Promise.all(
+      names.map((service, i) => createClient({ ...urls, service, supervision, ...(i === 0 ? { pubsubUrl: urls.pubsubUrl } : {}) })),
+    );
+    const attacks = hostile(surveyPort, cycles);
+    await until(() => has(names), `cycle ${cycles}'s clients to be listed`);
+    await until(() => subs.every((s) => names.every((n) => s.latest()?.includes(n))), `cycle ${cycles}'s subscribers to hear them`);
+    await Promise.all([...clients.map((c) => c.close()), ...subs.map((s) => s.close()), attacks]);
+    churnedClients += clients.length;
+    churnedSubscribers += subs.length;
+  }
+} catch (e) {
+  console.error(`soak: ${(e as Error).message}`);
+  failed = true;
+}
+
+/**
+ * RSS growth after the warm-up: with three samples or more, along the least-squares line
+ * through them (from its value at the first warm sample to its value at the last), so
+ * one high or low minute at either end does not decide; with two, end to end.
+ */
+function rssGrowth(warm: Sample[]): number {
+  const first = warm[0]!;
+  const last = warm.at(-1)!;
+  if (warm.length < 3) return (last.rssMiB - first.rssMiB) / first.rssMiB;
+  const mt = warm.reduce((a, s) => a + s.atMs, 0) / warm.length;
+  const mv = warm.reduce((a, s) => a + s.rssMiB, 0) / warm.length;
+  const slope = warm.reduce((a, s) => a + (s.atMs - mt) * (s.rssMiB - mv), 0) / warm.reduce((a, s) => a + (s.atMs - mt) ** 2, 0);
+  const at = (t: number) => mv + slope * (t - mt);
+  return (at(last.atMs) - at(first.atMs)) / at(first.atMs);
+}
+
+const last = samples.at(-1);
+if (!failed && baseline && last && last !== baseline) {
+  const warm = samples.slice(samples.indexOf(baseline));
+  const growth = rssGrowth(warm);
+  const rss = warm.map((s) => s.rssMiB);
+  console.log(
+    `soak: after warm-up RSS (median per sample) ${baseline.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB, ` +
+      `range ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)}, trend ${(growth * 100).toFixed(1)} % over ${warm.length} samples; ` +
+      `fds ${baseline.fds} → ${last.fds}, threads ${baseline.threads} → ${last.threads}; ` +
+      `${cycles} cycles, ${churnedClients} clients, ${churnedSubscribers} subscribers, ${server.stats().rounds} rounds`,
+  );
+  if (growth > 0.05) {
+    console.error('soak: FAIL — RSS grew more than 5 % after warm-up');
+    failed = true;
+  }
+  const grown = samples.filter((s) => s.atMs >= baseline!.atMs && s.fds > baseline!.fds);
+  if (grown.length > 0) {
+    console.error(`soak: FAIL — open descriptors grew after warm-up (${grown.map((s) => s.fds).join(', ')} > ${baseline.fds})`);
+    failed = true;
+  }
+} else if (!failed) {
+  console.error('soak: FAIL — too short to compare two samples after warm-up (raise --minutes)');
+  failed = true;
+}
+
+clearInterval(rssTimer);
+await Promise.all([...steady.map((c) => c.close()), watcher.close()]);
+await server.close();
+await closeActorPool();
+console.log(failed ? 'soak: FAIL' : 'soak: PASS');
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,104 @@
+/**
+ * The exact bytes on the wire, checked against SP over TCP written from the
+ * specification with node:net (test/helpers/raw-sp.ts), not against nanomsg: the
+ * handshake headers, the 64-bit length prefix, the survey id with its high bit, and our
+ * own payloads (empty survey, service string, `a|b` list, empty message for no members).
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { freePort, tcpPair } from './helpers/endpoints.js';
+import { RawSpListener, RawSpPeer, SP_PROTOCOL, frame, spHeader, withSurveyId } from './helpers/raw-sp.js';
+import { portOf } from './helpers/tcp-state.js';
+import { eventually, until } from './helpers/wait.js';
+
+const TIMING = { surveyTime: 300, recvDeadline: 300, pollTime: 350 } as const;
+const DEADLINE = 10_000;
+after(() => closeActorPool());
+
+test('the SP header is 00 53 50 00, the protocol id (16-bit big-endian), 00 00', () => {
+  assert.deepEqual(spHeader(SP_PROTOCOL.surveyor), Buffer.from('0053500000620000', 'hex'));
+  assert.deepEqual(frame(Buffer.from('ab')), Buffer.from('00000000000000026162', 'hex'));
+});
+
+test('our SURVEYOR: header 0x62, then surveys of 4 bytes — a survey id with the high bit set — and an empty body', async () => {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...TIMING });
+  const raw = await RawSpPeer.open(portOf(urls.surveyUrl), SP_PROTOCOL.respondent);
+  try {
+    assert.deepEqual(raw.peerHeader, Buffer.from('0053500000620000', 'hex'));
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const survey = await raw.next(DEADLINE, `survey ${i + 1}`);
+      assert.equal(survey.byteLength, 4, 'the survey id and nothing else: the body is empty');
+      const id = survey.readUInt32BE(0);
+      assert.ok(id & 0x80000000, `survey id 0x${id.toString(16)} has the high bit set`);
+      ids.push(id);
+      // The answer echoes the id, then carries the service string.
+      raw.send(withSurveyId(id, 'raw-1'));
+    }
+    assert.equal(new Set(ids).size, 3, `each survey has its own id: ${ids.map((i) => i.toString(16))}`);
+    await eventually(() => server.members().includes('raw-1'), DEADLINE, 'raw-1 listed');
+  } finally {
+    raw.destroy();
+    await server.close();
+  }
+});
+
+test('our PUB: header 0x20, then each list as one message (64-bit length + a|b), the empty set as length 0', async () => {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...TIMING });
+  const raw = await RawSpPeer.open(portOf(urls.pubsubUrl), SP_PROTOCOL.sub);
+  const clients = [];
+  try {
+    assert.deepEqual(raw.peerHeader, Buffer.from('0053500000200000', 'hex'));
+    clients.push(await createClient({ ...urls, service: 'a' }));
+    assert.deepEqual(await raw.read(9, DEADLINE, 'the list [a]'), Buffer.from('000000000000000161', 'hex'));
+    clients.push(await createClient({ ...urls, service: 'b' }));
+    assert.deepEqual(await raw.read(11, DEADLINE, 'the list [a, b]'), Buffer.from('0000000000000003617c62', 'hex'));
+    await Promise.all(clients.map((c) => c.close()));
+    // Either one round drops both (the empty message) or one at a time ([a] or [b], then empty).
+    let last = await raw.next(DEADLINE, 'a list without both');
+    if (last.byteLength > 0) {
+      assert.ok(last.equals(Buffer.from('a')) || last.equals(Buffer.from('b')), `got ${last}`);
+      last = await raw.next(DEADLINE, 'the empty list');
+    }
+    assert.equal(last.byteLength, 0, 'no members is the empty message: a length of 0 and no body');
+  } finally {
+    raw.destroy();
+    await Promise.all(clients.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+test('our RESPONDENT: header 0x63, and each answer is the survey id echoed, then the service string', async () => {
+  const port = await freePort();
+  const listener = await RawSpListener.listen(port);
+  const client = await createClient({ surveyUrl: `tcp://127.0.0.1:${port}`, service: 'ts-1' });
+  try {
+    const raw = await listener.accept(DEADLINE);
+    assert.deepEqual(await raw.handshake(SP_PROTOCOL.surveyor), Buffer.from('0053500000630000', 'hex'));
+    for (const id of [0x80000007, 0xdeadbeef]) {
+      raw.send(withSurveyId(id, 'any body'));
+      assert.deepEqual(await raw.next(DEADLINE, `the answer to 0x${id.toString(16)}`), withSurveyId(id, 'ts-1'));
+    }
+  } finally {
+    await client.close();
+    await listener.close();
+  }
+});
+
+test('our SUB: header 0x21, and a raw publisher\'s 64-bit length + "p|q" is the list [p, q]', async () => {
+  const port = await freePort();
+  const listener = await RawSpListener.listen(port);
+  const sub = await subscribe({ pubsubUrl: `tcp://127.0.0.1:${port}` });
+  try {
+    const raw = await listener.accept(DEADLINE);
+    assert.deepEqual(await raw.handshake(SP_PROTOCOL.pub), Buffer.from('0053500000210000', 'hex'));
+    raw.write(Buffer.from('0000000000000003707c71', 'hex'));
+    assert.deepEqual((await until(sub.changes()[Symbol.asyncIterator](), () => true, DEADLINE, 'a list')).value, ['p', 'q']);
+  } finally {
+    await sub.close();
+    await listener.close();
+  }
+});
