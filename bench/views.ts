@@ -162,12 +162,12 @@ export class Swarm {
   }
 
   /** Closes every socket at once (a mass leave); returns the wall time before the first close. */
-  async closeAll(): Promise<number> {
+  async closeAll(): Promise<{ at: number; closed: number }> {
     // A process that died (nanomsg aborted it) has no sockets left to close: its members are gone already.
     const alive = this.procs.filter((p) => p.child.alive);
-    const replies = await Promise.all(alive.map((p) => p.child.request<{ at: number }>('close', { names: p.names })));
+    const replies = await Promise.all(alive.map((p) => p.child.request<{ at: number; closed: number }>('close', { names: p.names })));
     for (const p of this.procs) p.names = [];
-    return Math.min(...replies.map((r) => r.at));
+    return { at: Math.min(...replies.map((r) => r.at)), closed: replies.reduce((sum, r) => sum + r.closed, 0) };
   }
 
   /** Respondent processes that died, with the end of what they printed (a nanomsg assertion, say). */

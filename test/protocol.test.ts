@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { publisherLogic } from '../src/actors/publisher.js';
-import { surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
+import { eagerIntervalMs, surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
 import {
   decodeAnswer,
   decodeMembers,
@@ -182,4 +182,10 @@ test('surveyor logic: eager join admits newcomers mid-round; the round end then 
   assert.deepEqual([...admitted.state.members].sort(), ['a', 'b']);
   const end = surveyorLogic.endRound(admitted.state, limits, 0);
   assert.equal(end.changed, false, 'the eager join is not published twice');
+});
+
+test('eager publications are spaced by 10 ms plus 1 ms per 100 members: a storm at 10,000 members publishes about 9 lists a second', () => {
+  assert.equal(eagerIntervalMs(0), 10);
+  assert.equal(eagerIntervalMs(1000), 20);
+  assert.equal(eagerIntervalMs(10_000), 110);
 });

@@ -142,6 +142,14 @@ export type Schedule =
 
 /** Eager joins are published at most this often, so a mass join does not publish a list per newcomer. */
 export const EAGER_MIN_INTERVAL_MS = 10;
+/** Plus 1 ms per this many members: an eager list costs bytes in proportion to its length, so a
+ * connection storm at 10,000 members publishes about 10 lists a second, not 100. */
+export const EAGER_MEMBERS_PER_MS = 100;
+
+/** The least time between two eager publications with `members` members. */
+export function eagerIntervalMs(members: number): number {
+  return EAGER_MIN_INTERVAL_MS + members / EAGER_MEMBERS_PER_MS;
+}
 
 /**
  * The SP header a raw SURVEYOR puts before a survey's body: the 32-bit survey id, big
@@ -190,8 +198,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const refused = new Map<RefusalReason, { count: number; reason: string }>();
     let pendingJoins: string[] = [];
     let lastEager = -Infinity;
+    /** Until when newcomers wait (0 when they may be published now). */
+    const eagerWaitUntil = () => lastEager + eagerIntervalMs(state.members.size);
     const flushJoins = (now: number) => {
-      if (pendingJoins.length === 0 || now - lastEager < EAGER_MIN_INTERVAL_MS) return;
+      if (pendingJoins.length === 0 || now < eagerWaitUntil()) return;
       const admitted = surveyorLogic.admit(state, pendingJoins);
       pendingJoins = [];
       state = admitted.state;
@@ -238,7 +248,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         if (remaining <= 0 || ctx.stopping) break;
         let data: Buffer | null;
         try {
-          data = socket.recv(Math.min(remaining, ctx.sliceMs, pendingJoins.length > 0 ? EAGER_MIN_INTERVAL_MS : Infinity));
+          data = socket.recv(Math.min(remaining, ctx.sliceMs, pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity));
         } catch (e) {
           if ((e as { code?: string }).code === 'EFSM') break; // the survey expired
           throw e;
@@ -246,9 +256,17 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         if (data) {
           answers++;
           take(data);
-          // Drain what is already queued before publishing: a burst of newcomers becomes one list.
-          // Not past the deadline: with late answers counted, a steady flow would stretch the round.
-          for (let more = socket.recvNow(); more; more = performance.now() < surveyEnd ? socket.recvNow() : null) {
+          // Drain what is already queued before publishing, so a burst of newcomers becomes one
+          // list; but not for long once a newcomer waits: at 10,000 members the answers of the
+          // others stream in for hundreds of ms, and draining them all first would hold the
+          // newcomer's list back to the round's end. Never past the deadline either: with late
+          // answers counted, a steady flow would stretch the round.
+          const drainStart = performance.now();
+          const keepDraining = () => {
+            const now = performance.now();
+            return now < surveyEnd && (pendingJoins.length === 0 || now - drainStart < EAGER_MIN_INTERVAL_MS);
+          };
+          for (let more = socket.recvNow(); more; more = keepDraining() ? socket.recvNow() : null) {
             answers++;
             take(more);
           }
