@@ -33,6 +33,7 @@ import { ServerView, SubscriberView, Swarm, type RoundEvent } from './views.js';
 // ------------------------------------------------------------------ options
 
 const { values: argv } = parseArgs({
+  allowNegative: true,
   options: {
     quick: { type: 'boolean', default: false },
     n: { type: 'string' },
