@@ -163,10 +163,10 @@ export function surveyHeader(id: number): Buffer {
 }
 
 export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<SurveyorOut>): Promise<void> {
-  // Counting late answers needs a raw socket: a cooked one drops every answer to an earlier
-  // survey, and reads them all before the current ones. Once answers come late (a survey
-  // too short for the load), every round then reads last round's answers first, discards
-  // them, and runs out of time: rounds of a few members, the whole list dropped and re-added.
+  // Counting late answers needs a raw socket: a cooked one discards every answer to an
+  // earlier survey inside nanomsg, so a member whose answer missed the deadline is counted
+  // as silent even though it answered. A raw one stamps no survey id of its own: the loop
+  // below adds the header and keeps the deadline itself.
   const raw = args.lateAnswers === 'count';
   const socket = NnSocket.open('surveyor', ctx.ledger, { raw });
   try {
@@ -198,7 +198,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const refused = new Map<RefusalReason, { count: number; reason: string }>();
     let pendingJoins: string[] = [];
     let lastEager = -Infinity;
-    /** Until when newcomers wait (0 when they may be published now). */
+    /** The earliest time (performance.now()) the next eager publication may go out. */
     const eagerWaitUntil = () => lastEager + eagerIntervalMs(state.members.size);
     const flushJoins = (now: number) => {
       if (pendingJoins.length === 0 || now < eagerWaitUntil()) return;
