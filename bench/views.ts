@@ -3,17 +3,11 @@
  * changes and publications), a subscriber process (watches), and the respondent swarm
  * (sockets spread over as many processes as needed).
  */
+import type { RoundInfo } from '../src/index.js';
 import { BenchChild, type Event, type SpawnOptions } from './ipc.js';
 
-export interface RoundEvent {
-  at: number;
-  round: number;
-  answers: number;
-  durationMs: number;
-  sendMs: number;
-  lastAnswerMs: number;
-  members: number;
-}
+/** A server's `round` event as forwarded by bench/procs/server.ts, stamped with wall time. */
+export type RoundEvent = RoundInfo & { at: number };
 
 export interface ChangeEvent {
   at: number;
