@@ -1,21 +1,46 @@
 /** The benchmark's results as Markdown: the tables the README shows. */
 import type { Summary } from './stats.js';
 
-interface AlgoAtN {
+/** One algorithm's figures at one N: what run.ts measures and this report prints. */
+export interface AlgoAtN {
   join: Summary;
   leave: Summary;
+  /** Connect → the server's own change event (before publication and delivery). */
   serverJoin: Summary;
   serverLeave: Summary;
   failedTrials: number;
-  rounds: { count: number; complete: number; lastAnswerMs: Summary; durationMs: Summary; spuriousLeaves: number; sendMs: Summary };
+  rounds: {
+    count: number;
+    complete: number;
+    /** Survey sent → last answer received. */
+    lastAnswerMs: Summary;
+    /** The whole round, including the wait after the last answer. */
+    durationMs: Summary;
+    /** Members dropped that never left (a missed answer). */
+    spuriousLeaves: number;
+    /** Handing the survey to every respondent. */
+    sendMs: Summary;
+  };
+  /** Actor restarts in the server during the window (a hung or crashed surveyor / publisher). */
   actorRestarts: number;
-  eld: { p99: number; max: number };
+  eld: { p50: number; p99: number; max: number; samples: number };
   rssServerMiB: number;
   cpuPerRoundMs: number;
+  /** The server process's CPU over the window, in cores (1 = one core busy). */
   cpuCores: number;
+  /** Of which its main thread (the host's event loop). */
   mainThreadCores: number;
-  bytes: { listBytes: number; publicationsPerChange: number; wireBytesPerChange: number };
-  ramp: { joined: number; publications: number; wireBytesPerJoin: number };
+  bytes: {
+    /** Size of one published list at N (median). */
+    listBytes: number;
+    publications: number;
+    /** Membership events (each joiner / leaver) in the window. */
+    changes: number;
+    publicationsPerChange: number;
+    /** Bytes on the wire to all S subscribers per membership change (lists + 8-byte SP/TCP frame each). */
+    wireBytesPerChange: number;
+  };
+  ramp: { joined: number; publications: number; wireBytesPerJoin: number; seconds: number };
 }
 
 export interface ReportInput {

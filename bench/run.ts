@@ -26,8 +26,8 @@ import { assertPortFree, freePort } from '../src/testing/endpoints.js';
 import { drawChart } from './chart.js';
 import { BenchChild, BENCH_DIR, wallNow } from './ipc.js';
 import { machine, machineCpu, nofileLimits, processCpuMs } from './machine.js';
-import { markdownReport } from './report.js';
-import { round, summarize, ratio, type Summary } from './stats.js';
+import { markdownReport, type AlgoAtN } from './report.js';
+import { round, summarize, ratio } from './stats.js';
 import { ServerView, SubscriberView, Swarm, type RoundEvent } from './views.js';
 
 // ------------------------------------------------------------------ options
@@ -108,47 +108,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const startedAt = performance.now();
 
 // ------------------------------------------------------------------ result types
-
-interface AlgoAtN {
-  join: Summary;
-  leave: Summary;
-  /** Connect → the server's own change event (before publication and delivery). */
-  serverJoin: Summary;
-  serverLeave: Summary;
-  failedTrials: number;
-  rounds: {
-    count: number;
-    complete: number;
-    /** Survey sent → last answer received. */
-    lastAnswerMs: Summary;
-    /** The whole round, including the wait after the last answer. */
-    durationMs: Summary;
-    /** Members dropped that never left (a missed answer). */
-    spuriousLeaves: number;
-    /** Handing the survey to every respondent. */
-    sendMs: Summary;
-  };
-  /** Actor restarts in the server during the window (a hung or crashed surveyor / publisher). */
-  actorRestarts: number;
-  eld: { p50: number; p99: number; max: number; samples: number };
-  rssServerMiB: number;
-  cpuPerRoundMs: number;
-  /** The server process's CPU over the window, in cores (1 = one core busy). */
-  cpuCores: number;
-  /** Of which its main thread (the host's event loop). */
-  mainThreadCores: number;
-  bytes: {
-    /** Size of one published list at N (median). */
-    listBytes: number;
-    publications: number;
-    /** Membership events (each joiner / leaver) in the window. */
-    changes: number;
-    publicationsPerChange: number;
-    /** Bytes on the wire to all S subscribers per membership change (lists + 8-byte SP/TCP frame each). */
-    wireBytesPerChange: number;
-  };
-  ramp: { joined: number; publications: number; wireBytesPerJoin: number; seconds: number };
-}
 
 interface NResult {
   n: number;
