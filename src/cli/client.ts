@@ -2,7 +2,7 @@
 import { createClient } from '../client.js';
 import { logSupervisor } from '../log.js';
 import { LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
-import { DEFAULTS, untilStopped, type Command } from './context.js';
+import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
 const spec: CommandSpec = {
   name: 'client',
@@ -48,16 +48,10 @@ export const clientCommand: Command = {
       { service: name, surveyUrl: surveyUrl.join(', '), pubsubUrl: pubsubUrl ?? null },
       `client ${JSON.stringify(name)} answering surveys from ${surveyUrl.join(', ')}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}`,
     );
-    let failure: Error | undefined;
-    try {
-      const signal = await untilStopped(stop, [client]);
-      log.info({ signal }, `${signal}: stopping`);
-    } catch (e) {
-      failure = e as Error;
-    }
-    await client.close();
-    detachLog();
-    log.info('client stopped');
-    if (failure) throw failure;
+    await runUntilStopped({ stop, log }, [client], 'stopping', async () => {
+      await client.close();
+      detachLog();
+      log.info('client stopped');
+    });
   },
 };

@@ -53,3 +53,27 @@ export function untilStopped(stop: AbortSignal, handles: Array<{ once(event: 'fa
     else stop.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * A long-running command's end: waits as `untilStopped` does, logs the signal with
+ * `stopping` ("<signal>: <stopping>"), then runs `shutdown` whether it was stopped or
+ * failed, and rethrows the failure after it (`onFailure` sees it first).
+ */
+export async function runUntilStopped(
+  ctx: { stop: AbortSignal; log: Logger },
+  handles: Parameters<typeof untilStopped>[1],
+  stopping: string,
+  shutdown: () => Promise<void>,
+  onFailure?: (e: Error) => void,
+): Promise<void> {
+  let failure: Error | undefined;
+  try {
+    const signal = await untilStopped(ctx.stop, handles);
+    ctx.log.info({ signal }, `${signal}: ${stopping}`);
+  } catch (e) {
+    failure = e as Error;
+    onFailure?.(failure);
+  }
+  await shutdown();
+  if (failure) throw failure;
+}

@@ -5,7 +5,7 @@ import { logServer } from '../log.js';
 import { createServer } from '../server.js';
 import { DEFAULT_TIMING } from '../protocol.js';
 import { LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
-import { DEFAULTS, untilStopped, type Command } from './context.js';
+import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
 const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 
@@ -75,19 +75,18 @@ export const serverCommand: Command = {
         `(poll ${ms(t.pollTime)}, survey ${ms(t.surveyTime)}, receive deadline ${ms(t.recvDeadline)})`,
     );
 
-    let failure: Error | undefined;
-    try {
-      const signal = await untilStopped(stop, [server]);
-      log.info({ signal }, `${signal}: shutting down`);
-    } catch (e) {
-      failure = e as Error;
-      log.error({ error: failure.message }, `server failed: ${failure.message}`);
-    }
-    await http?.close();
-    await server.close();
-    metrics.detach();
-    detachLog();
-    log.info({ members: server.members().length }, 'server stopped');
-    if (failure) throw failure;
+    await runUntilStopped(
+      { stop, log },
+      [server],
+      'shutting down',
+      async () => {
+        await http?.close();
+        await server.close();
+        metrics.detach();
+        detachLog();
+        log.info({ members: server.members().length }, 'server stopped');
+      },
+      (failure) => log.error({ error: failure.message }, `server failed: ${failure.message}`),
+    );
   },
 };

@@ -3,7 +3,7 @@ import { diffLists } from '../protocol.js';
 import { logSupervisor } from '../log.js';
 import { subscribe } from '../subscriber.js';
 import { LOG_OPTIONS, type CommandSpec } from './args.js';
-import { DEFAULTS, untilStopped, type Command } from './context.js';
+import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
 const spec: CommandSpec = {
   name: 'watch',
@@ -52,15 +52,9 @@ export const watchCommand: Command = {
       out(json ? JSON.stringify(line) : formatChange(line));
     });
     log.info({ pubsubUrl }, `watching ${pubsubUrl}`);
-    let failure: Error | undefined;
-    try {
-      const signal = await untilStopped(stop, [sub]);
-      log.info({ signal }, `${signal}: stopping`);
-    } catch (e) {
-      failure = e as Error;
-    }
-    await sub.close();
-    detachLog();
-    if (failure) throw failure;
+    await runUntilStopped({ stop, log }, [sub], 'stopping', async () => {
+      await sub.close();
+      detachLog();
+    });
   },
 };
