@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createServer, type ActorStartEvent, type ChildHealth } from '../src/index.js';
-import { startHttpServer } from '../src/http/server.js';
-import { createServerMetrics } from '../src/metrics.js';
-import { FAST, freePort, tcpPair } from './helpers/endpoints.js';
+import { closeActorPool, type ActorStartEvent, type ChildHealth } from '../src/index.js';
+import { FAST } from './helpers/endpoints.js';
+import { startMonitoredServer } from './helpers/monitored-server.js';
 import { within } from './helpers/wait.js';
 
 after(() => closeActorPool());
@@ -21,11 +20,8 @@ async function healthz(url: string): Promise<{ status: number; body: { status: s
 const stateOf = (body: { actors: ChildHealth[] }) => Object.fromEntries(body.actors.map((a) => [a.id, a.state]));
 
 test('/healthz is 200 while every actor runs and 503 while one is restarting', async () => {
-  const urls = await tcpPair();
   // A 2 s backoff: the request below lands inside the restarting window on a slow machine too.
-  const server = await createServer({ ...urls, ...FAST, supervision: { minBackoffMs: 2000, maxBackoffMs: 2000, randomFactor: 0 } });
-  const metrics = createServerMetrics(server);
-  const http = await startHttpServer({ port: await freePort(), server, metrics });
+  const { server, http, close } = await startMonitoredServer({ ...FAST, supervision: { minBackoffMs: 2000, maxBackoffMs: 2000, randomFactor: 0 } });
   try {
     const ok = await healthz(http.url);
     assert.equal(ok.status, 200);
@@ -49,17 +45,12 @@ test('/healthz is 200 while every actor runs and 503 while one is restarting', a
     assert.deepEqual(stateOf(up.body), { publisher: 'running', surveyor: 'running' });
     assert.equal(up.body.actors.find((a) => a.id === 'surveyor')!.restarts, 1);
   } finally {
-    await http.close();
-    metrics.detach();
-    await server.close();
+    await close();
   }
 });
 
 test('/healthz is 503 once the supervisor has given up', async () => {
-  const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...FAST, supervision: { maxRestarts: 0 } });
-  const metrics = createServerMetrics(server);
-  const http = await startHttpServer({ port: await freePort(), server, metrics });
+  const { server, http, close } = await startMonitoredServer({ ...FAST, supervision: { maxRestarts: 0 } });
   try {
     const failed = within(10_000, 'failure', new Promise((r) => server.once('failure', r)));
     await server.supervisor.injectFault('publisher', 'exit');
@@ -68,8 +59,6 @@ test('/healthz is 503 once the supervisor has given up', async () => {
     assert.equal(down.status, 503);
     assert.ok(down.body.actors.every((a) => a.state !== 'running'), JSON.stringify(down.body));
   } finally {
-    await http.close();
-    metrics.detach();
-    await server.close();
+    await close();
   }
 });

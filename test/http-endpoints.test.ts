@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer } from '../src/index.js';
+import { closeActorPool, createClient } from '../src/index.js';
 import { startHttpServer, HttpListenError } from '../src/http/server.js';
 import type { Snapshot } from '../src/http/monitor.js';
 import { createServerMetrics } from '../src/metrics.js';
-import { freePort, tcpPair } from './helpers/endpoints.js';
+import { startMonitoredServer } from './helpers/monitored-server.js';
 import { openSse, type SseEvent } from './helpers/sse.js';
 import { within } from './helpers/wait.js';
 
@@ -17,22 +17,7 @@ after(() => closeActorPool());
 /** Quick rounds that still give a client 400 ms to answer, so a busy machine cannot make a member flap. */
 const STEADY = { pollTime: 450, surveyTime: 400, recvDeadline: 400 };
 
-async function setup() {
-  const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...STEADY });
-  const metrics = createServerMetrics(server);
-  const http = await startHttpServer({ port: await freePort(), server, metrics, monitor: { roundFlushMs: 50 } });
-  return {
-    urls,
-    server,
-    http,
-    async close() {
-      await http.close();
-      metrics.detach();
-      await server.close();
-    },
-  };
-}
+const setup = () => startMonitoredServer(STEADY, { monitor: { roundFlushMs: 50 } });
 
 /** Reads events until one satisfies `test`. */
 async function until(events: AsyncIterator<SseEvent>, test: (e: SseEvent) => boolean, what: string): Promise<SseEvent> {

@@ -4,10 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, type Server } from '../src/index.js';
-import { startHttpServer } from '../src/http/server.js';
-import { createServerMetrics } from '../src/metrics.js';
-import { FAST, freePort, tcpPair } from './helpers/endpoints.js';
+import { closeActorPool, createClient, type Server } from '../src/index.js';
+import { FAST } from './helpers/endpoints.js';
+import { startMonitoredServer } from './helpers/monitored-server.js';
 import { Peer } from './helpers/peer.js';
 import { parsePrometheus, valueOf } from './helpers/prometheus.js';
 import { within } from './helpers/wait.js';
@@ -33,11 +32,8 @@ async function scrape(url: string) {
 }
 
 test('/metrics parses as Prometheus text and its counters move as rounds run', async () => {
-  const urls = await tcpPair();
   // Rounds of about 100 ms that give the client time to answer, so the member gauge cannot flap to 0.
-  const server = await createServer({ ...urls, pollTime: 100, surveyTime: 80, recvDeadline: 80 });
-  const metrics = createServerMetrics(server, { processMetrics: true });
-  const http = await startHttpServer({ port: await freePort(), server, metrics });
+  const { urls, server, http, close } = await startMonitoredServer({ pollTime: 100, surveyTime: 80, recvDeadline: 80 }, { metrics: { processMetrics: true } });
   try {
     const first = await scrape(http.url);
     for (const [name, type] of [
@@ -72,17 +68,12 @@ test('/metrics parses as Prometheus text and its counters move as rounds run', a
     assert.equal(valueOf(second, 'gopherdiscovery_members'), 1);
     await client.close();
   } finally {
-    await http.close();
-    metrics.detach();
-    await server.close();
+    await close();
   }
 });
 
 test('refused answers and actor restarts are counted', async () => {
-  const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...FAST });
-  const metrics = createServerMetrics(server);
-  const http = await startHttpServer({ port: await freePort(), server, metrics });
+  const { urls, server, http, close } = await startMonitoredServer(FAST);
   // A raw SP respondent answering with a name that would split every list.
   const rogue = Peer.connect('respondent', urls.surveyUrl);
   let answering = true;
@@ -108,9 +99,7 @@ test('refused answers and actor restarts are counted', async () => {
     answering = false;
     await answer;
     rogue.close();
-    await http.close();
-    metrics.detach();
-    await server.close();
+    await close();
   }
 });
 
