@@ -1,8 +1,13 @@
 /**
  * Endpoints for tests that cannot collide, even between test files running in parallel
  * processes (or test runs of several checkouts on one machine): a TCP port is claimed by
- * creating a lock file exclusively (stale claims of dead processes are taken over), then checked to be bindable on 127.0.0.1. Claims are
- * released when the process exits.
+ * creating a lock file exclusively (stale claims of dead processes are taken over), then
+ * checked to be bindable on 127.0.0.1. Claims are released when the process exits.
+ *
+ * Ports come from outside the kernel's ephemeral range (Linux:
+ * /proc/sys/net/ipv4/ip_local_port_range, 32768–60999 by default). Inside it the kernel
+ * hands out the local port of every outgoing connection, so a port found free could be
+ * taken by some connect() before the test binds it.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,10 +15,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const CLAIMS = join(tmpdir(), 'gopherdiscovery-test-ports');
-const FIRST = 41000;
-const SPAN = 8000;
+/** Below this are the registered ports of well-known services (and < 1024 needs privileges). */
+const LOWEST = 10_000;
+const HIGHEST = 65_535;
+
+/** The kernel's ephemeral (local port) range; IANA's 49152–65535 where it cannot be read. */
+export function ephemeralPortRange(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low! <= high!) return { low: low!, high: high! };
+  } catch {}
+  return { low: 49_152, high: 65_535 };
+}
+
+/** The test ports, in order: LOWEST..65535 less the ephemeral range. */
+function testPorts(): number[] {
+  const { low, high } = ephemeralPortRange();
+  const ports: number[] = [];
+  for (let p = LOWEST; p <= HIGHEST; p++) if (p < low || p > high) ports.push(p);
+  if (ports.length < 100) throw new Error(`the ephemeral port range ${low}-${high} leaves fewer than 100 test ports above ${LOWEST}`);
+  return ports;
+}
+
+const PORTS = testPorts();
 const claimed = new Set<number>();
-let next = FIRST + ((process.pid * 37) % SPAN);
+let next = (process.pid * 37) % PORTS.length;
 
 let registered = false;
 function releaseAtExit(): void {
@@ -70,12 +96,12 @@ function bindable(port: number): Promise<boolean> {
   });
 }
 
-/** A loopback TCP port no other test (in this or another process) will use. */
+/** A loopback TCP port outside the ephemeral range that no other test (in this or another process) will use. */
 export async function freePort(): Promise<number> {
   releaseAtExit();
-  for (let i = 0; i < SPAN; i++) {
-    const port = next;
-    next = next + 1 >= FIRST + SPAN ? FIRST : next + 1;
+  for (let i = 0; i < PORTS.length; i++) {
+    const port = PORTS[next]!;
+    next = (next + 1) % PORTS.length;
     if (claimed.has(port) || !claim(port)) continue;
     if (await bindable(port)) return port;
   }
