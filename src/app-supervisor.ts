@@ -7,6 +7,7 @@
  * beyond it, this supervisor gives up too — every tree is closed and every iterator ends
  * with the error.
  */
+import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import { createClient, type Client, type ClientOptions } from './client.js';
 import { ClosedError, SupervisorGiveUpError } from './errors.js';
@@ -163,7 +164,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
       void child.fail(error);
       return;
     }
-    const now = Date.now();
+    const now = performance.now(); // durations only: restart intensity and backoff reset
     const intensity = recordRestart(this.restartLog, now, this.opts);
     this.restartLog = intensity.log;
     if (intensity.exceeded) {
@@ -185,7 +186,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
       try {
         await tree.handle.restartTree();
         tree.restarts++;
-        tree.startedAt = Date.now();
+        tree.startedAt = performance.now();
       } catch (error) {
         if (this.status !== 'running') return;
         this.childGaveUp(tree.handle, error as Error);
@@ -224,7 +225,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
     for (const event of ['actor:start', 'actor:exit', 'actor:restart'] as const) {
       (generic as unknown as EventEmitter).on(event, (e: unknown) => (this.emit as unknown as (n: string, e: unknown) => boolean)(event, e));
     }
-    this.trees.push({ handle: generic, kind, restarts: 0, attempt: 0, startedAt: Date.now() });
+    this.trees.push({ handle: generic, kind, restarts: 0, attempt: 0, startedAt: performance.now() });
     return handle;
   }
 

@@ -3,7 +3,7 @@
  * string (to one server or several), and, with a pub/sub URL (or several, merged), the
  * subscriber actors whose lists `peers()` yields.
  */
-import { NoPubSubError } from './errors.js';
+import { ClosedError, NoPubSubError } from './errors.js';
 import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
 import { PeerLists, type PeerListOptions } from './peer-lists.js';
@@ -27,6 +27,10 @@ export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
 export interface ClientEvents extends HandleEvents {
   /** The (merged) peer list changed. */
   peers: [string[]];
+  /** A member entered the (merged) peer list: once per name per change, after 'peers'. */
+  joined: [string];
+  /** A member left the (merged) peer list: once per name per change, after 'peers'. */
+  left: [string];
 }
 
 let clientSeq = 0;
@@ -36,6 +40,8 @@ export class Client extends SupervisedHandle<ClientEvents> {
   readonly surveyUrls: string[];
   readonly pubsubUrls: string[];
   private readonly lists: PeerLists | undefined;
+  private readonly listedOnce: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void; settled: boolean };
+  private readonly abortSignal: AbortSignal | undefined;
 
   private constructor(options: ClientOptions) {
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
@@ -47,21 +53,44 @@ export class Client extends SupervisedHandle<ClientEvents> {
         ? undefined
         : new PeerLists(
             { ...options, pubsubUrl: options.pubsubUrl, maxListBytes: options.maxListBytes ?? maxListBytes(undefined, maxNameBytes) },
-            (members) => this.emit('peers', members),
+            {
+              change: (members, joined, left) => {
+                this.emit('peers', members);
+                for (const name of joined) this.emit('joined', name);
+                for (const name of left) this.emit('left', name);
+                if (members.includes(this.service)) this.settleListed();
+              },
+              // The lists live here, the answers are made in the respondent's worker: tell it what we hold.
+              held: (digests) => this.supervisor.actor('respondent')?.post({ type: 'held-lists', digests }),
+            },
           );
     // Subscribers connect first, so they listen before this client's answer can change the list.
-    const specs: ChildSpec[] = [...(lists?.specs() ?? []), { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service }) }];
+    const specs: ChildSpec[] = [
+      ...(lists?.specs() ?? []),
+      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [] }) },
+    ];
     super(specs, options.supervision, `client#${++clientSeq}(${service})`, options.signal);
     this.service = service;
     this.surveyUrls = surveyUrls;
     this.pubsubUrls = lists?.urls ?? [];
     this.lists = lists;
+    this.abortSignal = options.signal;
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined); // nobody has to ask: an unobserved rejection is not an error
+    this.listedOnce = { promise, resolve, reject, settled: false };
+  }
+
+  private settleListed(error?: Error): void {
+    if (this.listedOnce.settled) return;
+    this.listedOnce.settled = true;
+    if (error) this.listedOnce.reject(error);
+    else this.listedOnce.resolve();
   }
 
   static async create(options: ClientOptions): Promise<Client> {
-    const client = await new Client(options).start();
-    client.lists?.start();
-    return client;
+    return new Client(options).start();
   }
 
   /** The first pub/sub URL, if any. */
@@ -80,6 +109,17 @@ export class Client extends SupervisedHandle<ClientEvents> {
     return this.lists.feed.iterate();
   }
 
+  /**
+   * Resolves when this client first receives a list that contains its own service string
+   * (it is registered, and its subscription works). Rejects with the abort signal's reason,
+   * the failure, or a ClosedError if the client closes first; with NoPubSubError for a
+   * client created without `pubsubUrl`.
+   */
+  listed(): Promise<void> {
+    if (!this.lists) return Promise.reject(new NoPubSubError());
+    return this.listedOnce.promise;
+  }
+
   /** The latest peer list received, or undefined if none yet (or no pubsubUrl). */
   latestPeers(): string[] | undefined {
     return this.lists?.feed.latest;
@@ -92,6 +132,8 @@ export class Client extends SupervisedHandle<ClientEvents> {
 
   protected onEnd(error: Error | undefined): void {
     this.lists?.end(error);
+    const reason: unknown = this.abortSignal?.aborted ? this.abortSignal.reason : undefined;
+    this.settleListed(error ?? (reason instanceof Error ? reason : new ClosedError(`client ${this.service}`)));
   }
 }
 

@@ -31,11 +31,20 @@ export interface ServerOptions extends Partial<ServerTiming> {
   /** Longest accepted service string, in UTF-8 bytes. Default 1,024. */
   maxNameBytes?: number;
   /**
-   * Heartbeat: republish the full list every this many ms even when unchanged, so late
-   * subscribers catch up within a period and multi-server subscribers can tell a silent
-   * server from a dead one. Default 0: publish only on change, as the original.
+   * Heartbeat: republish the full list once this many ms pass without a publication, so
+   * late subscribers catch up within a period and multi-server subscribers can tell a
+   * silent server from a dead one. Default 'auto': max(2,000 ms, list bytes / 32 KiB/s),
+   * at most 10,000 ms (see heartbeatPeriodMs). 0: publish only on change, as the original.
    */
-  republishMs?: number;
+  republishMs?: number | 'auto';
+  /**
+   * State on connect: each survey carries a digest of the current list ("GDX1" body,
+   * src/extensions.ts) and a client of this library that does not hold that list asks for
+   * it in its answer; the list is then republished at once (at most once per round).
+   * Go, nanocat and nng respondents answer such surveys as any other. Default true;
+   * false sends the original's empty survey. With `republishMs: 0` too, the wire is the original's byte for byte.
+   */
+  listDigest?: boolean;
   /**
    * 'fixed-rate' (default): a round starts every pollTime, which needs surveyTime < pollTime.
    * 'original': as the Go original, wait pollTime after each round ends (a period is pollTime + the survey).
@@ -148,7 +157,9 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const eagerJoin = options.eagerJoin ?? true;
     const lateAnswers = options.lateAnswers ?? 'drop';
     if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${String(lateAnswers)}`);
-    const republishMs = options.republishMs ? validateDuration('republishMs', options.republishMs) : 0;
+    const republishMs = options.republishMs === undefined || options.republishMs === 'auto' ? 'auto' : options.republishMs === 0 ? 0 : validateDuration('republishMs', options.republishMs);
+    const listDigest = options.listDigest ?? true;
+    if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${String(listDigest)}`);
     const refusalLogIntervalMs = positiveInteger('refusalLogIntervalMs', options.refusalLogIntervalMs, DEFAULT_REFUSAL_LOG_INTERVAL_MS);
     super(
       [
@@ -169,7 +180,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'surveyor',
           pipe: 'publisher',
           kind: 'surveyor',
-          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, lateAnswers, initialMembers: this.current }),
+          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, lateAnswers, initialMembers: this.current, listDigest }),
           onMessage: (msg) => {
             if (msg.type === 'change') this.onChange(msg);
             else if (msg.type === 'round') this.onRound(msg);

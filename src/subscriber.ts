@@ -16,6 +16,10 @@ export interface SubscribeOptions extends PeerListOptions {
 export interface SubscriberEvents extends HandleEvents {
   /** The (merged) member list changed. */
   change: [string[]];
+  /** A member entered the (merged) list: once per name per change, after 'change'. */
+  joined: [string];
+  /** A member left the (merged) list: once per name per change, after 'change'. */
+  left: [string];
   /** A message that is not a valid list was dropped. */
   refused: [{ reason: string }];
 }
@@ -27,16 +31,21 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
   private readonly lists: PeerLists;
 
   private constructor(options: SubscribeOptions) {
-    const lists = new PeerLists(options, (members) => this.emit('change', members));
-    super(lists.specs((reason) => this.emit('refused', { reason })), options.supervision, `subscriber#${++subscriberSeq}`, options.signal);
+    const lists = new PeerLists(options, {
+      change: (members, joined, left) => {
+        this.emit('change', members);
+        for (const name of joined) this.emit('joined', name);
+        for (const name of left) this.emit('left', name);
+      },
+      refused: (reason) => this.emit('refused', { reason }),
+    });
+    super(lists.specs(), options.supervision, `subscriber#${++subscriberSeq}`, options.signal);
     this.lists = lists;
     this.pubsubUrls = lists.urls;
   }
 
   static async create(options: SubscribeOptions): Promise<Subscriber> {
-    const sub = await new Subscriber(options).start();
-    sub.lists.start();
-    return sub;
+    return new Subscriber(options).start();
   }
 
   /** The first pub/sub URL (the only one, unless several servers are merged). */

@@ -6,6 +6,7 @@
  * and restart a hung actor. Every exit of an actor closes the sockets it leaked before
  * anything is restarted, so a restarted actor can bind its port again.
  */
+import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
@@ -121,6 +122,7 @@ export interface ChildHealth {
   state: ChildState;
   restarts: number;
   sockets: number[];
+  /** `at` is wall time (Date.now(), ms since the epoch): a timestamp shown to people, never used for a duration. */
   lastExit?: { reason: ExitReason; error?: string; at: number };
 }
 
@@ -307,7 +309,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw new ClosedError(`supervisor ${this.name}`);
     }
     child.state = 'running';
-    child.startedAt = Date.now();
+    child.startedAt = performance.now();
     this.emit('actor:start', { supervisor: this.name, id: child.spec.id, name: run.name, kind: child.kind, restarts: child.restarts });
   }
 
@@ -333,7 +335,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private onFailure(child: Child, exit: ActorExit): void {
-    const now = Date.now();
+    // Monotonic: restart intensity and backoff reset are durations, immune to wall-clock steps.
+    const now = performance.now();
     const intensity = recordRestart(this.restartLog, now, this.opts);
     this.restartLog = intensity.log;
     if (intensity.exceeded) {

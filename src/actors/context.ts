@@ -6,7 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { SocketLedger } from '../transport.js';
-import type { ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage } from './messages.js';
+import type { ActorIn, ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage } from './messages.js';
 
 /** Thrown inside an actor's loop when the 'reject' fault was injected. */
 export class InjectedFault extends Error {
@@ -44,6 +44,7 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
     this.pipe = task.pipe;
     this.mailbox.on('message', (msg: { type: string; port?: MessagePort }) => {
       if (msg.type === 'attach-pipe' && msg.port) this.attachPipe(msg.port);
+      else this.inboxHandler?.(msg as ActorIn);
     });
   }
 
@@ -63,6 +64,13 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
 
   count(stat: string, n = 1): void {
     this.stats[stat] = (this.stats[stat] ?? 0) + n;
+  }
+
+  private inboxHandler: ((msg: ActorIn) => void) | undefined;
+
+  /** Receives the typed inbound messages from the supervisor (other than attach-pipe). */
+  onInbox(handler: (msg: ActorIn) => void): void {
+    this.inboxHandler = handler;
   }
 
   // ------------------------------------------------------------ sibling pipe

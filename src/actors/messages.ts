@@ -38,6 +38,12 @@ export interface SurveyorArgs {
   lateAnswers?: 'count' | 'drop';
   /** The member set before this start: the supervisor's mirror, so a restart publishes no spurious change. */
   initialMembers: string[];
+  /**
+   * State on connect: every survey carries the digest of the current list (FieldTag.listDigest
+   * in a GDX1 body), and an answer with FieldTag.needList makes the publisher republish at
+   * once (at most once per round). false: the original's empty survey.
+   */
+  listDigest?: boolean;
 }
 
 export interface PublisherArgs {
@@ -49,8 +55,12 @@ export interface PublisherArgs {
    * empty set), so a restart republishes nothing unchanged and never a spurious empty list.
    */
   lastPublished: string[];
-  /** Heartbeat: republish the current list every this many ms even if unchanged; 0 = only on change (the original). */
-  republishMs: number;
+  /**
+   * Heartbeat: republish the current list this many ms after the last publication, even if
+   * unchanged; 'auto' = a period that grows with the list's size (heartbeatPeriodMs in
+   * src/actors/publisher.ts); 0 = only on change (the original).
+   */
+  republishMs: number | 'auto';
 }
 
 export interface RespondentArgs {
@@ -58,6 +68,13 @@ export interface RespondentArgs {
   /** The surveyors to answer; one RESPONDENT socket connects to each. */
   urls: string[];
   service: string;
+  /**
+   * Whether this client holds lists (it has a subscription): then it answers a survey whose
+   * list digest it does not hold with FieldTag.needList. A client without one never asks.
+   */
+  asksForLists?: boolean;
+  /** Digests (hex) of the lists the client holds at this start (see HeldListsMessage). */
+  heldDigests?: string[];
 }
 
 export interface SubscriberArgs {
@@ -154,7 +171,12 @@ export interface MembersMessage {
   members: string[];
 }
 
-export type PipeMessage = MembersMessage;
+/** A client answered that it does not hold the current list: publish it again now, changed or not. */
+export interface RepublishMessage {
+  type: 'republish';
+}
+
+export type PipeMessage = MembersMessage | RepublishMessage;
 
 // ---------------------------------------------------------------- publisher
 
@@ -178,7 +200,16 @@ export interface AnsweredMessage {
   surveys: number;
 }
 
-export type RespondentIn = never;
+/**
+ * The digests (hex, src/extensions.ts listDigest) of the latest list the client holds from
+ * each server: the lists live in the main thread, the answers are made in the worker.
+ */
+export interface HeldListsMessage {
+  type: 'held-lists';
+  digests: string[];
+}
+
+export type RespondentIn = HeldListsMessage;
 export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage;
 
 // ---------------------------------------------------------------- subscriber
@@ -187,6 +218,8 @@ export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage;
 export interface ListMessage {
   type: 'list';
   members: string[];
+  /** listDigest of the bytes received (hex): what the server's survey names when this is its current list. */
+  digest: string;
 }
 
 export type SubscriberIn = never;

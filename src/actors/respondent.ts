@@ -1,15 +1,40 @@
 /**
  * The respondent actor, a client's presence: a RESPONDENT socket dialled to one or more
- * surveyors that answers every survey with the client's service string.
+ * surveyors that answers every survey with the client's service string — and, to a survey
+ * of this library's servers naming a list the client does not hold, asks for that list.
  */
+import { decodeSurveyBody, encodeExtendedAnswer, FieldTag } from '../extensions.js';
 import { encodeAnswer } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import type { RespondentArgs, RespondentOut } from './messages.js';
 
-/** Survey bodies are empty in this protocol; anything far larger is not a survey worth reading. */
+/** Survey bodies are empty in this protocol (a few dozen bytes extended); anything far larger is not a survey worth reading. */
 export const RESPONDENT_RECV_MAX_SIZE = 64 * 1024;
 export const RECONNECT_IVL_MS = 100;
+
+// ------------------------------------------------------------------ logic (pure)
+
+/**
+ * The answer to one survey body: the plain name, unless the body is an extended survey
+ * (GDX1) naming a list digest that `held` lacks and the client asks for lists — then the
+ * name with FieldTag.needList. A body that is not ours, or does not parse, gets the plain
+ * name: the original ignores the body, and so do we whenever it means nothing to us.
+ */
+export function answerFor(body: Uint8Array, plain: Buffer, needList: Buffer, asksForLists: boolean, held: ReadonlySet<string>): Buffer {
+  if (!asksForLists) return plain;
+  let fields;
+  try {
+    fields = decodeSurveyBody(body);
+  } catch {
+    return plain;
+  }
+  const digest = fields?.get(FieldTag.listDigest);
+  if (!digest || held.has(digest.toString('hex'))) return plain;
+  return needList;
+}
+
+// ------------------------------------------------------------------ effects
 
 export async function runRespondent(args: RespondentArgs, ctx: ActorContext<RespondentOut>): Promise<void> {
   const socket = NnSocket.open('respondent', ctx.ledger);
@@ -18,17 +43,23 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     // Redial a server that went away every 100 ms (nanomsg's default, made explicit): a
     // restarted server has its clients back within a round or two.
     socket.setOption('reconnectIvl', RECONNECT_IVL_MS);
+    let held = new Set(args.heldDigests ?? []);
+    ctx.onInbox((msg) => {
+      if (msg.type === 'held-lists') held = new Set(msg.digests);
+    });
     for (const url of args.urls) socket.connect(url);
     const answer = encodeAnswer(args.service);
+    const needList = encodeExtendedAnswer(answer, [[FieldTag.needList, new Uint8Array(0)]]);
     ctx.markReady();
     let surveys = 0;
     while (!ctx.stopping) {
-      // The body is ignored: every survey is answered with the service string.
       const survey = socket.recv(ctx.sliceMs);
       if (survey) {
-        if (socket.send(answer)) {
+        const reply = answerFor(survey, answer, needList, args.asksForLists ?? false, held);
+        if (socket.send(reply)) {
           surveys++;
           ctx.count('surveys');
+          if (reply === needList) ctx.count('neededList');
           ctx.emit({ type: 'answered', surveys });
         }
         await ctx.maybeYield();

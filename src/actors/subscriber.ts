@@ -2,6 +2,7 @@
  * The subscriber actor: a SUB socket dialled to a publisher, subscribed to everything,
  * that decodes each published list and forwards it to its owner.
  */
+import { listDigest } from '../extensions.js';
 import { decodeMembers } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
@@ -29,7 +30,8 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
           continue;
         }
         ctx.count('lists');
-        ctx.emit({ type: 'list', members });
+        // Digested here, off the main thread: the client's respondent compares it with the survey's.
+        ctx.emit({ type: 'list', members, digest: listDigest(data).toString('hex') });
         await ctx.maybeYield();
       } else {
         await ctx.yield();

@@ -5,7 +5,8 @@
  * new set to the publisher over the sibling pipe.
  */
 import { performance } from 'node:perf_hooks';
-import { decodeAnswer, diffMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
+import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
+import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import type { SurveyorArgs, SurveyorOut } from './messages.js';
@@ -152,6 +153,31 @@ export function eagerIntervalMs(members: number): number {
 }
 
 /**
+ * The survey body for a member set: with `digest`, "GDX1" + FieldTag.listDigest of the list
+ * the publisher publishes for it (so a client can tell whether it holds it); without, the
+ * original's empty body.
+ */
+export function surveyBodyFor(members: Iterable<string>, digest: boolean): Buffer {
+  if (!digest) return Buffer.from(SURVEY_BODY);
+  return encodeSurveyBody([[FieldTag.listDigest, listDigest(encodeMembers(members))]]);
+}
+
+/**
+ * The name part of an answer, and whether it asks for the current list (FieldTag.needList).
+ * Only answers to extended surveys carry fields; an answer whose fields do not parse is
+ * left whole, for decodeAnswer to refuse (its NUL is a control character).
+ */
+export function readAnswer(data: Buffer, extended: boolean): { name: Uint8Array; needList: boolean } {
+  if (!extended || !data.includes(0)) return { name: data, needList: false };
+  try {
+    const { name, fields } = splitAnswer(data);
+    return { name, needList: fields.has(FieldTag.needList) };
+  } catch {
+    return { name: data, needList: false };
+  }
+}
+
+/**
  * The SP header a raw SURVEYOR puts before a survey's body: the 32-bit survey id, big
  * endian, with its top bit set (the last hop of the backtrace). The bytes on the wire are
  * those of a survey from a cooked SURVEYOR; respondents answer with the id in front.
@@ -180,6 +206,14 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const sortedMembers = () => [...state.members].sort();
     // A new pipe means a (re)started publisher: tell it the current set; it publishes only if that differs.
     const sendMembers = (members: string[] = sortedMembers()) => ctx.sendPipe({ type: 'members', members });
+    // The survey body, digested once per member set (state.members is replaced on every change).
+    let body = { of: state.members, bytes: surveyBodyFor(state.members, args.listDigest ?? false) };
+    const surveyBody = () => {
+      if (body.of !== state.members) body = { of: state.members, bytes: surveyBodyFor(state.members, args.listDigest ?? false) };
+      return body.bytes;
+    };
+    // At most one extra publication per round, however many clients ask for the list.
+    let listAsked = false;
     ctx.onPipeAttached = () => sendMembers();
     if (ctx.hasPipe) sendMembers();
     ctx.markReady();
@@ -211,7 +245,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
     };
     const take = (data: Buffer) => {
-      const outcome = surveyorLogic.answer(state, data, limits);
+      const { name, needList } = readAnswer(data, args.listDigest ?? false);
+      if (needList && !listAsked) {
+        listAsked = true;
+        ctx.count('listRequests');
+        ctx.sendPipe({ type: 'republish' });
+      }
+      const outcome = surveyorLogic.answer(state, name, limits);
       if (outcome.kind === 'refused') {
         const r = refused.get(outcome.code);
         if (r) {
@@ -227,11 +267,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
     while (await ctx.sleep(Math.max(0, nextStart - performance.now()))) {
       state = surveyorLogic.beginRound(state);
+      listAsked = false;
       const started = performance.now();
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
       if (args.schedule === 'fixed-rate') nextStart = Math.max(nextStart + args.pollTime, started);
       surveyId = (surveyId + 1) & 0x7fffffff;
-      if (!socket.send(raw ? surveyHeader(surveyId) : SURVEY_BODY)) {
+      if (!socket.send(raw ? Buffer.concat([surveyHeader(surveyId), surveyBody()]) : surveyBody())) {
         if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
         continue;
       }

@@ -23,7 +23,8 @@ const spec: CommandSpec = {
     { flag: 'schedule', value: 'KIND', defaultText: 'fixed-rate', help: 'fixed-rate: a round every poll time (survey time < poll time); original: poll time after each round ends' },
     { flag: 'no-eager-join', boolean: true, help: "publish newcomers at the round's end, as the original, not as soon as they answer" },
     { flag: 'missed-rounds', value: 'N', defaultText: '1', help: 'grace rounds: drop a member after it missed N surveys in a row' },
-    { flag: 'republish', value: 'DUR', defaultText: 'off', help: 'heartbeat: republish the unchanged list this often (late subscribers, several servers)' },
+    { flag: 'republish', value: 'DUR', defaultText: 'auto', help: 'heartbeat: republish the unchanged list this often (late subscribers, several servers); auto: 2-10s by list size; off: only on change' },
+    { flag: 'no-list-digest', boolean: true, help: 'send empty surveys, as the original (no list digest, so restarted clients wait for a heartbeat)' },
     { flag: 'http', value: 'HOST:PORT', defaultText: DEFAULTS.http, help: 'dashboard, /members, /events, /healthz, /metrics; "off" for none' },
     ...LOG_OPTIONS,
   ],
@@ -42,7 +43,7 @@ export const serverCommand: Command = {
     };
     const schedule = o.oneOf('schedule', ['fixed-rate', 'original'] as const, 'fixed-rate');
     const missedRounds = o.integer('missed-rounds', 1);
-    const republishMs = o.duration('republish');
+    const republishMs = o.string('republish') === 'off' ? 0 : o.string('republish') === 'auto' ? 'auto' : o.duration('republish');
     const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
 
     const server = await createServer({
@@ -53,6 +54,7 @@ export const serverCommand: Command = {
       eagerJoin: !o.bool('no-eager-join'),
       ...(missedRounds !== undefined ? { missedRounds } : {}),
       ...(republishMs !== undefined ? { republishMs } : {}),
+      listDigest: !o.bool('no-list-digest'),
       signal: stop,
     });
     const detachLog = logServer(server, log);

@@ -5,6 +5,7 @@
  * update for the SSE stream; rounds are coalesced (at most one event per `roundFlushMs`)
  * so fast rounds cannot flood a browser.
  */
+import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import type { MembershipChange, RoundInfo, Server } from '../server.js';
 import type { ActorExitEvent, ActorRestartEvent, ActorStartEvent, ChildHealth, GiveUpEvent } from '../supervisor.js';
@@ -70,7 +71,8 @@ export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
   private readonly timeline: TimelineEntry[] = [];
   private readonly rounds: RoundEntry[] = [];
   private pendingRounds: RoundEntry[] = [];
-  private lastFlush = 0;
+  /** performance.now() of the last flush: the flush interval is a duration (timestamps shown stay wall time). */
+  private lastFlush = -Infinity;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly opts: Required<MonitorOptions>;
@@ -159,10 +161,10 @@ export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
 
   private scheduleFlush(): void {
     if (this.flushTimer) return;
-    const wait = Math.max(0, this.lastFlush + this.opts.roundFlushMs - Date.now());
+    const wait = Math.max(0, this.lastFlush + this.opts.roundFlushMs - performance.now());
     const flush = () => {
       this.flushTimer = undefined;
-      this.lastFlush = Date.now();
+      this.lastFlush = performance.now();
       const rounds = this.pendingRounds.slice(-this.opts.roundsSize);
       this.pendingRounds = [];
       if (rounds.length) this.emit('live', { type: 'rounds', data: { rounds } });
