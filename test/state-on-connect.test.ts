@@ -1,0 +1,150 @@
+/**
+ * State on connect, with default options: a client restarted under the same name (the
+ * membership does not change, so nothing is published for it) gets the current list in
+ * about one round through the survey's list digest; a standalone subscriber gets it from
+ * the heartbeat; nanocat and nng respondents are still listed when surveys carry a body.
+ * The original mode (republishMs: 0, listDigest: false) keeps the original's silence.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { performance } from 'node:perf_hooks';
+import { closeActorPool, createClient, createServer, subscribe, type Client, type Server } from '../src/index.js';
+import { HEARTBEAT_BASE_MS } from '../src/actors/publisher.js';
+import { tcpPair, type EndpointPair } from './helpers/endpoints.js';
+import { Nanocat, requireNanocat } from './helpers/nanocat.js';
+import { eventually, nothingWithin, sameMembers, until, within } from './helpers/wait.js';
+
+after(() => closeActorPool());
+
+/** Scaled-down rounds; 5 grace rounds so a client closed and recreated at once is never dropped in between. */
+const TIMING = { surveyTime: 150, recvDeadline: 150, pollTime: 300, missedRounds: 5 } as const;
+const DEADLINE = 15_000;
+
+/** A server with two listed clients, one of which (`svc-1`) has a subscription. */
+async function setUp(extra: object = {}): Promise<{ urls: EndpointPair; server: Server; clients: Client[] }> {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...TIMING, ...extra });
+  const clients = [await createClient({ ...urls, service: 'svc-1' }), await createClient({ surveyUrl: urls.surveyUrl, service: 'svc-2' })];
+  await eventually(() => sameMembers(server.members(), ['svc-1', 'svc-2']), DEADLINE, 'both listed');
+  return { urls, server, clients };
+}
+
+test('a client closed and recreated at once under the same name gets a list containing itself within about one round (default options)', async (t) => {
+  const { urls, server, clients } = await setUp();
+  let changes = 0;
+  server.on('change', () => changes++);
+  let again: Client | undefined;
+  try {
+    await clients[0]!.close();
+    again = await createClient({ ...urls, service: 'svc-1' });
+    const connected = performance.now();
+    await within(DEADLINE, 'the restarted client listed', again.listed());
+    const delay = performance.now() - connected;
+    assert.ok(sameMembers(again.latestPeers()!, ['svc-1', 'svc-2']));
+    assert.equal(changes, 0, 'the membership never changed: the list came without a change');
+    t.diagnostic(`same-name restart: list ${delay.toFixed(0)} ms after the client's sockets connected (pollTime ${TIMING.pollTime} ms)`);
+    // One round to be surveyed, then the republication; the heartbeat alone would take 2 s.
+    assert.ok(delay < TIMING.pollTime + 1500, `took ${delay.toFixed(0)} ms`);
+  } finally {
+    await Promise.all([again?.close(), ...clients.map((c) => c.close())]);
+    await server.close();
+  }
+});
+
+test('the list digest alone (no heartbeat) brings a same-name restart its list; in the original mode it hears nothing', async () => {
+  for (const [mode, options] of [
+    ['digest', { republishMs: 0 }],
+    ['original', { republishMs: 0, listDigest: false }],
+  ] as const) {
+    const { urls, server, clients } = await setUp(options);
+    let again: Client | undefined;
+    try {
+      await clients[0]!.close();
+      again = await createClient({ ...urls, service: 'svc-1' });
+      const lists = again.peers()[Symbol.asyncIterator]();
+      if (mode === 'digest') {
+        const { value } = await until(lists, () => true, DEADLINE, 'a list at the restarted client');
+        assert.ok(sameMembers(value, ['svc-1', 'svc-2']));
+      } else {
+        let rounds = 0;
+        server.on('round', () => rounds++);
+        const silent = await nothingWithin(lists, 8 * TIMING.pollTime);
+        assert.equal(silent.value, undefined, 'the original publishes only on change');
+        assert.ok(rounds >= 3, `only ${rounds} rounds ran`);
+      }
+    } finally {
+      await Promise.all([again?.close(), ...clients.map((c) => c.close())]);
+      await server.close();
+    }
+  }
+});
+
+test('many clients asking at once: at most one extra publication per round', async () => {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...TIMING, republishMs: 0 });
+  let rounds = 0;
+  let requested = 0;
+  server.on('round', () => rounds++);
+  server.on('published', (p) => p.heartbeat && requested++);
+  const clients = await Promise.all(Array.from({ length: 6 }, (_, i) => createClient({ ...urls, service: `svc-${i}` })));
+  try {
+    await Promise.all(clients.map((c) => within(DEADLINE, 'every client listed', c.listed())));
+    await server.supervisor.actor('publisher')!.call('status', 5000); // the publisher's events so far have arrived
+    assert.ok(requested >= 1, 'a client that held no list asked for it');
+    assert.ok(requested <= rounds + 1, `${requested} republications in ${rounds} rounds`);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+test('a standalone subscriber started long after the last change gets the current list within one heartbeat (default options)', async (t) => {
+  const { urls, server, clients } = await setUp();
+  try {
+    // Long after the last change: a few rounds without any.
+    let rounds = 0;
+    server.on('round', () => rounds++);
+    await eventually(() => rounds >= 4, DEADLINE, 'four quiet rounds');
+    const t0 = performance.now();
+    const late = await subscribe({ pubsubUrl: urls.pubsubUrl });
+    try {
+      const { value } = await until(late.changes()[Symbol.asyncIterator](), () => true, DEADLINE, 'the list at the late subscriber');
+      const delay = performance.now() - t0;
+      assert.ok(sameMembers(value, ['svc-1', 'svc-2']));
+      t.diagnostic(`late standalone subscriber: list ${delay.toFixed(0)} ms after subscribing (heartbeat ${HEARTBEAT_BASE_MS} ms for a small list)`);
+      assert.ok(delay < HEARTBEAT_BASE_MS + 1500, `took ${delay.toFixed(0)} ms`);
+    } finally {
+      await late.close();
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+test('nanocat and nng (nngcat) respondents answer surveys that carry a list digest, and are listed', async () => {
+  requireNanocat('nanocat');
+  requireNanocat('nngcat');
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...TIMING });
+  const peers = [
+    Nanocat.start('--respondent', '--connect', urls.surveyUrl, '--data', 'nc-1', '--msgpack'),
+    Nanocat.startNngcat('--respondent', '--connect', urls.surveyUrl, '--data', 'nng-1', '--msgpack'),
+  ];
+  const client = await createClient({ ...urls, service: 'ts-1' });
+  try {
+    await eventually(() => sameMembers(server.members(), ['nc-1', 'nng-1', 'ts-1']), DEADLINE, 'nc-1, nng-1 and ts-1 listed');
+    for (const p of peers) {
+      // They print the surveys they received: "GDX1" and the list digest field, not an empty body.
+      const survey = await p.waitFor((m) => m.byteLength > 0, DEADLINE, 'a survey');
+      assert.equal(survey.subarray(0, 7).toString('latin1'), 'GDX1\u0001\u0000\u0008');
+      assert.equal(survey.byteLength, 15);
+    }
+    await within(DEADLINE, 'our client listed next to them', client.listed());
+    assert.ok(sameMembers(client.latestPeers()!, ['nc-1', 'nng-1', 'ts-1']));
+  } finally {
+    await Promise.all(peers.map((p) => p.kill()));
+    await client.close();
+    await server.close();
+  }
+});
