@@ -1,6 +1,7 @@
 /**
  * Heartbeat republish: a subscriber that connects after the last change gets the current
- * list within one republish period; with republish off it hears nothing until the next
+ * list within one republish period (the default, 'auto', is in state-on-connect.test.ts);
+ * in the original mode (republish off, no list digest) it hears nothing until the next
  * change, exactly as the original.
  */
 import assert from 'node:assert/strict';
@@ -39,9 +40,9 @@ test('with republishMs a late subscriber receives the current list within one pe
   }
 });
 
-test('without republish a late subscriber hears nothing until the next change, as the original', async () => {
+test('in the original mode (republishMs: 0) a late subscriber hears nothing until the next change, as the original', async () => {
   const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...STEADY });
+  const server = await createServer({ ...urls, ...STEADY, republishMs: 0, listDigest: false });
   const c1 = await createClient({ surveyUrl: urls.surveyUrl, service: 'client1' });
   try {
     await new Promise<void>((r) => server.on('change', () => r()));
@@ -49,7 +50,8 @@ test('without republish a late subscriber hears nothing until the next change, a
     const it = late.changes()[Symbol.asyncIterator]();
     let rounds = 0;
     server.on('round', () => rounds++);
-    const silent = await nothingWithin(it, 500);
+    // Longer than the default heartbeat's base period (2 s): without republishMs: 0 a list would come.
+    const silent = await nothingWithin(it, 2500);
     assert.equal(silent.value, undefined, 'a list arrived without a change');
     assert.ok(rounds >= 3, `only ${rounds} rounds ran`);
     const c2 = await createClient({ surveyUrl: urls.surveyUrl, service: 'client2' });
