@@ -13,7 +13,7 @@ const spec: CommandSpec = {
     { flag: 'name', value: 'NAME', help: "this client's service string; required" },
     { flag: 'survey-url', value: 'URL', multiple: true, defaultText: DEFAULTS.surveyUrl, help: "the server's survey URL; repeat it to register with several servers" },
     { flag: 'pubsub-url', value: 'URL', multiple: true, help: "the server's pub/sub URL: print each peer list; repeat it to merge several servers" },
-    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (use >= 2 x their --republish)' },
+    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (default: when it misses its learned heartbeat)' },
     { flag: 'json', boolean: true, help: 'print peer lists as one JSON object per line' },
     ...LOG_OPTIONS,
   ],

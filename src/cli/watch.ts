@@ -12,7 +12,7 @@ const spec: CommandSpec = {
   summary: 'Subscribes to a discovery server and prints one line per published member list: who joined, who left, and everyone.',
   options: [
     { flag: 'pubsub-url', value: 'URL', multiple: true, defaultText: DEFAULTS.pubsubUrl, help: "the server's pub/sub URL; repeat it to merge several servers" },
-    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (use >= 2 x their --republish)' },
+    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (default: when it misses its learned heartbeat)' },
     { flag: 'json', boolean: true, help: 'one JSON object per line: {"time","joined","left","members"}' },
     ...LOG_OPTIONS,
   ],
