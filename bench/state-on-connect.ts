@@ -36,12 +36,15 @@ const { values: argv } = parseArgs({
     members: { type: 'string', default: '1000' },
     batch: { type: 'string', default: '5' },
     'heartbeat-window': { type: 'string', default: '60000' },
+    /** Comma-separated phases to run: restart, late, dead, bytes. */
+    only: { type: 'string', default: 'restart,late,dead,bytes' },
   },
 });
 const TRIALS = Number(argv.trials);
 const MEMBERS = Number(argv.members);
 const BATCH = Number(argv.batch);
 const WINDOW_MS = Number(argv['heartbeat-window']);
+const PHASES = new Set(argv.only.split(','));
 const DEADLINE = 30_000;
 
 const pair = async () => ({ surveyUrl: `tcp://127.0.0.1:${await freePort()}`, pubsubUrl: `tcp://127.0.0.1:${await freePort()}` });
@@ -89,7 +92,7 @@ async function sameNameRestart(): Promise<number[]> {
   return delays;
 }
 
-async function lateSubscriber(): Promise<number[]> {
+async function lateSubscriber(): Promise<{ fromCall: number[]; fromConnected: number[] }> {
   const urls = await pair();
   const server = await createServer(urls);
   const clients = await Promise.all(['http://10.0.0.1:8080', 'http://10.0.0.2:8080'].map((service) => createClient({ surveyUrl: urls.surveyUrl, service })));
@@ -97,19 +100,22 @@ async function lateSubscriber(): Promise<number[]> {
     new Promise<void>((r) => server.on('change', (c) => c.members.length === 2 && r())),
     'both listed',
   );
-  const delays: number[] = [];
+  const fromCall: number[] = [];
+  const fromConnected: number[] = [];
   for (let i = 0; i < TRIALS; i++) {
     await randomPhase();
     const t0 = performance.now();
     const sub = await subscribe({ pubsubUrl: urls.pubsubUrl });
+    const connected = performance.now(); // its actor started, its socket dialled
     await deadline(new Promise<void>((r) => sub.once('change', () => r())), 'a list at the late subscriber');
-    delays.push(performance.now() - t0);
+    fromCall.push(performance.now() - t0);
+    fromConnected.push(performance.now() - connected);
     await sub.close();
-    log(`late subscriber ${i + 1}/${TRIALS}: ${delays.at(-1)!.toFixed(0)} ms`);
+    log(`late subscriber ${i + 1}/${TRIALS}: ${fromCall.at(-1)!.toFixed(0)} ms from subscribe(), ${fromConnected.at(-1)!.toFixed(0)} ms from its start`);
   }
   await Promise.all(clients.map((c) => c.close()));
   await server.close();
-  return delays;
+  return { fromCall, fromConnected };
 }
 
 async function deadServerTrial(): Promise<{ listedMs: number; learnedMs: number }> {
@@ -184,10 +190,10 @@ async function heartbeatBytes(): Promise<Record<string, number>> {
 }
 
 const started = new Date().toISOString();
-const restart = await sameNameRestart();
-const late = await lateSubscriber();
-const dead = await deadServer();
-const heartbeat = await heartbeatBytes();
+const restart = PHASES.has('restart') ? await sameNameRestart() : [];
+const late = PHASES.has('late') ? await lateSubscriber() : { fromCall: [], fromConnected: [] };
+const dead = PHASES.has('dead') ? await deadServer() : { listed: [], learned: [] };
+const heartbeat = PHASES.has('bytes') ? await heartbeatBytes() : {};
 await closeActorPool();
 
 const result = {
@@ -196,7 +202,8 @@ const result = {
   machine: machine(),
   options: 'defaults: surveyTime 1000, recvDeadline 1000, pollTime 2000 ms, republishMs auto, listDigest true; subscriber without staleAfterMs',
   sameNameRestartMs: ms(summarize(restart)),
-  lateSubscriberMs: ms(summarize(late)),
+  lateSubscriberMs: ms(summarize(late.fromCall)),
+  lateSubscriberFromStartedMs: ms(summarize(late.fromConnected)),
   deadServerListedMs: ms(summarize(dead.listed)),
   deadServerLearnedHeartbeatMs: ms(summarize(dead.learned)),
   heartbeat,
@@ -211,5 +218,5 @@ const result = {
 const out = JSON.stringify(result, null, 2);
 process.stdout.write(out + '\n');
 mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
-writeFileSync(join(BENCH_DIR, 'results', 'state-on-connect.json'), out + '\n');
+writeFileSync(join(BENCH_DIR, 'results', `state-on-connect${PHASES.size < 4 ? `-${[...PHASES].join('-')}` : ''}.json`), out + '\n');
 process.exit(0);

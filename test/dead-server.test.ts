@@ -10,31 +10,24 @@ import { after, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { closeActorPool, createClient, createServer, subscribe, type Client, type Server, type Subscriber } from '../src/index.js';
 import { tcpPair, type EndpointPair } from './helpers/endpoints.js';
-import { spawnTs, type ChildLines } from './helpers/processes.js';
+import type { ChildLines } from './helpers/processes.js';
+import { registerWithAll, startServerProcess } from './helpers/server-pair.js';
 import { eventually, nothingWithin, sameMembers, until } from './helpers/wait.js';
 
 after(() => closeActorPool());
 
-const SERVER = 'test/fixtures/server-process.ts';
 /** Heartbeats every 200 ms in the child processes (scaled down from the default 2 s). */
 const timing = { SURVEY_MS: '50', POLL_MS: '150', REPUBLISH_MS: '200', MISSED_ROUNDS: '2' };
 const NAMES = ['client1', 'client2', 'client3'];
-const hasAll = (names: string[]) => (line: Record<string, unknown>) => line.event === 'change' && names.every((n) => (line.members as string[]).includes(n));
 
 test('two servers, one SIGKILLed, default subscriber options: a client leaving afterwards disappears within the learned bound', async (t) => {
   const [a, b] = [await tcpPair(), await tcpPair()];
-  const start = (urls: EndpointPair) => spawnTs(SERVER, { ...timing, SURVEY_URL: urls.surveyUrl, PUBSUB_URL: urls.pubsubUrl });
-  const serverA: ChildLines = start(a);
-  const serverB: ChildLines = start(b);
+  const serverA: ChildLines = startServerProcess(a, timing);
+  const serverB: ChildLines = startServerProcess(b, timing);
   const clients: Client[] = [];
   const sub = await subscribe({ pubsubUrl: [a.pubsubUrl, b.pubsubUrl] });
   try {
-    await Promise.all([serverA, serverB].map((s) => s.waitFor((l) => l.event === 'ready', 20_000, 'server ready')));
-    for (const service of NAMES) clients.push(await createClient({ surveyUrl: [a.surveyUrl, b.surveyUrl], service }));
-    const changes = sub.changes()[Symbol.asyncIterator]();
-    await until(changes, (l) => sameMembers(l, NAMES), 15_000, 'all three merged');
-    await serverA.waitFor(hasAll(NAMES), 10_000, 'all three on server A');
-    await serverB.waitFor(hasAll(NAMES), 10_000, 'all three on server B');
+    const changes = await registerWithAll([serverA, serverB], [a, b], sub, NAMES, clients);
     // Both servers' periods learned from their heartbeats (a few of them).
     await eventually(() => sub.sources().every((s) => s.heartbeatMs !== undefined), 10_000, 'heartbeat periods learned');
 

@@ -9,7 +9,11 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { closeActorPool, createClient, createServer, subscribe, type Client, type Server } from '../src/index.js';
-import { HEARTBEAT_BASE_MS } from '../src/actors/publisher.js';
+import { HEARTBEAT_BASE_MS, HEARTBEAT_MAX_MS, heartbeatPeriodMs, nextHeartbeatMs } from '../src/actors/publisher.js';
+import { answerFor } from '../src/actors/respondent.js';
+import { readAnswer, surveyBodyFor } from '../src/actors/surveyor.js';
+import { listDigest } from '../src/extensions.js';
+import { encodeMembers } from '../src/protocol.js';
 import { tcpPair, type EndpointPair } from './helpers/endpoints.js';
 import { Nanocat, requireNanocat } from './helpers/nanocat.js';
 import { eventually, nothingWithin, sameMembers, until, within } from './helpers/wait.js';
@@ -19,6 +23,34 @@ after(() => closeActorPool());
 /** Scaled-down rounds; 5 grace rounds so a client closed and recreated at once is never dropped in between. */
 const TIMING = { surveyTime: 150, recvDeadline: 150, pollTime: 300, missedRounds: 5 } as const;
 const DEADLINE = 15_000;
+
+test('the automatic heartbeat period: 2 s for small lists, list bytes / 32 KiB/s beyond 64 KiB, never over 10 s; it grows at most 1.5× at a time', () => {
+  assert.equal(heartbeatPeriodMs('auto', 0), HEARTBEAT_BASE_MS);
+  assert.equal(heartbeatPeriodMs('auto', 64 * 1024), 2000);
+  assert.equal(heartbeatPeriodMs('auto', 160 * 1024), 5000);
+  assert.equal(heartbeatPeriodMs('auto', 10 * 1024 * 1024), HEARTBEAT_MAX_MS);
+  assert.equal(heartbeatPeriodMs(250, 10 * 1024 * 1024), 250, 'a fixed republishMs is used as is');
+  assert.equal(nextHeartbeatMs(undefined, 10_000), 10_000);
+  assert.equal(nextHeartbeatMs(2000, 10_000), 3000, 'a mass join does not stretch the period past what subscribers learned');
+  assert.equal(nextHeartbeatMs(10_000, 2000), 2000, 'shrinking is immediate');
+});
+
+test('pure: the survey body names the list; the answer asks for it only when not held and subscribed; fields are split off the name', () => {
+  const body = surveyBodyFor(['b', 'a'], true);
+  assert.deepEqual(body, Buffer.concat([Buffer.from('GDX1'), Buffer.from('010008', 'hex'), listDigest(encodeMembers(['a', 'b']))]));
+  assert.equal(surveyBodyFor(['a'], false).byteLength, 0, 'the original: empty');
+  const plain = Buffer.from('me');
+  const need = Buffer.from('me\u0000\u0002\u0000\u0000');
+  const held = new Set([listDigest(encodeMembers(['a', 'b'])).toString('hex')]);
+  assert.equal(answerFor(body, plain, need, true, new Set()), need);
+  assert.equal(answerFor(body, plain, need, true, held), plain, 'the list is held');
+  assert.equal(answerFor(body, plain, need, false, new Set()), plain, 'no subscription: never asks');
+  assert.equal(answerFor(Buffer.alloc(0), plain, need, true, new Set()), plain, 'a plain survey (Go, nanocat, nng servers)');
+  assert.equal(answerFor(Buffer.from('GDX1\u0001\u0000\u00ff'), plain, need, true, new Set()), plain, 'a body that does not parse is ignored');
+  assert.deepEqual(readAnswer(need, true), { name: plain, needList: true });
+  assert.deepEqual(readAnswer(plain, true), { name: plain, needList: false });
+  assert.deepEqual(readAnswer(need, false).name, need, 'to a plain survey nothing is split: decodeAnswer refuses the NUL');
+});
 
 /** A server with two listed clients, one of which (`svc-1`) has a subscription. */
 async function setUp(extra: object = {}): Promise<{ urls: EndpointPair; server: Server; clients: Client[] }> {

@@ -38,6 +38,18 @@ export function heartbeatPeriodMs(republishMs: number | 'auto', bytes: number): 
   return Math.min(HEARTBEAT_MAX_MS, Math.max(HEARTBEAT_BASE_MS, (bytes * 1000) / HEARTBEAT_BUDGET_BYTES_PER_S));
 }
 
+/**
+ * A period grows by at most this factor from one heartbeat to the next: subscribers'
+ * failure detectors allow a silence of at least 2.3 × the period they learned (src/merge.ts),
+ * so a list that suddenly grows (a mass join) must not stretch the period past that at once.
+ */
+export const HEARTBEAT_MAX_GROWTH = 1.5;
+
+/** The next period: `target`, but grown from `previous` by at most HEARTBEAT_MAX_GROWTH. */
+export function nextHeartbeatMs(previous: number | undefined, target: number): number {
+  return previous === undefined ? target : Math.min(target, previous * HEARTBEAT_MAX_GROWTH);
+}
+
 export const publisherLogic = {
   initial(lastPublished: Iterable<string>): PublisherState {
     const set = new Set(lastPublished);
@@ -68,10 +80,12 @@ export async function runPublisher(args: PublisherArgs, ctx: ActorContext<Publis
     // runs a full period after the *last* publication of any kind, so the gaps between
     // publications never exceed a period and a heartbeat always comes exactly one period
     // after the publication before it — the interval a subscriber's failure detector learns.
+    let period: number | undefined;
     const armHeartbeat = () => {
       clearTimeout(heartbeat);
       if (args.republishMs === 0 || ctx.stopping) return;
-      heartbeat = setTimeout(() => republish('heartbeat'), heartbeatPeriodMs(args.republishMs, state.encoded.byteLength));
+      period = nextHeartbeatMs(period, heartbeatPeriodMs(args.republishMs, state.encoded.byteLength));
+      heartbeat = setTimeout(() => republish('heartbeat'), period);
     };
     const republish = (why: 'heartbeat' | 'asked') => {
       if (socket.send(state.encoded)) {
