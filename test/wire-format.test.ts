@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, encodeMembers, subscribe } from '../src/index.js';
+import { closeActorPool, createClient, createServer, encodeMembers, subscribe, type Client } from '../src/index.js';
 import { listDigest } from '../src/extensions.js';
 import { freePort, tcpPair } from './helpers/endpoints.js';
 import { RawSpListener, RawSpPeer, SP_PROTOCOL, frame, spHeader, withSurveyId } from './helpers/raw-sp.js';
@@ -146,11 +146,16 @@ test('our RESPONDENT answers a GDX1 survey naming a list it does not hold with n
   const port = await freePort();
   const listener = await RawSpListener.listen(port);
   const nowhere = `tcp://127.0.0.1:${await freePort()}`;
-  const withSub = await createClient({ surveyUrl: `tcp://127.0.0.1:${port}`, pubsubUrl: nowhere, service: 'ts-1' });
-  const plain = await createClient({ surveyUrl: `tcp://127.0.0.1:${port}`, service: 'ts-2' });
+  const clients: Client[] = [];
   try {
-    const conns = [await listener.accept(DEADLINE), await listener.accept(DEADLINE)];
-    for (const c of conns) await c.handshake(SP_PROTOCOL.surveyor);
+    // Each connection handshaken as soon as it is accepted: nanomsg drops a peer whose header is late.
+    const conns: RawSpPeer[] = [];
+    for (const options of [{ pubsubUrl: nowhere, service: 'ts-1' }, { service: 'ts-2' }]) {
+      clients.push(await createClient({ surveyUrl: `tcp://127.0.0.1:${port}`, ...options }));
+      const c = await listener.accept(DEADLINE);
+      await c.handshake(SP_PROTOCOL.surveyor);
+      conns.push(c);
+    }
     const answers = new Set<string>();
     for (const [i, c] of conns.entries()) {
       c.send(withSurveyId(0x80000011 + i, digestField(['x'])));
@@ -162,7 +167,7 @@ test('our RESPONDENT answers a GDX1 survey naming a list it does not hold with n
     const plainAnswers = new Set(await Promise.all(conns.map(async (c) => (await c.next(DEADLINE, 'a plain answer')).subarray(4).toString())));
     assert.deepEqual(plainAnswers, new Set(['ts-1', 'ts-2']));
   } finally {
-    await Promise.all([withSub.close(), plain.close()]);
+    await Promise.all(clients.map((c) => c.close()));
     await listener.close();
   }
 });

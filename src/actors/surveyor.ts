@@ -246,12 +246,14 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     };
     const take = (data: Buffer) => {
       const { name, needList } = readAnswer(data, args.listDigest ?? false);
-      if (needList && !listAsked) {
+      const outcome = surveyorLogic.answer(state, name, limits);
+      // A member that lacks the list gets it republished now. A newcomer does not: its own
+      // join changes the list, and that publication (eager, or at the round's end) is what it needs.
+      if (needList && !listAsked && outcome.kind === 'counted' && !outcome.newcomer) {
         listAsked = true;
         ctx.count('listRequests');
         ctx.sendPipe({ type: 'republish' });
       }
-      const outcome = surveyorLogic.answer(state, name, limits);
       if (outcome.kind === 'refused') {
         const r = refused.get(outcome.code);
         if (r) {
