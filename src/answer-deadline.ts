@@ -8,7 +8,8 @@
  *
  * - Per member, TCP's retransmission timeout rule (RFC 6298, section 2): a smoothed offset
  *   SRTT and its mean deviation RTTVAR (gains α = 1/8, β = 1/4); the deadline is
- *   SRTT + max(floor, K × RTTVAR) with K = 4, where the floor (a quarter of `surveyTime`)
+ *   SRTT + max(floor, K × RTTVAR) with K = 4, where the floor (a quarter of `surveyTime`,
+ *   at least 50 ms or half the survey)
  *   plays the part of RFC 6298's clock granularity G: the least slack any member gets,
  *   sized to cover a respondent's own pauses (GC, a blocked event loop) that no history predicts.
  * - Surprises: the largest amount by which any member's answer came after its deadline
@@ -18,7 +19,7 @@
  *   Health Awareness for More Accurate Failure Detection", 2018): a saturating counter, the
  *   local health multiplier LHM (0..8), rises when the surveyor sees itself late — a receive
  *   that returned well after the time it asked for, or a cooperative yield that took long (its
- *   event loop or thread was paused) — and when a member it declared missing answered after
+ *   event loop or thread was paused), by more than 10 ms or a quarter of the floor — and when a member it declared missing answered after
  *   all; it falls by one each round without such an event. Every deadline is multiplied by
  *   (1 + LHM), so a struggling observer waits longer instead of accusing healthy members.
  * - A member with fewer than 3 answers has the fixed deadline, `surveyTime`.
@@ -34,16 +35,20 @@ export const ANSWER_DEADLINE = {
   k: 4,
   /** Answers seen before a member gets an adaptive deadline; fewer: `surveyTime`. */
   minSamples: 3,
-  /** The least slack over SRTT, as a fraction of `surveyTime`. */
+  /** The least slack over SRTT, as a fraction of `surveyTime`... */
   floorFraction: 0.25,
+  /** ...but at least this many ms (or half the survey, if shorter): a thread's scheduling hiccup on a loaded machine. */
+  minFloorMs: 50,
   /** Multiplier on the largest recent surprise (an answer later than its deadline would have been). */
   surpriseSafety: 2,
   /** The remembered surprise is multiplied by this every round (half-life ~34 rounds). */
   surpriseDecay: 0.98,
   /** Lifeguard's cap on the local health multiplier (memberlist's default awareness max is 8). */
   maxLocalHealth: 8,
-  /** The surveyor is "late" when a receive or a yield overruns the time asked for by more than this, in ms. */
+  /** The surveyor is "late" when a receive or a yield overruns the time asked for by more than this, in ms... */
   lateToleranceMs: 10,
+  /** ...or this fraction of the floor, if more: a lag that eats a real part of the margin. */
+  lateToleranceFloorFraction: 0.25,
 } as const;
 
 interface Estimate {
@@ -66,6 +71,8 @@ export class AnswerDeadlines {
   readonly surveyTime: number;
   /** The least slack over a member's SRTT, ms. */
   readonly floorMs: number;
+  /** A receive or yield that overruns by more than this (ms) means the surveyor is late. */
+  readonly lateToleranceMs: number;
   private readonly estimates = new Map<string, Estimate>();
   private lhm = 0;
   private surpriseMs = 0;
@@ -75,7 +82,8 @@ export class AnswerDeadlines {
   constructor(surveyTime: number) {
     if (!(surveyTime > 0)) throw new RangeError(`surveyTime must be a positive number of ms, got ${surveyTime}`);
     this.surveyTime = surveyTime;
-    this.floorMs = surveyTime * ANSWER_DEADLINE.floorFraction;
+    this.floorMs = Math.max(surveyTime * ANSWER_DEADLINE.floorFraction, Math.min(surveyTime / 2, ANSWER_DEADLINE.minFloorMs));
+    this.lateToleranceMs = Math.max(ANSWER_DEADLINE.lateToleranceMs, this.floorMs * ANSWER_DEADLINE.lateToleranceFloorFraction);
   }
 
   /** Lifeguard's local health multiplier, 0 (healthy) .. 8. */
@@ -125,11 +133,12 @@ export class AnswerDeadlines {
 
   /**
    * The surveyor overran a wait (a receive returned, or a yield resumed) `lagMs` after the
-   * time it asked for. Beyond `lateToleranceMs` it counts as local trouble (Lifeguard).
+   * time it asked for. Beyond `lateToleranceMs` (10 ms, or a quarter of the floor if more)
+   * it counts as local trouble (Lifeguard).
    * Returns whether it did: a late observer accuses no one on that observation.
    */
   observerLag(lagMs: number): boolean {
-    if (!(lagMs > ANSWER_DEADLINE.lateToleranceMs)) return false;
+    if (!(lagMs > this.lateToleranceMs)) return false;
     this.troubled();
     return true;
   }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { ANSWER_DEADLINE, AnswerDeadlines } from '../src/answer-deadline.js';
 
 const SURVEY = 1000;
-const FLOOR = SURVEY * ANSWER_DEADLINE.floorFraction;
+const FLOOR = SURVEY * ANSWER_DEADLINE.floorFraction; // 250 ms: above the 50 ms minimum
 
 /** A seeded generator (a 32-bit LCG), so the simulations are the same every run. */
 function seeded(seed: number): () => number {
@@ -88,7 +88,8 @@ test('estimator: a slow observer stretches every deadline (Lifeguard local healt
   const d = new AnswerDeadlines(SURVEY);
   for (let round = 0; round < 10; round++) d.observe('a', 10);
   const healthy = d.deadline('a');
-  assert.equal(d.observerLag(ANSWER_DEADLINE.lateToleranceMs), false, 'within the tolerance: not late');
+  assert.equal(d.lateToleranceMs, FLOOR / 4);
+  assert.equal(d.observerLag(FLOOR / 4), false, 'within the tolerance: not late');
   assert.equal(d.localHealth, 0);
   assert.equal(d.observerLag(80), true, 'a receive 80 ms late is local trouble');
   assert.equal(d.localHealth, 1);
@@ -121,6 +122,13 @@ test("estimator: a false accusation widens everyone's deadline, and the surprise
   assert.ok(after > before + 200, `b's deadline grew from ${before} to ${after} ms though b was never late`);
   for (let round = 0; round < 200; round++) d.endRound();
   assert.ok(d.deadline('b') < before + 10, `the surprise faded: ${d.deadline('b')} ms`);
+});
+
+test('estimator: the floor is a quarter of the survey, at least 50 ms or half a short survey', () => {
+  assert.equal(new AnswerDeadlines(1000).floorMs, 250);
+  assert.equal(new AnswerDeadlines(150).floorMs, 50);
+  assert.equal(new AnswerDeadlines(60).floorMs, 30);
+  assert.equal(new AnswerDeadlines(60).lateToleranceMs, 10, 'late: 10 ms, or a quarter of the floor if more');
 });
 
 test('estimator: surveyTime must be positive', () => {
