@@ -9,7 +9,8 @@
  * - adaptive: this library's defaults (detection 'adaptive': per-member deadlines, mid-round drops).
  *
  * For each timing set (default 1000/1000/2000 ms, fast 100/100/200 ms) and each N, probes
- * join and leave at random phases; join / leave latency runs from the probe's connect /
+ * join at random phases, stay for 4 rounds (a member needs 3 answers for an adaptive
+ * deadline) and leave at a random phase; join / leave latency runs from the probe's connect /
  * close to the moment every subscriber of that server holds a list with / without it.
  * False drops: members that never left but were published as gone (each is a flap: gone,
  * then back). Rounds complete: every member counted and none dropped.
@@ -76,6 +77,8 @@ const config = {
 for (const t of config.timings) if (!(t in TIMINGS)) throw new Error(`--timing: one or more of ${Object.keys(TIMINGS).join(', ')}`);
 for (const n of config.ns) if (!Number.isInteger(n) || n < 2) throw new Error(`--n: bad member count ${n}`);
 
+/** Rounds a probe stays listed before it leaves (an adaptive deadline needs 3 answers). */
+const DWELL_ROUNDS = 4;
 const startedAt = performance.now();
 const log = (...a: unknown[]) => console.error(`[detection ${((performance.now() - startedAt) / 1000).toFixed(1)}s]`, ...a);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -174,7 +177,9 @@ class Bed {
         const joinWatch = await Promise.all(MODES.map((m) => this.subs.get(m.id)!.watch(name, true, watchMs)));
         const { at: joinAt } = await this.probe.request<{ at: number }>('open', { names: [name], urls: this.surveyUrls });
         const joined = await Promise.all(joinWatch.map((w) => w.done));
-        await sleep(Math.random() * this.period);
+        // A member lives for a while before it leaves: long enough to have answered the
+        // rounds an adaptive deadline needs (3), then a random phase.
+        await sleep(DWELL_ROUNDS * TIMINGS[this.timingId].pollTime + Math.random() * this.period);
         const leaveWatch = await Promise.all(MODES.map((m) => this.subs.get(m.id)!.watch(name, false, watchMs)));
         const { at: leaveAt } = await this.probe.request<{ at: number }>('close', { names: [name] });
         const left = await Promise.all(leaveWatch.map((w) => w.done));

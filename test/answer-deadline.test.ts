@@ -1,6 +1,10 @@
-/** The adaptive answer deadline estimator (src/answer-deadline.ts): pure, fed made-up times. */
+/**
+ * Adaptive detection's pure parts, fed made-up times: the answer deadline estimator
+ * (src/answer-deadline.ts) and the surveyor's mid-round transition (surveyorLogic.expire).
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
 import { ANSWER_DEADLINE, AnswerDeadlines } from '../src/answer-deadline.js';
 
 const SURVEY = 1000;
@@ -134,4 +138,29 @@ test('estimator: the floor is a quarter of the survey, at least 50 ms or half a 
 test('estimator: surveyTime must be positive', () => {
   assert.throws(() => new AnswerDeadlines(0), RangeError);
   assert.throws(() => new AnswerDeadlines(Number.NaN), RangeError);
+});
+
+test('surveyor logic: a member past its deadline is dropped mid-round once it reaches missedRounds, not before, not in the grace', () => {
+  const limits = (missedRounds: number): SurveyorLimits => ({ maxNameBytes: 64, maxMembers: 10, missedRounds });
+  let state = surveyorLogic.beginRound(surveyorLogic.initial(['a', 'b', 'c']));
+  surveyorLogic.answer(state, Buffer.from('b'), limits(1));
+  // 'b' answered, 'z' is no member: neither can be dropped; 'a' and 'c' are.
+  const out = surveyorLogic.expire(state, ['c', 'b', 'z', 'a'], limits(1), 0);
+  assert.deepEqual(out.left, ['a', 'c']);
+  assert.deepEqual([...out.state.members], ['b']);
+  // The round's end then sees no second departure.
+  assert.deepEqual(surveyorLogic.endRound(out.state, limits(1), 0).left, []);
+
+  // missedRounds 2: the first miss waits for the round's end; the second drops at the deadline.
+  state = surveyorLogic.beginRound(surveyorLogic.initial(['a']));
+  assert.deepEqual(surveyorLogic.expire(state, ['a'], limits(2), 0).left, []);
+  state = surveyorLogic.endRound(state, limits(2), 0).state;
+  assert.equal(state.misses.get('a'), 1);
+  state = surveyorLogic.beginRound(state);
+  assert.deepEqual(surveyorLogic.expire(state, ['a'], limits(2), 0).left, ['a']);
+
+  // During the restart grace nothing is dropped early.
+  const grace = surveyorLogic.beginRound(surveyorLogic.initial(['a'], 1000));
+  assert.deepEqual(surveyorLogic.expire(grace, ['a'], limits(1), 999).left, []);
+  assert.deepEqual(surveyorLogic.expire(grace, ['a'], limits(1), 1000).left, ['a']);
 });
