@@ -20,8 +20,9 @@
  *   local health multiplier LHM (0..8), rises when the surveyor sees itself late — a receive
  *   that returned well after the time it asked for, or a cooperative yield that took long (its
  *   event loop or thread was paused), by more than 10 ms or a quarter of the floor — and when a member it declared missing answered after
- *   all; it falls by one each round without such an event. Every deadline is multiplied by
- *   (1 + LHM), so a struggling observer waits longer instead of accusing healthy members.
+ *   all, or when many members fall silent at once (`mayAccuse`); it falls by one each round
+ *   without such an event. Every deadline is multiplied by (1 + LHM), so a struggling
+ *   observer waits longer instead of accusing healthy members.
  * - A member with fewer than 3 answers has the fixed deadline, `surveyTime`.
  */
 
@@ -43,6 +44,9 @@ export const ANSWER_DEADLINE = {
   surpriseSafety: 2,
   /** The remembered surprise is multiplied by this every round (half-life ~34 rounds). */
   surpriseDecay: 0.98,
+  /** More members silent at once than this, and than `maxSilentShare` of those due, means trouble here, not departures. */
+  maxSilentTogether: 2,
+  maxSilentShare: 0.05,
   /** Lifeguard's cap on the local health multiplier (memberlist's default awareness max is 8). */
   maxLocalHealth: 8,
   /** The surveyor is "late" when a receive or a yield overruns the time asked for by more than this, in ms... */
@@ -141,6 +145,21 @@ export class AnswerDeadlines {
     if (!(lagMs > this.lateToleranceMs)) return false;
     this.troubled();
     return true;
+  }
+
+  /**
+   * Before accusing: `silent` members are past their deadlines without an answer, out of
+   * `passed` whose deadlines have passed this round (answered or not). Many silent at once
+   * (more than 2, and more than 5 % of those passed) looks like trouble on this side — the
+   * surveyor or its host is slow, answers are still on their way — rather than that many
+   * members left together: it counts as local trouble (deadlines stretch) and nobody is
+   * accused on it (the surveyor judges the rest of the round at its end, as the original).
+   * Returns whether the accusations may go ahead.
+   */
+  mayAccuse(silent: number, passed: number): boolean {
+    if (silent <= ANSWER_DEADLINE.maxSilentTogether || silent <= ANSWER_DEADLINE.maxSilentShare * passed) return true;
+    this.troubled();
+    return false;
   }
 
   /** The round is over: local health recovers by one step if nothing went wrong; surprises fade. */

@@ -135,6 +135,16 @@ test('estimator: the floor is a quarter of the survey, at least 50 ms or half a 
   assert.equal(new AnswerDeadlines(60).lateToleranceMs, 10, 'late: 10 ms, or a quarter of the floor if more');
 });
 
+test('estimator: many members silent at once is trouble on this side: no accusation, deadlines stretch', () => {
+  const d = new AnswerDeadlines(SURVEY);
+  assert.equal(d.mayAccuse(1, 10), true, 'one silent member: accused');
+  assert.equal(d.mayAccuse(2, 10), true, 'two leaving together: accused');
+  assert.equal(d.mayAccuse(5, 100), true, '5 % of those due');
+  assert.equal(d.localHealth, 0);
+  assert.equal(d.mayAccuse(6, 100), false, 'more than 5 %: not accused');
+  assert.equal(d.localHealth, 1, 'counted as local trouble');
+});
+
 test('estimator: surveyTime must be positive', () => {
   assert.throws(() => new AnswerDeadlines(0), RangeError);
   assert.throws(() => new AnswerDeadlines(Number.NaN), RangeError);

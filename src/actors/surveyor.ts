@@ -245,8 +245,18 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     /** Drops the members whose deadlines have passed by `now`, if they reached missedRounds, and publishes at once. */
     const expireDue = (now: number) => {
       const due: string[] = [];
-      while (nextDue() <= now) due.push(plan[planned++].name);
+      let passed = planned;
+      for (; passed < plan.length && sentAt + deadlines!.due(plan[passed].baseMs) <= now; passed++) {
+        if (!state.fresh.has(plan[passed].name)) due.push(plan[passed].name);
+      }
       if (due.length === 0) return;
+      if (!deadlines!.mayAccuse(due.length, passed)) {
+        // Many silent at once: this side is slow, not they gone. The rest of this round is
+        // judged at its end, by the fixed deadline; the next rounds' deadlines are stretched.
+        planned = plan.length;
+        return;
+      }
+      planned = passed;
       const expired = surveyorLogic.expire(state, due, limits, now);
       if (expired.left.length === 0) return;
       state = expired.state;
