@@ -19,15 +19,17 @@
  * processes if it is missing) and respondent processes whose event loop blocks for 50–200 ms
  * at random moments (bench/procs/swarm.ts, SWARM_BLOCK_MS): the false drops of each mode.
  *
- * Results: bench/results/detection[-quick|-starve].json and .md. Every process it starts is
+ * Results: bench/results/detection-{full,quick,starve}.json, .md (the table) and .svg (the
+ * chart); `--render FILE.json` re-renders the last two from a results file. Every process it starts is
  * stopped at the end, even on failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { freePort } from '../src/testing/endpoints.js';
+import { drawDetectionChart } from './detection-chart.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
 import { ratio, round, summarize, type Summary } from './stats.js';
@@ -44,6 +46,7 @@ const { values: argv } = parseArgs({
     subscribers: { type: 'string' },
     'per-process': { type: 'string' },
     out: { type: 'string' },
+    render: { type: 'string' },
   },
 });
 
@@ -319,19 +322,28 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + '\n');
   const md = markdown(result);
   writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.svg`, drawDetectionChart(result));
   console.log(md);
   log(`results: ${base}.json, .md`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    log('FAILED:', (e as Error).stack ?? e);
-    if (rows.length > 0) {
-      const dir = argv.out ?? join(BENCH_DIR, 'results');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `detection-${config.mode}-failed.json`), JSON.stringify({ error: String((e as Error).stack ?? e), config, rows }, null, 2) + '\n');
-    }
-    process.exit(1);
-  },
-);
+if (argv.render) {
+  // Re-render the table and chart of a results file, without running anything.
+  const result = JSON.parse(readFileSync(argv.render, 'utf8'));
+  writeFileSync(argv.render.replace(/\.json$/, '.md'), markdown(result));
+  writeFileSync(argv.render.replace(/\.json$/, '.svg'), drawDetectionChart(result));
+  console.log(`rendered ${argv.render.replace(/\.json$/, '.md')} and .svg`);
+} else {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      log('FAILED:', (e as Error).stack ?? e);
+      if (rows.length > 0) {
+        const dir = argv.out ?? join(BENCH_DIR, 'results');
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, `detection-${config.mode}-failed.json`), JSON.stringify({ error: String((e as Error).stack ?? e), config, rows }, null, 2) + '\n');
+      }
+      process.exit(1);
+    },
+  );
+}
