@@ -2,7 +2,8 @@
  * The surveyor actor: a SURVEYOR socket that listens on the server's survey URL and,
  * every round, sends an empty survey and collects the answers until the survey
  * deadline. A round whose set differs from the current one replaces it and hands the
- * new set to the publisher over the sibling pipe.
+ * new set to the publisher over the sibling pipe. With adaptive detection a member that
+ * lets its own answer deadline (src/answer-deadline.ts) pass is dropped mid-round.
  */
 import { performance } from 'node:perf_hooks';
 import { decodeAnswer, diffMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
