@@ -92,6 +92,8 @@ interface ModeAtN {
   /** Live members published as gone (each a flap), during the trials. */
   falseDrops: number;
   rounds: { count: number; complete: number };
+  /** Adaptive only: the surveyor's local health multiplier over the rounds (mean, max): how far deadlines were stretched. */
+  localHealth?: { mean: number; max: number };
   failedTrials: number;
 }
 
@@ -209,6 +211,8 @@ class Bed {
         rounds: { count: rounds.length, complete: rounds.filter((r) => r.answers >= n && !dropRounds.has(r.round)).length },
         failedTrials: failed[m.id],
       };
+      const lhm = rounds.map((r) => r.localHealth).filter((v): v is number => v !== undefined);
+      if (lhm.length > 0) modes[m.id].localHealth = { mean: round(lhm.reduce((a, b) => a + b, 0) / lhm.length, 2), max: Math.max(...lhm) };
     }
     const vs = (id: 'deadline' | 'adaptive') => {
       const leave = ratio(modes[id].leave, modes.original.leave);
@@ -265,8 +269,8 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
       (result.config.block ? `; CPU hog on every core, respondents blocked ${result.config.block.ms} ms about every ${result.config.block.everyMs} ms` : '') +
       '.',
     '',
-    '| timing (survey/recv/poll ms) | N | mode | join p50 / p99 ms | leave p50 / p99 ms | leave p50 / p99 vs original | false drops | rounds complete |',
-    '|---|---:|---|---|---|---|---:|---|',
+    '| timing (survey/recv/poll ms) | N | mode | join p50 / p99 ms | leave p50 / p99 ms | leave p50 / p99 vs original | false drops | rounds complete | local health mean / max |',
+    '|---|---:|---|---|---|---|---:|---|---|',
   ];
   for (const r of result.rows) {
     const t = TIMINGS[r.timing];
@@ -274,7 +278,7 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
       const a = r.modes[m.id];
       const vs = m.id === 'original' ? '–' : `${x(r.ratios[m.id].leaveP50)} / ${x(r.ratios[m.id].leaveP99)}`;
       lines.push(
-        `| ${r.timing} (${t.surveyTime}/${t.recvDeadline}/${t.pollTime}) | ${r.n.toLocaleString('en')} | ${m.id} | ${ms(a.join.p50)} / ${ms(a.join.p99)} | ${ms(a.leave.p50)} / ${ms(a.leave.p99)} | ${vs} | ${a.falseDrops} | ${a.rounds.complete}/${a.rounds.count} |`,
+        `| ${r.timing} (${t.surveyTime}/${t.recvDeadline}/${t.pollTime}) | ${r.n.toLocaleString('en')} | ${m.id} | ${ms(a.join.p50)} / ${ms(a.join.p99)} | ${ms(a.leave.p50)} / ${ms(a.leave.p99)} | ${vs} | ${a.falseDrops} | ${a.rounds.complete}/${a.rounds.count} | ${a.localHealth ? `${a.localHealth.mean} / ${a.localHealth.max}` : '–'} |`,
       );
     }
   }

@@ -91,6 +91,8 @@ export interface RoundInfo {
   /** From the round's start to the last answer, in ms (0 without answers): how long collecting took, before the round's closing wait. */
   lastAnswerMs: number;
   members: number;
+  /** With `detection: 'adaptive'`: the surveyor's local health multiplier (0 healthy .. 8), by which answer deadlines are stretched × (1 + it). */
+  localHealth?: number;
 }
 
 export interface ServerEvents extends HandleEvents {
@@ -229,7 +231,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
   private onRound(msg: RoundMessage): void {
     this.counters.rounds++;
     this.counters.answers += msg.answers;
-    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members });
+    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members, ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}) });
   }
 
   protected onEnd(): void {

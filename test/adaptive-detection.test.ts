@@ -68,11 +68,14 @@ test('adaptive: a closed member is published as gone mid-round, at its own deadl
   assert.ok(!before.some((e) => e.kind === 'round' && e.round.round >= drop.round), `round ${drop.round} had ended before the drop`);
   assert.ok(events.some((e) => e.kind === 'round' && e.round.round === drop.round), 'its round ended after the drop');
   assert.ok(!events.some((e) => e.kind === 'change' && e.change.left.includes('stays')), 'the other member never left');
+  const health = events.flatMap((e) => (e.kind === 'round' ? [e.round.localHealth] : []));
+  assert.ok(health.every((h) => h !== undefined && Number.isInteger(h) && h >= 0 && h <= 8), `round events carry the local health: ${JSON.stringify(health)}`);
 });
 
 test("deadline (the original's rule): a closed member is published as gone when its round ends", async () => {
   const { drop, before } = await closeOne('deadline');
   assert.deepEqual([drop.left, drop.members, drop.eager], [['goes'], ['stays'], false]);
+  assert.ok(before.every((e) => e.kind !== 'round' || e.round.localHealth === undefined), 'no local health without adaptive detection');
   assert.ok(!before.some((e) => e.kind === 'round' && e.round.round >= drop.round));
 });
 

@@ -141,6 +141,8 @@ export interface RoundMessage {
   lastAnswerMs: number;
   /** How many members after the round. */
   members: number;
+  /** Adaptive detection only: the local health multiplier (0..8) after the round; deadlines are stretched × (1 + it). */
+  localHealth?: number;
 }
 
 /** The member set changed: at a round's end, or mid-round (`eager`) for an eager join or an adaptive departure. */
