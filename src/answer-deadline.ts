@@ -9,7 +9,7 @@
  * - Per member, TCP's retransmission timeout rule (RFC 6298, section 2): a smoothed offset
  *   SRTT and its mean deviation RTTVAR (gains α = 1/8, β = 1/4); the deadline is
  *   SRTT + max(floor, K × RTTVAR) with K = 4, where the floor (a quarter of `surveyTime`,
- *   at least 50 ms or half the survey)
+ *   at least 50 ms)
  *   plays the part of RFC 6298's clock granularity G: the least slack any member gets,
  *   sized to cover a respondent's own pauses (GC, a blocked event loop) that no history predicts.
  * - Surprises: the largest amount by which any member's answer came after its deadline
@@ -38,7 +38,10 @@ export const ANSWER_DEADLINE = {
   minSamples: 3,
   /** The least slack over SRTT, as a fraction of `surveyTime`... */
   floorFraction: 0.25,
-  /** ...but at least this many ms (or half the survey, if shorter): a thread's scheduling hiccup on a loaded machine. */
+  /**
+   * ...but at least this many ms: a thread's scheduling hiccup on a loaded machine. A survey
+   * not much longer than this leaves nothing to gain: its members keep the fixed deadline.
+   */
   minFloorMs: 50,
   /** Multiplier on the largest recent surprise (an answer later than its deadline would have been). */
   surpriseSafety: 2,
@@ -86,7 +89,7 @@ export class AnswerDeadlines {
   constructor(surveyTime: number) {
     if (!(surveyTime > 0)) throw new RangeError(`surveyTime must be a positive number of ms, got ${surveyTime}`);
     this.surveyTime = surveyTime;
-    this.floorMs = Math.max(surveyTime * ANSWER_DEADLINE.floorFraction, Math.min(surveyTime / 2, ANSWER_DEADLINE.minFloorMs));
+    this.floorMs = Math.max(surveyTime * ANSWER_DEADLINE.floorFraction, ANSWER_DEADLINE.minFloorMs);
     this.lateToleranceMs = Math.max(ANSWER_DEADLINE.lateToleranceMs, this.floorMs * ANSWER_DEADLINE.lateToleranceFloorFraction);
   }
 

@@ -128,11 +128,14 @@ test("estimator: a false accusation widens everyone's deadline, and the surprise
   assert.ok(d.deadline('b') < before + 10, `the surprise faded: ${d.deadline('b')} ms`);
 });
 
-test('estimator: the floor is a quarter of the survey, at least 50 ms or half a short survey', () => {
+test('estimator: the floor is a quarter of the survey, at least 50 ms; a survey shorter than that keeps the fixed deadline', () => {
   assert.equal(new AnswerDeadlines(1000).floorMs, 250);
   assert.equal(new AnswerDeadlines(150).floorMs, 50);
-  assert.equal(new AnswerDeadlines(60).floorMs, 30);
-  assert.equal(new AnswerDeadlines(60).lateToleranceMs, 10, 'late: 10 ms, or a quarter of the floor if more');
+  assert.equal(new AnswerDeadlines(150).lateToleranceMs, 12.5, 'late: 10 ms, or a quarter of the floor if more');
+  const short = new AnswerDeadlines(40);
+  for (let round = 0; round < 10; round++) short.observe('a', 1);
+  assert.deepEqual(short.plan(['a']), [], 'a 40 ms survey: nothing to gain, never planned');
+  assert.equal(short.deadline('a'), 40);
 });
 
 test('estimator: many members silent at once is trouble on this side: no accusation, deadlines stretch', () => {
