@@ -9,7 +9,7 @@
  * - Per member, TCP's retransmission timeout rule (RFC 6298, section 2): a smoothed offset
  *   SRTT and its mean deviation RTTVAR (gains α = 1/8, β = 1/4); the deadline is
  *   SRTT + max(floor, K × RTTVAR) with K = 4, where the floor (a quarter of `surveyTime`,
- *   at least 50 ms)
+ *   at least 100 ms)
  *   plays the part of RFC 6298's clock granularity G: the least slack any member gets,
  *   sized to cover a respondent's own pauses (GC, a blocked event loop) that no history predicts.
  * - Surprises: the largest amount by which any member's answer came after its deadline
@@ -39,10 +39,10 @@ export const ANSWER_DEADLINE = {
   /** The least slack over SRTT, as a fraction of `surveyTime`... */
   floorFraction: 0.25,
   /**
-   * ...but at least this many ms: a thread's scheduling hiccup on a loaded machine. A survey
-   * not much longer than this leaves nothing to gain: its members keep the fixed deadline.
+   * ...but at least this many ms: a GC pause or a thread's scheduling hiccup on a loaded
+   * machine. With a survey this short or shorter every member keeps the fixed deadline.
    */
-  minFloorMs: 50,
+  minFloorMs: 100,
   /** Multiplier on the largest recent surprise (an answer later than its deadline would have been). */
   surpriseSafety: 2,
   /** The remembered surprise is multiplied by this every round (half-life ~34 rounds). */

@@ -8,7 +8,7 @@ import { surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
 import { ANSWER_DEADLINE, AnswerDeadlines } from '../src/answer-deadline.js';
 
 const SURVEY = 1000;
-const FLOOR = SURVEY * ANSWER_DEADLINE.floorFraction; // 250 ms: above the 50 ms minimum
+const FLOOR = SURVEY * ANSWER_DEADLINE.floorFraction; // 250 ms: above the 100 ms minimum
 
 /** A seeded generator (a 32-bit LCG), so the simulations are the same every run. */
 function seeded(seed: number): () => number {
@@ -128,14 +128,14 @@ test("estimator: a false accusation widens everyone's deadline, and the surprise
   assert.ok(d.deadline('b') < before + 10, `the surprise faded: ${d.deadline('b')} ms`);
 });
 
-test('estimator: the floor is a quarter of the survey, at least 50 ms; a survey shorter than that keeps the fixed deadline', () => {
+test('estimator: the floor is a quarter of the survey, at least 100 ms; a survey that short keeps the fixed deadline', () => {
   assert.equal(new AnswerDeadlines(1000).floorMs, 250);
-  assert.equal(new AnswerDeadlines(150).floorMs, 50);
-  assert.equal(new AnswerDeadlines(150).lateToleranceMs, 12.5, 'late: 10 ms, or a quarter of the floor if more');
-  const short = new AnswerDeadlines(40);
+  assert.equal(new AnswerDeadlines(300).floorMs, 100);
+  assert.equal(new AnswerDeadlines(300).lateToleranceMs, 25, 'late: 10 ms, or a quarter of the floor if more');
+  const short = new AnswerDeadlines(100);
   for (let round = 0; round < 10; round++) short.observe('a', 1);
-  assert.deepEqual(short.plan(['a']), [], 'a 40 ms survey: nothing to gain, never planned');
-  assert.equal(short.deadline('a'), 40);
+  assert.deepEqual(short.plan(['a']), [], 'a 100 ms survey: never planned');
+  assert.equal(short.deadline('a'), 100);
 });
 
 test('estimator: many members silent at once is trouble on this side: no accusation, deadlines stretch', () => {
