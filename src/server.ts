@@ -4,7 +4,7 @@
  * publication; restarted actors are started from it, so a restart neither publishes a
  * spurious empty list nor republishes an unchanged one.
  */
-import type { ChangeMessage, RoundMessage } from './actors/messages.js';
+import type { ChangeMessage, Detection, RoundMessage } from './actors/messages.js';
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
@@ -52,7 +52,7 @@ export interface ServerOptions extends Partial<ServerTiming> {
   schedule?: Schedule;
   /**
    * Publish a newcomer as soon as its answer arrives instead of at the round's end
-   * (departures are still published at the round's end). Default true; false is the original.
+   * (departures: see `detection`). Default true; false is the original.
    */
   eagerJoin?: boolean;
   /** Grace rounds: a member is dropped only after missing this many consecutive surveys. Default 1, the original. */
@@ -66,6 +66,15 @@ export interface ServerOptions extends Partial<ServerTiming> {
    * current survey with any name it likes.
    */
   lateAnswers?: 'count' | 'drop';
+  /**
+   * How a silent member is noticed. 'adaptive' (default): each member gets its own answer
+   * deadline in the round — its usual answer time plus a margin, RFC 6298's SRTT +
+   * max(surveyTime / 4 or at least 100 ms, 4 × RTTVAR), stretched while the surveyor itself runs late
+   * (Lifeguard's local health) and never past `surveyTime` — and a member that reaches
+   * `missedRounds` there is published as gone at once, mid-round. 'deadline': every member
+   * has until the survey's end, as the original.
+   */
+  detection?: Detection;
   /** At most one 'refused:summary' event per refusal reason per this many ms. Default 60,000. */
   refusalLogIntervalMs?: number;
   supervision?: SupervisorOptions;
@@ -78,7 +87,7 @@ export interface MembershipChange {
   joined: string[];
   left: string[];
   round: number;
-  /** A mid-round eager join (true) or a round's end (false). */
+  /** Published mid-round (true: an eager join, or a departure at a member's adaptive deadline) or at a round's end (false). */
   eager: boolean;
 }
 
@@ -91,10 +100,12 @@ export interface RoundInfo {
   /** From the round's start to the last answer, in ms (0 without answers): how long collecting took, before the round's closing wait. */
   lastAnswerMs: number;
   members: number;
+  /** With `detection: 'adaptive'`: the surveyor's local health multiplier (0 healthy .. 8), by which answer deadlines are stretched × (1 + it). */
+  localHealth?: number;
 }
 
 export interface ServerEvents extends HandleEvents {
-  /** The member set changed at the end of a round. */
+  /** The member set changed: at the end of a round, or mid-round (an eager join, an adaptive departure). */
   change: [MembershipChange];
   /** A round ended (every round). */
   round: [RoundInfo];
@@ -157,6 +168,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const eagerJoin = options.eagerJoin ?? true;
     const lateAnswers = options.lateAnswers ?? 'drop';
     if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${String(lateAnswers)}`);
+    const detection = options.detection ?? 'adaptive';
+    if (detection !== 'adaptive' && detection !== 'deadline') throw new InvalidOptionError(`detection must be 'adaptive' or 'deadline', got ${String(detection)}`);
     const republishMs = options.republishMs === undefined || options.republishMs === 'auto' ? 'auto' : options.republishMs === 0 ? 0 : validateDuration('republishMs', options.republishMs);
     const listDigest = options.listDigest ?? true;
     if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${String(listDigest)}`);
@@ -180,7 +193,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'surveyor',
           pipe: 'publisher',
           kind: 'surveyor',
-          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, lateAnswers, initialMembers: this.current, listDigest }),
+          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, lateAnswers, detection, initialMembers: this.current, listDigest }),
           onMessage: (msg) => {
             if (msg.type === 'change') this.onChange(msg);
             else if (msg.type === 'round') this.onRound(msg);
@@ -229,7 +242,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
   private onRound(msg: RoundMessage): void {
     this.counters.rounds++;
     this.counters.answers += msg.answers;
-    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members });
+    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members, ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}) });
   }
 
   protected onEnd(): void {

@@ -15,6 +15,9 @@ export type ActorStatus = 'active' | 'done' | 'error' | 'stopped';
 
 // ---------------------------------------------------------------- start arguments
 
+/** How the surveyor decides that a member missed a round (see SurveyorArgs.detection). */
+export type Detection = 'adaptive' | 'deadline';
+
 export interface SurveyorArgs {
   kind: 'surveyor';
   /** Where the SURVEYOR socket listens. */
@@ -36,6 +39,13 @@ export interface SurveyorArgs {
    * drops answers to any survey but the current one.
    */
   lateAnswers?: 'count' | 'drop';
+  /**
+   * 'adaptive': each member has its own answer deadline, learnt from when its answers
+   * arrive (src/answer-deadline.ts), and a member that reaches `missedRounds` at it is
+   * dropped at once, mid-round; 'deadline' (the original, and the default here): every
+   * member has until the survey's end.
+   */
+  detection?: Detection;
   /** The member set before this start: the supervisor's mirror, so a restart publishes no spurious change. */
   initialMembers: string[];
   /**
@@ -148,9 +158,11 @@ export interface RoundMessage {
   lastAnswerMs: number;
   /** How many members after the round. */
   members: number;
+  /** Adaptive detection only: the local health multiplier (0..8) after the round; deadlines are stretched × (1 + it). */
+  localHealth?: number;
 }
 
-/** The member set changed: at a round's end, or mid-round for an eager join. */
+/** The member set changed: at a round's end, or mid-round (`eager`) for an eager join or an adaptive departure. */
 export interface ChangeMessage {
   type: 'change';
   round: number;

@@ -2,11 +2,13 @@
  * The surveyor actor: a SURVEYOR socket that listens on the server's survey URL and,
  * every round, sends an empty survey and collects the answers until the survey
  * deadline. A round whose set differs from the current one replaces it and hands the
- * new set to the publisher over the sibling pipe.
+ * new set to the publisher over the sibling pipe. With adaptive detection a member that
+ * lets its own answer deadline (src/answer-deadline.ts) pass is dropped mid-round.
  */
 import { performance } from 'node:perf_hooks';
 import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
 import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
+import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import type { SurveyorArgs, SurveyorOut } from './messages.js';
@@ -79,7 +81,7 @@ export const surveyorLogic = {
 
   /**
    * Eager join: makes newcomers members now, mid-round, instead of at the round's end.
-   * Only joins are eager; a departure is only known once a round is over. The admitted
+   * (Departures are mid-round only with adaptive detection: see `expire`.) The admitted
    * have answered this round, so they count as members that claimed their place.
    */
   admit(state: SurveyorState, names: readonly string[]): { state: SurveyorState; joined: string[] } {
@@ -88,6 +90,25 @@ export const surveyorLogic = {
     const members = new Set(state.members);
     for (const n of joined) members.add(n);
     return { state: { ...state, members, tally: { incumbents: state.tally.incumbents + joined.length } }, joined: joined.sort() };
+  },
+
+  /**
+   * Adaptive detection: `names` let their own answer deadlines pass this round without
+   * answering. One that thereby reaches `missedRounds` consecutive misses is dropped now,
+   * mid-round (returned in `left`, sorted); the others are judged at the round's end as
+   * before. Nothing counts during the restart grace.
+   */
+  expire(state: SurveyorState, names: readonly string[], limits: SurveyorLimits, now: number): { state: SurveyorState; left: string[] } {
+    if (now < state.graceUntil) return { state, left: [] };
+    const left = names.filter((n) => state.members.has(n) && !state.fresh.has(n) && (state.misses.get(n) ?? 0) + 1 >= limits.missedRounds);
+    if (left.length === 0) return { state, left };
+    const members = new Set(state.members);
+    const misses = new Map(state.misses);
+    for (const n of left) {
+      members.delete(n);
+      misses.delete(n);
+    }
+    return { state: { ...state, members, misses }, left: left.sort() };
   },
 
   /**
@@ -244,7 +265,48 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         publishChange(admitted.joined, [], true);
       }
     };
-    const take = (data: Buffer) => {
+    // Adaptive detection: each member's answer deadline, from when its answers usually come.
+    const deadlines = args.detection === 'adaptive' ? new AnswerDeadlines(args.surveyTime) : undefined;
+    let plan: PlannedDeadline[] = [];
+    let planned = 0; // plan[planned] is the next deadline to watch
+    /** Members dropped this round at their own deadline (an answer from one afterwards is a false accusation). */
+    const accused = new Set<string>();
+    let sentAt = 0;
+    /** When the next member still silent reaches its deadline (performance.now()), or Infinity. */
+    const nextDue = (): number => {
+      while (planned < plan.length && state.fresh.has(plan[planned].name)) planned++;
+      return planned < plan.length ? sentAt + deadlines!.due(plan[planned].baseMs) : Infinity;
+    };
+    /** Drops the members whose deadlines have passed by `now`, if they reached missedRounds, and publishes at once. */
+    const expireDue = (now: number) => {
+      const due: string[] = [];
+      let passed = planned;
+      for (; passed < plan.length && sentAt + deadlines!.due(plan[passed].baseMs) <= now; passed++) {
+        if (!state.fresh.has(plan[passed].name)) due.push(plan[passed].name);
+      }
+      if (due.length === 0) return;
+      if (!deadlines!.mayAccuse(due.length, passed)) {
+        // Many silent at once: this side is slow, not they gone. The rest of this round is
+        // judged at its end, by the fixed deadline; the next rounds' deadlines are stretched.
+        planned = plan.length;
+        return;
+      }
+      planned = passed;
+      const expired = surveyorLogic.expire(state, due, limits, now);
+      if (expired.left.length === 0) return;
+      state = expired.state;
+      for (const n of expired.left) accused.add(n);
+      ctx.count('earlyLeaves', expired.left.length);
+      publishChange([], expired.left, true);
+    };
+    /** A cooperative yield, timed: one that takes long means this thread was paused (Lifeguard's local health). */
+    const timedYield = async (yieldNow: () => Promise<void>) => {
+      const t = performance.now();
+      await yieldNow();
+      deadlines?.observerLag(performance.now() - t);
+    };
+
+    const take = (data: Buffer, at: number) => {
       const { name, needList } = readAnswer(data, args.listDigest ?? false);
       const outcome = surveyorLogic.answer(state, name, limits);
       // A member that lacks the list gets it republished now. A newcomer does not: its own
@@ -253,6 +315,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         listAsked = true;
         ctx.count('listRequests');
         ctx.sendPipe({ type: 'republish' });
+      }
+      if (deadlines && outcome.kind === 'counted') {
+        if (accused.has(outcome.name)) {
+          ctx.count('falseSuspicions');
+          deadlines.falseSuspicion(outcome.name, at - sentAt);
+        } else deadlines.observe(outcome.name, at - sentAt);
       }
       if (outcome.kind === 'refused') {
         const r = refused.get(outcome.code);
@@ -278,7 +346,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
         continue;
       }
-      const sentAt = performance.now();
+      sentAt = performance.now();
+      if (deadlines) {
+        plan = deadlines.plan(state.members);
+        planned = 0;
+        accused.clear();
+      }
       // The deadline runs from the moment the survey has gone out to every respondent, as
       // nanomsg's own survey deadline does: sending to 10,000 pipes takes a while itself.
       const surveyEnd = sentAt + args.surveyTime;
@@ -290,15 +363,16 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         const remaining = Math.min(surveyEnd, lastAnswer + args.recvDeadline) - now;
         if (remaining <= 0 || ctx.stopping) break;
         let data: Buffer | null;
+        const wait = Math.max(0, Math.round(Math.min(remaining, ctx.sliceMs, pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity, nextDue() - now)));
         try {
-          data = socket.recv(Math.min(remaining, ctx.sliceMs, pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity));
+          data = socket.recv(wait);
         } catch (e) {
           if ((e as { code?: string }).code === 'EFSM') break; // the survey expired
           throw e;
         }
         if (data) {
           answers++;
-          take(data);
+          take(data, performance.now());
           // Drain what is already queued before publishing, so a burst of newcomers becomes one
           // list; but not for long once a newcomer waits: at 10,000 members the answers of the
           // others stream in for hundreds of ms, and draining them all first would hold the
@@ -311,14 +385,19 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           };
           for (let more = socket.recvNow(); more; more = keepDraining() ? socket.recvNow() : null) {
             answers++;
-            take(more);
+            take(more, performance.now());
           }
           lastAnswer = performance.now();
           flushJoins(lastAnswer);
-          await ctx.maybeYield();
+          await timedYield(() => ctx.maybeYield());
         } else {
-          flushJoins(performance.now());
-          await ctx.yield();
+          const back = performance.now();
+          flushJoins(back);
+          // The socket was empty just now. Members past their deadlines are accused only if this
+          // receive came back on time: a late one means this thread was descheduled, and answers
+          // may be waiting unread (nanomsg's own I/O thread starves with it).
+          if (deadlines && !deadlines.observerLag(back - now - wait)) expireDue(back);
+          await timedYield(() => ctx.yield());
         }
       }
       if (ctx.stopping) break;
@@ -326,6 +405,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       pendingJoins = [];
       const outcome = surveyorLogic.endRound(state, limits, performance.now());
       state = outcome.state;
+      if (deadlines) {
+        deadlines.endRound();
+        deadlines.retain(state.members);
+      }
       ctx.count('rounds');
       ctx.count('answers', answers);
       // Refusals are reported once per round and reason, not per message: a hostile peer cannot flood the mailbox.
@@ -335,7 +418,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
       refused.clear();
       if (outcome.changed) publishChange(outcome.joined, outcome.left, false);
-      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size });
+      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size, ...(deadlines ? { localHealth: deadlines.localHealth } : {}) });
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {

@@ -22,6 +22,7 @@ const spec: CommandSpec = {
     { flag: 'poll-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.pollTime), help: 'the period of the rounds (see --schedule)' },
     { flag: 'schedule', value: 'KIND', defaultText: 'fixed-rate', help: 'fixed-rate: a round every poll time (survey time < poll time); original: poll time after each round ends' },
     { flag: 'no-eager-join', boolean: true, help: "publish newcomers at the round's end, as the original, not as soon as they answer" },
+    { flag: 'detection', value: 'KIND', defaultText: 'adaptive', help: "adaptive: each member has its own answer deadline and is dropped mid-round; deadline: at the survey's end, as the original" },
     { flag: 'missed-rounds', value: 'N', defaultText: '1', help: 'grace rounds: drop a member after it missed N surveys in a row' },
     { flag: 'republish', value: 'DUR', defaultText: 'auto', help: 'heartbeat: republish the unchanged list this often (late subscribers, several servers); auto: 2-10s by list size; off: only on change' },
     { flag: 'no-list-digest', boolean: true, help: 'send empty surveys, as the original (no list digest, so restarted clients wait for a heartbeat)' },
@@ -42,6 +43,7 @@ export const serverCommand: Command = {
       pollTime: o.duration('poll-time'),
     };
     const schedule = o.oneOf('schedule', ['fixed-rate', 'original'] as const, 'fixed-rate');
+    const detection = o.oneOf('detection', ['adaptive', 'deadline'] as const, 'adaptive');
     const missedRounds = o.integer('missed-rounds', 1);
     const republishMs = o.string('republish') === 'off' ? 0 : o.string('republish') === 'auto' ? 'auto' : o.duration('republish');
     const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
@@ -52,6 +54,7 @@ export const serverCommand: Command = {
       ...timing,
       schedule,
       eagerJoin: !o.bool('no-eager-join'),
+      detection,
       ...(missedRounds !== undefined ? { missedRounds } : {}),
       ...(republishMs !== undefined ? { republishMs } : {}),
       listDigest: !o.bool('no-list-digest'),
