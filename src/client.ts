@@ -39,7 +39,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
 
   private constructor(options: ClientOptions) {
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
-    surveyUrls.forEach((u) => parseEndpoint(u));
+    surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
     const lists =

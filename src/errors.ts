@@ -22,7 +22,7 @@ export class GopherDiscoveryError extends Error {
   }
 }
 
-/** A URL that is not `tcp://host:port`, `ipc://path` or `inproc://name`. */
+/** A URL that is not `tcp://host:port`, `ipc:///absolute/path` or `inproc://name` (the grammar: parseEndpoint, src/protocol.ts). */
 export class InvalidUrlError extends GopherDiscoveryError {
   readonly url: string;
   constructor(url: string, reason: string) {
@@ -31,7 +31,7 @@ export class InvalidUrlError extends GopherDiscoveryError {
   }
 }
 
-export type ServiceNameRule = 'type' | 'empty' | 'separator' | 'too-long' | 'control-character';
+export type ServiceNameRule = 'type' | 'empty' | 'separator' | 'too-long' | 'control-character' | 'not-utf8';
 
 /** A service string that would corrupt or cannot travel in a member list. */
 export class InvalidServiceNameError extends GopherDiscoveryError {

@@ -34,7 +34,7 @@ export class PeerLists {
 
   constructor(options: PeerListOptions, private readonly onChange: (members: string[]) => void) {
     this.urls = urlList('pubsubUrl', options.pubsubUrl);
-    this.urls.forEach((u) => parseEndpoint(u));
+    this.urls.forEach((u) => parseEndpoint(u, 'connect'));
     this.listBytes = positiveInteger('maxListBytes', options.maxListBytes, defaultMaxListBytes());
     this.feed = new ListFeed(positiveInteger('bufferSize', options.bufferSize, 16));
     this.staleAfterMs = options.staleAfterMs === undefined ? undefined : validateDuration('staleAfterMs', options.staleAfterMs);

@@ -131,8 +131,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
   private refusalTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: ServerOptions) {
-    parseEndpoint(options.surveyUrl);
-    parseEndpoint(options.pubsubUrl);
+    parseEndpoint(options.surveyUrl, 'bind');
+    parseEndpoint(options.pubsubUrl, 'bind');
     if (options.surveyUrl === options.pubsubUrl) throw new InvalidOptionError('surveyUrl and pubsubUrl must differ');
     const timing = validateTiming(options);
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
