@@ -1,6 +1,7 @@
 /** `gopherdiscovery client`: registers a service; with a pub/sub URL prints each peer list. */
 import { createClient } from '../client.js';
 import { logSupervisor } from '../log.js';
+import { jsonLine, printable } from '../printable.js';
 import { LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
@@ -40,9 +41,12 @@ export const clientCommand: Command = {
     });
     const detachLog = logSupervisor(client.supervisor, log);
     if (pubsubUrl) {
-      client.on('peers', (peers) =>
-        out(json ? JSON.stringify({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.join(', ') || '(none)'}`),
-      );
+      const print = (peers: string[]) =>
+        out(json ? jsonLine({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.map(printable).join(', ') || '(none)'}`);
+      client.on('peers', print);
+      // A list that came while the client was starting (its subscribers start first) was before this listener.
+      const latest = client.latestPeers();
+      if (latest) print(latest);
     }
     log.info(
       { service: name, surveyUrl: surveyUrl.join(', '), pubsubUrl: pubsubUrl ?? null },

@@ -4,6 +4,7 @@
  * (unknown command or flag, bad value, malformed URL). Either failure prints one line
  * `gopherdiscovery: ...` on stderr.
  */
+import { escapeUnprintable } from '../printable.js';
 import { closeActorPool } from '../pool.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { parseCommand, UsageError, helpText } from './args.js';
@@ -75,4 +76,5 @@ function isAbort(e: unknown): boolean {
   return e instanceof StopSignal || (e instanceof Error && e.name === 'AbortError');
 }
 
-const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
+/** One line on stderr, a name from the input (a --name with a C1 control...) escaped for the terminal. */
+const oneLine = (s: string): string => escapeUnprintable(s.replace(/\s*\n\s*/g, ' ').trim());
