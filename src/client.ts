@@ -6,7 +6,8 @@
 import { NoPubSubError } from './errors.js';
 import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
-import { PeerLists, type PeerListOptions } from './peer-lists.js';
+import { checkOptionNames, optionNames } from './options.js';
+import { PEER_LIST_OPTION_NAMES, PeerLists, type PeerListOptions } from './peer-lists.js';
 import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName } from './protocol.js';
 import type { ChildSpec, SupervisorOptions } from './supervisor.js';
 
@@ -24,6 +25,17 @@ export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
   signal?: AbortSignal;
 }
 
+/** Every ClientOptions name (src/options.ts). */
+export const CLIENT_OPTION_NAMES = optionNames<ClientOptions>()([
+  ...(PEER_LIST_OPTION_NAMES as readonly Exclude<(typeof PEER_LIST_OPTION_NAMES)[number], 'pubsubUrl'>[]),
+  'pubsubUrl',
+  'surveyUrl',
+  'service',
+  'maxNameBytes',
+  'supervision',
+  'signal',
+]);
+
 export interface ClientEvents extends HandleEvents {
   /** The (merged) peer list changed. */
   peers: [string[]];
@@ -38,6 +50,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
   private readonly lists: PeerLists | undefined;
 
   private constructor(options: ClientOptions) {
+    checkOptionNames('createClient', options, CLIENT_OPTION_NAMES);
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
     surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);

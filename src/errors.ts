@@ -42,10 +42,19 @@ export class InvalidServiceNameError extends GopherDiscoveryError {
   }
 }
 
-/** An option out of its documented range (a duration of zero, a survey that cannot fit...). */
+/**
+ * An option out of its documented range (a duration of zero, a survey that cannot fit...),
+ * or an unknown option name: then `option` is that name and `suggestion` the closest known one.
+ */
 export class InvalidOptionError extends GopherDiscoveryError {
-  constructor(message: string) {
+  readonly option?: string;
+  readonly suggestion?: string;
+  constructor(message: string, unknown?: { option: string; suggestion?: string }) {
     super(message, 'ERR_INVALID_OPTION');
+    if (unknown) {
+      this.option = unknown.option;
+      if (unknown.suggestion !== undefined) this.suggestion = unknown.suggestion;
+    }
   }
 }
 

@@ -108,12 +108,19 @@ export function logServer(server: Server, log: Logger): () => void {
   };
   const onRefused = (r: { reason: string; count: number }) =>
     log.warn({ refused: r.count, reason: r.reason }, `refused ${r.count} answer${r.count === 1 ? '' : 's'}: ${r.reason}`);
+  const onDuplicate = (d: { name: string; count: number; periodMs: number }) =>
+    log.warn(
+      { duplicate: d.name, count: d.count, periodMs: d.periodMs },
+      `name ${JSON.stringify(d.name)} answered more than once in a round (${d.count} extra answer${d.count === 1 ? '' : 's'}${d.periodMs > 0 ? ` in ${Math.round(d.periodMs / 1000)} s` : ''}): two members claim it, or one is connected twice`,
+    );
   server.on('change', onChange);
   server.on('refused', onRefused);
+  server.on('duplicate', onDuplicate);
   const detachSupervisor = logSupervisor(server.supervisor, log);
   return () => {
     server.off('change', onChange);
     server.off('refused', onRefused);
+    server.off('duplicate', onDuplicate);
     detachSupervisor();
   };
 }

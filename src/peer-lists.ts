@@ -5,6 +5,7 @@
 import { ListFeed } from './feed.js';
 import { positiveInteger, urlList } from './handle.js';
 import { ListMerger, type SourceState } from './merge.js';
+import { optionNames } from './options.js';
 import { maxListBytes as defaultMaxListBytes, parseEndpoint, validateDuration } from './protocol.js';
 import type { SubscriberOut } from './actors/messages.js';
 import type { ChildSpec } from './supervisor.js';
@@ -23,6 +24,9 @@ export interface PeerListOptions {
    */
   staleAfterMs?: number;
 }
+
+/** Every PeerListOptions name (src/options.ts); clients and subscribers extend the list. */
+export const PEER_LIST_OPTION_NAMES = optionNames<PeerListOptions>()(['pubsubUrl', 'maxListBytes', 'bufferSize', 'staleAfterMs']);
 
 export class PeerLists {
   readonly urls: string[];

@@ -7,13 +7,16 @@
 import { escapeUnprintable } from '../printable.js';
 import { closeActorPool } from '../pool.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
-import { parseCommand, UsageError, helpText } from './args.js';
+import { envName, parseCommand, UsageError, helpText } from './args.js';
 import { clientCommand } from './client.js';
 import { StopSignal, type Command } from './context.js';
 import { serverCommand } from './server.js';
 import { watchCommand } from './watch.js';
 
 export const COMMANDS: Record<string, Command> = { server: serverCommand, client: clientCommand, watch: watchCommand };
+
+/** Every command's environment variables: one set in the environment for another command is not an error. */
+const ALL_ENV = [...new Set(Object.values(COMMANDS).flatMap((c) => c.spec.options.map((o) => envName(o.flag))))];
 
 export const USAGE = `usage: gopherdiscovery <command> [options]
 
@@ -48,7 +51,7 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}: use server, client or watch; see gopherdiscovery --help`);
-    const options = parseCommand(command.spec, rest, io.env);
+    const options = parseCommand(command.spec, rest, io.env, ALL_ENV);
     if (options.help) {
       io.out(helpText(command.spec));
       return 0;
