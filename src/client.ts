@@ -27,8 +27,7 @@ export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
 
 /** Every ClientOptions name (src/options.ts). */
 export const CLIENT_OPTION_NAMES = optionNames<ClientOptions>()([
-  ...(PEER_LIST_OPTION_NAMES as readonly Exclude<(typeof PEER_LIST_OPTION_NAMES)[number], 'pubsubUrl'>[]),
-  'pubsubUrl',
+  ...PEER_LIST_OPTION_NAMES,
   'surveyUrl',
   'service',
   'maxNameBytes',
