@@ -116,3 +116,34 @@ test('what the grammar accepts is served: a server on tcp://*, a client dialling
   const ipc = ipcPair();
   assert.ok(ipc.surveyUrl.startsWith('ipc:///'), 'the test kit makes absolute ipc paths');
 });
+
+test('messages call things by the names the user gave: the CLI says --survey-time, not surveyTime; bind failures do not offer interface names', async () => {
+  const { main } = await import('../src/cli/main.js');
+  const run = async (argv: string[]) => {
+    const err: string[] = [];
+    const code = await main(argv, { out: () => {}, err: (l) => err.push(l), env: {}, stop: new AbortController().signal });
+    return { code, err: err.join('\n') };
+  };
+  const port = await freePort();
+  const long = await run(['server', '--survey-time', '2m', '--http', 'off']);
+  assert.equal(long.code, 2);
+  assert.match(long.err, /^gopherdiscovery: --survey-time must be at most 60000 ms, got 120000$/);
+  const order = await run(['server', '--survey-time', '1s', '--poll-time', '500ms', '--http', 'off']);
+  assert.match(order.err, /--survey-time \(1000 ms\) must be shorter than --poll-time \(500 ms\)/);
+  assert.doesNotMatch(order.err, /surveyTime|pollTime/);
+  const same = await run(['server', '--survey-url', `tcp://127.0.0.1:${port}`, '--pubsub-url', `tcp://127.0.0.1:${port}`, '--http', 'off']);
+  assert.match(same.err, /--survey-url and --pubsub-url must differ/);
+  const relative = await run(['client', '--name', 'a', '--survey-url', 'ipc://rel.ipc']);
+  assert.equal(relative.code, 2);
+  assert.match(relative.err, /invalid URL "ipc:\/\/rel.ipc": ipc path "rel.ipc" is relative/);
+  // nanomsg's own ENODEV, should a name reach a bind anyway: the hint names what works.
+  const socket = NnSocket.open('pub');
+  try {
+    assert.throws(() => socket.bind(`tcp://localhost:${port}`), (e: Error) => {
+      assert.match(e.message, /ENODEV.*a listening URL needs an IPv4 address or \*, not a host or interface name/);
+      return true;
+    });
+  } finally {
+    socket.close();
+  }
+});

@@ -178,6 +178,24 @@ function envBoolean(name: string, text: string): boolean {
   throw new UsageError(`${name}=${JSON.stringify(text)} is not a boolean (use 1 or 0)`);
 }
 
+/**
+ * Runs a library call with the command's flags, and words its option errors in the flags'
+ * names: `gopherdiscovery server --survey-time 2m` should hear about `--survey-time`, not
+ * about the library's `surveyTime`. `flags` maps option names to flags, e.g.
+ * `{ surveyTime: '--survey-time' }`. Other errors pass unchanged.
+ */
+export async function inFlagTerms<T>(flags: Record<string, string>, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    const err = e as Error & { code?: unknown };
+    if (err.code === 'ERR_INVALID_OPTION' && typeof err.message === 'string') {
+      for (const [option, flag] of Object.entries(flags)) err.message = err.message.replace(new RegExp(`\\b${option}\\b`, 'g'), flag);
+    }
+    throw e;
+  }
+}
+
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
 /** Parses `250ms`, `1s`, `1.5s`, `2m`, or a bare number of milliseconds. */

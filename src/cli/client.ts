@@ -2,7 +2,7 @@
 import { createClient } from '../client.js';
 import { logSupervisor } from '../log.js';
 import { jsonLine, printable } from '../printable.js';
-import { LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
+import { inFlagTerms, LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
 const spec: CommandSpec = {
@@ -32,13 +32,13 @@ export const clientCommand: Command = {
     const pubsubUrl = pubsubUrls.length > 0 ? pubsubUrls.join(', ') : undefined;
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const client = await createClient({
+    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url' }, () => createClient({
       surveyUrl,
       service: name,
       ...(pubsubUrls.length > 0 ? { pubsubUrl: pubsubUrls } : {}),
       ...(staleAfterMs !== undefined ? { staleAfterMs } : {}),
       signal: stop,
-    });
+    }));
     const detachLog = logSupervisor(client.supervisor, log);
     if (pubsubUrl) {
       const print = (peers: string[]) =>

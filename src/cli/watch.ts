@@ -3,7 +3,7 @@ import { jsonLine, printable } from '../printable.js';
 import { diffLists } from '../protocol.js';
 import { logSupervisor } from '../log.js';
 import { subscribe } from '../subscriber.js';
-import { LOG_OPTIONS, type CommandSpec } from './args.js';
+import { inFlagTerms, LOG_OPTIONS, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
 const spec: CommandSpec = {
@@ -43,7 +43,9 @@ export const watchCommand: Command = {
     const pubsubUrl = pubsubUrls.join(', ');
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const sub = await subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), signal: stop });
+    const sub = await inFlagTerms({ staleAfterMs: '--stale-after', pubsubUrl: '--pubsub-url' }, () =>
+      subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), signal: stop }),
+    );
     const detachLog = logSupervisor(sub.supervisor, log);
     let previous: string[] = [];
     const print = (members: string[]) => {
