@@ -116,7 +116,7 @@ test('a foreign respondent: a name with a C1 control or a bidi override is refus
   try {
     await eventually(() => server.stats().refused['control-character'] >= 3 && server.stats().refused['not-utf8'] >= 1, 15_000, 'the refusals counted');
     await eventually(() => sameMembers(server.members(), ['\uFEFFforeign']), 15_000, 'the BOM name listed');
-    assert.equal(server.stats().refused['control-character'] % 3, 0, 'three control-character refusals per round');
+    assert.ok(server.members().every((m) => !/[\u0085\u202e\u2028]/.test(m)), 'no refused name listed');
   } finally {
     await rogue.stop();
     await server.close();
