@@ -52,5 +52,5 @@ test('bad values of the schedule, grace-round and timing flags are usage errors 
   assert.match(schedule.stderr.join('\n'), /--schedule: "sometimes" is not one of fixed-rate, original/);
   const slow = await runCli(['server', '--poll-time', '100ms', '--survey-time', '200ms', '--http', 'off']);
   assert.equal(slow.code, 2);
-  assert.match(slow.stderr.join('\n'), /surveyTime \(200 ms\) must be shorter than pollTime \(100 ms\)/);
+  assert.match(slow.stderr.join('\n'), /--survey-time \(200 ms\) must be shorter than --poll-time \(100 ms\)/);
 });

@@ -123,7 +123,8 @@ test('the dashboard event stream sends the marks as a `members` event', async ()
 test('distinct names in one round are not duplicates', async () => {
   const urls = await tcpPair();
   const server = await createServer({ ...urls, ...FAST });
-  const clients = await Promise.all(['x', 'y', 'z'].map((service) => createClient({ surveyUrl: urls.surveyUrl, service })));
+  const clients = [];
+  for (const service of ['x', 'y', 'z']) clients.push(await createClient({ surveyUrl: urls.surveyUrl, service }));
   let rounds = 0;
   server.on('round', (r) => r.members === 3 && rounds++);
   try {

@@ -13,8 +13,10 @@ import { createLogger } from '../src/log.js';
 import { escapeUnprintable, jsonLine, printable } from '../src/printable.js';
 import { decodeAnswer, decodeMembers, encodeAnswer, encodeMembers, validateServiceName } from '../src/protocol.js';
 import { formatChange } from '../src/cli/watch.js';
+import { launchBrowser } from './helpers/browser.js';
 import { Cli, cleanEnv } from './helpers/cli.js';
 import { FAST, freePort, tcpPair } from './helpers/endpoints.js';
+import { startMonitoredServer } from './helpers/monitored-server.js';
 import { Peer } from './helpers/peer.js';
 import { RogueRespondent } from './helpers/raw-sp.js';
 import { eventually, sameMembers, until, within } from './helpers/wait.js';
@@ -84,7 +86,8 @@ test("the issue's example: clients '\\uFEFFbom' and 'bom' are two members, each 
   const server = await createServer({ ...urls, ...FAST });
   const sub = await subscribe({ pubsubUrl: urls.pubsubUrl });
   const names = ['\uFEFFbom', 'bom', 'mid\uFEFFdle', 'cafe\u0301', 'caf\u00e9'];
-  const clients = await Promise.all(names.map((service) => createClient({ ...urls, service })));
+  const clients = [];
+  for (const service of names) clients.push(await createClient({ ...urls, service }));
   try {
     const changes = sub.changes()[Symbol.asyncIterator]();
     const { value } = await until(changes, (l) => l.length === names.length, 15_000, 'five distinct members at the subscriber');
@@ -196,4 +199,27 @@ test('CLI: a --name that breaks a rule exits 2 naming the rule, the name escaped
   assert.match(line, /control/);
   assert.match(line, /\\u\{009B\}|\\u009b/);
   assert.doesNotMatch(line, /\u009b/);
+});
+
+test('the dashboard and /members show a BOM name byte for byte, beside the name without it', async () => {
+  const fixture = await startMonitoredServer({ ...FAST });
+  const clients = [
+    await createClient({ surveyUrl: fixture.urls.surveyUrl, service: '\uFEFFbom' }),
+    await createClient({ surveyUrl: fixture.urls.surveyUrl, service: 'bom' }),
+  ];
+  const browser = await launchBrowser();
+  try {
+    await eventually(() => fixture.server.members().length === 2, 20_000, 'both members');
+    const members = (await (await fetch(new URL('/members', fixture.http.url))).json()) as string[];
+    assert.deepEqual([...members].sort(), ['bom', '\uFEFFbom'].sort());
+    const page = await browser.context.newPage();
+    await page.goto(fixture.http.url);
+    await page.locator('#members li').nth(1).waitFor({ timeout: 20_000 });
+    const shown = await page.locator('#members li .name').evaluateAll((els) => els.map((e) => e.textContent));
+    assert.deepEqual([...shown].sort(), ['bom', '\uFEFFbom'].sort());
+  } finally {
+    await browser.close();
+    await Promise.all(clients.map((c) => c.close()));
+    await fixture.close();
+  }
 });
