@@ -12,11 +12,13 @@ import { EventEmitter } from 'node:events';
 import { createClient, type Client, type ClientOptions } from './client.js';
 import { ClosedError, SupervisorGiveUpError } from './errors.js';
 import type { HandleEvents, SupervisedHandle, TreeParent } from './handle.js';
+import { checkOptionNames, optionNames } from './options.js';
 import {
   affectedBy,
   BackoffTimers,
   backoffDelay,
   recordRestart,
+  RESTART_SETTING_NAMES,
   validateRestartOptions,
   type RestartOptions,
   type RestartSettings,
@@ -35,6 +37,9 @@ export interface AppSupervisorOptions extends RestartSettings {
   /** Supervisor options given to every hosted tree unless its own options set them. */
   supervision?: SupervisorOptions;
 }
+
+/** Every AppSupervisorOptions name (src/options.ts). */
+export const APP_SUPERVISOR_OPTION_NAMES = optionNames<AppSupervisorOptions>()([...RESTART_SETTING_NAMES, 'supervision']);
 
 export const APP_SUPERVISOR_DEFAULTS = {
   strategy: 'one_for_one' as Strategy,
@@ -92,6 +97,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
 
   constructor(options: AppSupervisorOptions = {}) {
     super();
+    checkOptionNames('createSupervisor', options, APP_SUPERVISOR_OPTION_NAMES);
     this.name = options.name ?? `app#${++appSeq}`;
     const o = { ...APP_SUPERVISOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
     this.opts = {

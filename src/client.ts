@@ -6,7 +6,8 @@
 import { ClosedError, NoPubSubError } from './errors.js';
 import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
-import { PeerLists, type PeerListOptions } from './peer-lists.js';
+import { checkOptionNames, optionNames } from './options.js';
+import { PEER_LIST_OPTION_NAMES, PeerLists, type PeerListOptions } from './peer-lists.js';
 import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName } from './protocol.js';
 import type { ChildSpec, SupervisorOptions } from './supervisor.js';
 
@@ -23,6 +24,16 @@ export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
   /** Aborting it closes the client. */
   signal?: AbortSignal;
 }
+
+/** Every ClientOptions name (src/options.ts). */
+export const CLIENT_OPTION_NAMES = optionNames<ClientOptions>()([
+  ...PEER_LIST_OPTION_NAMES,
+  'surveyUrl',
+  'service',
+  'maxNameBytes',
+  'supervision',
+  'signal',
+]);
 
 export interface ClientEvents extends HandleEvents {
   /** The (merged) peer list changed. */
@@ -44,8 +55,9 @@ export class Client extends SupervisedHandle<ClientEvents> {
   private readonly abortSignal: AbortSignal | undefined;
 
   private constructor(options: ClientOptions) {
+    checkOptionNames('createClient', options, CLIENT_OPTION_NAMES);
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
-    surveyUrls.forEach((u) => parseEndpoint(u));
+    surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
     const lists =

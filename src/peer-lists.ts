@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { ListFeed } from './feed.js';
 import { positiveInteger, urlList } from './handle.js';
 import { ListMerger, type SourceState } from './merge.js';
+import { optionNames } from './options.js';
 import { diffLists, maxListBytes as defaultMaxListBytes, parseEndpoint, validateDuration } from './protocol.js';
 import type { SubscriberOut } from './actors/messages.js';
 import type { ChildSpec } from './supervisor.js';
@@ -37,6 +38,9 @@ export interface PeerListEvents {
   refused?(reason: string): void;
 }
 
+/** Every PeerListOptions name (src/options.ts); clients and subscribers extend the list. */
+export const PEER_LIST_OPTION_NAMES = optionNames<PeerListOptions>()(['pubsubUrl', 'maxListBytes', 'bufferSize', 'staleAfterMs']);
+
 export class PeerLists {
   readonly urls: string[];
   readonly feed: ListFeed;
@@ -48,7 +52,7 @@ export class PeerLists {
 
   constructor(options: PeerListOptions, private readonly events: PeerListEvents) {
     this.urls = urlList('pubsubUrl', options.pubsubUrl);
-    this.urls.forEach((u) => parseEndpoint(u));
+    this.urls.forEach((u) => parseEndpoint(u, 'connect'));
     this.listBytes = positiveInteger('maxListBytes', options.maxListBytes, defaultMaxListBytes());
     this.feed = new ListFeed(positiveInteger('bufferSize', options.bufferSize, 16));
     const staleAfterMs = options.staleAfterMs === undefined ? undefined : validateDuration('staleAfterMs', options.staleAfterMs);

@@ -4,9 +4,10 @@
  * publication; restarted actors are started from it, so a restart neither publishes a
  * spurious empty list nor republishes an unchanged one.
  */
-import type { ChangeMessage, Detection, RoundMessage } from './actors/messages.js';
+import type { ChangeMessage, Detection, DuplicatesMessage, RoundMessage } from './actors/messages.js';
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
+import { checkOptionNames, optionNames } from './options.js';
 import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
 import {
   DEFAULT_MAX_MEMBERS,
@@ -75,12 +76,33 @@ export interface ServerOptions extends Partial<ServerTiming> {
    * has until the survey's end, as the original.
    */
   detection?: Detection;
-  /** At most one 'refused:summary' event per refusal reason per this many ms. Default 60,000. */
+  /** At most one 'refused:summary' event per refusal reason, and one 'duplicate' event per name, per this many ms. Default 60,000. */
   refusalLogIntervalMs?: number;
   supervision?: SupervisorOptions;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
 }
+
+/** Every ServerOptions name, checked against the interface at compile time (src/options.ts). */
+export const SERVER_OPTION_NAMES = optionNames<ServerOptions>()([
+  'surveyUrl',
+  'pubsubUrl',
+  'surveyTime',
+  'recvDeadline',
+  'pollTime',
+  'maxMembers',
+  'maxNameBytes',
+  'republishMs',
+  'schedule',
+  'eagerJoin',
+  'missedRounds',
+  'lateAnswers',
+  'detection',
+  'listDigest',
+  'refusalLogIntervalMs',
+  'supervision',
+  'signal',
+]);
 
 export interface MembershipChange {
   members: string[];
@@ -115,6 +137,23 @@ export interface ServerEvents extends HandleEvents {
   refused: [{ code: RefusalReason; reason: string; count: number }];
   /** Refusals summarised at most once per reason per `refusalLogIntervalMs`: the event to log. */
   'refused:summary': [RefusalSummary];
+  /**
+   * Names answered more than once in a round: two members claiming one name, or one member
+   * connected twice (each name with its answers beyond the first). One event per such round.
+   */
+  duplicates: [{ round: number; names: Array<{ name: string; count: number }> }];
+  /**
+   * A name answered more than once, summarised at most once per name per
+   * `refusalLogIntervalMs` (the first at once): `count` answers beyond the first since the
+   * name's previous summary, over `periodMs` (0 for the first). The event to log or alert on.
+   */
+  duplicate: [DuplicateSummary];
+}
+
+export interface DuplicateSummary {
+  name: string;
+  count: number;
+  periodMs: number;
 }
 
 /** Counters since the server was created; they survive actor restarts. */
@@ -128,6 +167,8 @@ export interface ServerStats {
   published: number;
   /** Answers refused, by reason (every reason present, zero when none). */
   refused: Record<RefusalReason, number>;
+  /** Answers that repeated a name already answered in their round (answers beyond the first per name and round). */
+  duplicates: number;
 }
 
 export const DEFAULT_REFUSAL_LOG_INTERVAL_MS = 60_000;
@@ -146,13 +187,16 @@ export class Server extends SupervisedHandle<ServerEvents> {
     changes: 0,
     published: 0,
     refused: Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>,
+    duplicates: 0,
   };
   private readonly refusalLog: RefusalLog;
+  private readonly duplicateLog: RefusalLog<string>;
   private refusalTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: ServerOptions) {
-    parseEndpoint(options.surveyUrl);
-    parseEndpoint(options.pubsubUrl);
+    checkOptionNames('createServer', options, SERVER_OPTION_NAMES);
+    parseEndpoint(options.surveyUrl, 'bind');
+    parseEndpoint(options.pubsubUrl, 'bind');
     if (options.surveyUrl === options.pubsubUrl) throw new InvalidOptionError('surveyUrl and pubsubUrl must differ');
     const timing = validateTiming(options);
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
@@ -198,6 +242,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
             if (msg.type === 'change') this.onChange(msg);
             else if (msg.type === 'round') this.onRound(msg);
             else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code, msg.reason, msg.count);
+            else if (msg.type === 'duplicates') this.onDuplicates(msg);
           },
         },
       ],
@@ -209,6 +254,12 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
     this.refusalLog = new RefusalLog(refusalLogIntervalMs, (summary) => this.emit('refused:summary', summary));
+    this.duplicateLog = new RefusalLog<string>(
+      refusalLogIntervalMs,
+      (s) => this.emit('duplicate', { name: s.code, count: s.count, periodMs: s.periodMs }),
+      undefined,
+      true,
+    );
   }
 
   static async create(options: ServerOptions): Promise<Server> {
@@ -229,8 +280,25 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.counters.refused[code] += count;
     this.emit('refused', { code, reason, count });
     this.refusalLog.add(code, count, reason);
-    // Summaries of a burst that then stops still go out once their interval has passed.
-    if (!this.closed) this.refusalTimer ??= setInterval(() => this.refusalLog.flush(), this.refusalLog.intervalMs).unref();
+    this.startSummaryTimer();
+  }
+
+  private onDuplicates(msg: DuplicatesMessage): void {
+    for (const d of msg.names) {
+      this.counters.duplicates += d.count;
+      this.duplicateLog.add(d.name, d.count, '');
+    }
+    this.emit('duplicates', { round: msg.round, names: msg.names });
+    this.startSummaryTimer();
+  }
+
+  /** Summaries of a burst that then stops still go out once their interval has passed. */
+  private startSummaryTimer(): void {
+    if (this.closed) return;
+    this.refusalTimer ??= setInterval(() => {
+      this.refusalLog.flush();
+      this.duplicateLog.flush();
+    }, this.refusalLog.intervalMs).unref();
   }
 
   private onChange(msg: ChangeMessage): void {
@@ -248,6 +316,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
   protected onEnd(): void {
     clearInterval(this.refusalTimer);
     this.refusalLog.flush(true);
+    this.duplicateLog.flush(true);
   }
 }
 

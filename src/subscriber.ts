@@ -3,7 +3,8 @@
  * lists `changes()` yields, stopped by `close()` or by aborting its signal.
  */
 import { SupervisedHandle, type HandleEvents } from './handle.js';
-import { PeerLists, type PeerListOptions } from './peer-lists.js';
+import { checkOptionNames, optionNames } from './options.js';
+import { PEER_LIST_OPTION_NAMES, PeerLists, type PeerListOptions } from './peer-lists.js';
 import type { SourceState } from './merge.js';
 import type { SupervisorOptions } from './supervisor.js';
 
@@ -12,6 +13,9 @@ export interface SubscribeOptions extends PeerListOptions {
   signal?: AbortSignal;
   supervision?: SupervisorOptions;
 }
+
+/** Every SubscribeOptions name (src/options.ts). */
+export const SUBSCRIBE_OPTION_NAMES = optionNames<SubscribeOptions>()([...PEER_LIST_OPTION_NAMES, 'signal', 'supervision']);
 
 export interface SubscriberEvents extends HandleEvents {
   /** The (merged) member list changed. */
@@ -31,6 +35,7 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
   private readonly lists: PeerLists;
 
   private constructor(options: SubscribeOptions) {
+    checkOptionNames('subscribe', options, SUBSCRIBE_OPTION_NAMES);
     const lists = new PeerLists(options, {
       change: (members, joined, left) => {
         this.emit('change', members);

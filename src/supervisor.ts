@@ -12,12 +12,14 @@ import { MessageChannel } from 'node:worker_threads';
 import { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorOut, Fault } from './actors/messages.js';
 import { ActorTimeoutError, ClosedError, InvalidOptionError, SupervisorGiveUpError } from './errors.js';
+import { checkOptionNames, optionNames } from './options.js';
 import { createActorPool, type ActorPool } from './pool.js';
 import {
   affectedBy,
   BackoffTimers,
   backoffDelay,
   recordRestart,
+  RESTART_SETTING_NAMES,
   shouldRestart,
   validateRestartOptions,
   type RestartPolicy,
@@ -58,6 +60,16 @@ export interface SupervisorOptions extends RestartSettings {
   /** Bound on one blocking receive inside actors: how late they notice stop() and messages. Default 50 ms. */
   sliceMs?: number;
 }
+
+/** Every SupervisorOptions name (src/options.ts). */
+export const SUPERVISOR_OPTION_NAMES = optionNames<SupervisorOptions>()([
+  ...RESTART_SETTING_NAMES,
+  'livenessIntervalMs',
+  'livenessTimeoutMs',
+  'startTimeoutMs',
+  'stopTimeoutMs',
+  'sliceMs',
+]);
 
 export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'resetBackoffAfterMs'>> = {
   strategy: 'one_for_one',
@@ -156,6 +168,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   constructor(specs: ChildSpec[], options: SupervisorOptions = {}) {
     super();
+    checkOptionNames('supervision', options, SUPERVISOR_OPTION_NAMES);
     this.name = options.name ?? `supervisor#${++supervisorSeq}`;
     const o = { ...SUPERVISOR_DEFAULTS, ...stripUndefined(options) };
     this.opts = { ...o, resetBackoffAfterMs: options.resetBackoffAfterMs ?? o.periodMs };

@@ -55,5 +55,5 @@ test('bad values of the schedule, detection, grace-round and timing flags are us
   assert.match(detection.stderr.join('\n'), /--detection: "psychic" is not one of adaptive, deadline/);
   const slow = await runCli(['server', '--poll-time', '100ms', '--survey-time', '200ms', '--http', 'off']);
   assert.equal(slow.code, 2);
-  assert.match(slow.stderr.join('\n'), /surveyTime \(200 ms\) must be shorter than pollTime \(100 ms\)/);
+  assert.match(slow.stderr.join('\n'), /--survey-time \(200 ms\) must be shorter than --poll-time \(100 ms\)/);
 });

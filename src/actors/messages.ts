@@ -172,8 +172,19 @@ export interface ChangeMessage {
   eager: boolean;
 }
 
+/**
+ * Names answered more than once in a round (sent before that round's RoundMessage, only
+ * when there were any): two members claiming one name, or one member connected twice.
+ */
+export interface DuplicatesMessage {
+  type: 'duplicates';
+  round: number;
+  /** Each such name with its answers beyond the first in the round. */
+  names: Array<{ name: string; count: number }>;
+}
+
 export type SurveyorIn = AttachPipeMessage;
-export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage;
+export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | DuplicatesMessage;
 
 // ---------------------------------------------------------------- surveyor → publisher pipe
 

@@ -38,7 +38,8 @@ export interface SurveyorLimits {
 export type AnswerOutcome =
   /** A name counted in this round; `newcomer` when it is not a member yet (an eager join candidate). */
   | { kind: 'counted'; name: string; newcomer: boolean }
-  | { kind: 'duplicate' }
+  /** A name already answered in this round (by another member, or by one connected twice). */
+  | { kind: 'duplicate'; name: string }
   | { kind: 'refused'; code: RefusalReason; reason: string };
 
 export interface RoundOutcome {
@@ -68,7 +69,7 @@ export const surveyorLogic = {
     const decoded = decodeAnswer(data, limits.maxNameBytes);
     if (!decoded.ok) return { kind: 'refused', code: decoded.code, reason: decoded.reason };
     const name = decoded.name;
-    if (state.fresh.has(name)) return { kind: 'duplicate' };
+    if (state.fresh.has(name)) return { kind: 'duplicate', name };
     const incumbent = state.members.has(name);
     const reserved = incumbent ? 0 : state.members.size - state.tally.incumbents;
     if (state.fresh.size + reserved >= limits.maxMembers) {
@@ -251,6 +252,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
 
     // Refusals of the round under way, by reason (the latest detail of each).
     const refused = new Map<RefusalReason, { count: number; reason: string }>();
+    // Names answered more than once in the round under way: answers beyond the first.
+    const duplicates = new Map<string, number>();
     let pendingJoins: string[] = [];
     let lastEager = -Infinity;
     /** The earliest time (performance.now()) the next eager publication may go out. */
@@ -328,9 +331,9 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           r.count++;
           r.reason = outcome.reason;
         } else refused.set(outcome.code, { count: 1, reason: outcome.reason });
-      } else if (outcome.kind === 'counted' && outcome.newcomer && args.eagerJoin) {
-        pendingJoins.push(outcome.name);
-      }
+      } else if (outcome.kind === 'counted') {
+        if (outcome.newcomer && args.eagerJoin) pendingJoins.push(outcome.name);
+      } else duplicates.set(outcome.name, (duplicates.get(outcome.name) ?? 0) + 1);
     };
 
     let surveyId = Math.floor(Math.random() * 0x80000000);
@@ -417,6 +420,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         ctx.emit({ type: 'refused', code, reason: r.reason, count: r.count });
       }
       refused.clear();
+      if (duplicates.size > 0) {
+        ctx.emit({ type: 'duplicates', round: state.round, names: [...duplicates].map(([name, count]) => ({ name, count })) });
+        duplicates.clear();
+      }
       if (outcome.changed) publishChange(outcome.joined, outcome.left, false);
       ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size, ...(deadlines ? { localHealth: deadlines.localHealth } : {}) });
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;

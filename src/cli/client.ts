@@ -1,7 +1,8 @@
 /** `gopherdiscovery client`: registers a service; with a pub/sub URL prints each peer list. */
 import { createClient } from '../client.js';
 import { logSupervisor } from '../log.js';
-import { LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
+import { jsonLine, printable } from '../printable.js';
+import { inFlagTerms, LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
 const spec: CommandSpec = {
@@ -31,18 +32,21 @@ export const clientCommand: Command = {
     const pubsubUrl = pubsubUrls.length > 0 ? pubsubUrls.join(', ') : undefined;
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const client = await createClient({
+    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url' }, () => createClient({
       surveyUrl,
       service: name,
       ...(pubsubUrls.length > 0 ? { pubsubUrl: pubsubUrls } : {}),
       ...(staleAfterMs !== undefined ? { staleAfterMs } : {}),
       signal: stop,
-    });
+    }));
     const detachLog = logSupervisor(client.supervisor, log);
     if (pubsubUrl) {
-      client.on('peers', (peers) =>
-        out(json ? JSON.stringify({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.join(', ') || '(none)'}`),
-      );
+      const print = (peers: string[]) =>
+        out(json ? jsonLine({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.map(printable).join(', ') || '(none)'}`);
+      client.on('peers', print);
+      // A list that came while the client was starting (its subscribers start first) was before this listener.
+      const latest = client.latestPeers();
+      if (latest) print(latest);
     }
     log.info(
       { service: name, surveyUrl: surveyUrl.join(', '), pubsubUrl: pubsubUrl ?? null },

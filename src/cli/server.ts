@@ -4,7 +4,7 @@ import { startHttpServer, type HttpEndpoint } from '../http/server.js';
 import { logServer } from '../log.js';
 import { createServer } from '../server.js';
 import { DEFAULT_TIMING } from '../protocol.js';
-import { LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
+import { inFlagTerms, LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
 const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
@@ -32,6 +32,17 @@ const spec: CommandSpec = {
   notes: 'Durations: 250ms, 1s, 2m (a bare number is milliseconds). Logs go to stderr.\nSIGINT / SIGTERM stop the server gracefully (exit 0).',
 };
 
+/** The server options this command sets, by the flags that set them (for error messages). */
+const SERVER_FLAGS = {
+  surveyTime: '--survey-time',
+  recvDeadline: '--recv-deadline',
+  pollTime: '--poll-time',
+  missedRounds: '--missed-rounds',
+  republishMs: '--republish',
+  surveyUrl: '--survey-url',
+  pubsubUrl: '--pubsub-url',
+};
+
 export const serverCommand: Command = {
   spec,
   async run(o, { log, stop }) {
@@ -48,7 +59,7 @@ export const serverCommand: Command = {
     const republishMs = o.string('republish') === 'off' ? 0 : o.string('republish') === 'auto' ? 'auto' : o.duration('republish');
     const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
 
-    const server = await createServer({
+    const server = await inFlagTerms(SERVER_FLAGS, () => createServer({
       surveyUrl,
       pubsubUrl,
       ...timing,
@@ -59,7 +70,7 @@ export const serverCommand: Command = {
       ...(republishMs !== undefined ? { republishMs } : {}),
       listDigest: !o.bool('no-list-digest'),
       signal: stop,
-    });
+    }));
     const detachLog = logServer(server, log);
     let metrics: ServerMetrics | undefined;
     let http: HttpEndpoint | undefined;

@@ -1,8 +1,9 @@
 /** `gopherdiscovery watch`: prints each membership change (joined, left, the full list). */
+import { jsonLine, printable } from '../printable.js';
 import { diffLists } from '../protocol.js';
 import { logSupervisor } from '../log.js';
 import { subscribe } from '../subscriber.js';
-import { LOG_OPTIONS, type CommandSpec } from './args.js';
+import { inFlagTerms, LOG_OPTIONS, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 
 const spec: CommandSpec = {
@@ -28,9 +29,9 @@ export interface WatchLine {
   members: string[];
 }
 
-/** The human-readable form of one change. */
+/** The human-readable form of one change; names escaped for a terminal (src/printable.ts). */
 export function formatChange(c: WatchLine): string {
-  const list = (l: string[]) => (l.length ? l.join(', ') : '-');
+  const list = (l: string[]) => (l.length ? l.map(printable).join(', ') : '-');
   return `${c.time}  joined: ${list(c.joined)}  left: ${list(c.left)}  members (${c.members.length}): ${list(c.members)}`;
 }
 
@@ -42,15 +43,21 @@ export const watchCommand: Command = {
     const pubsubUrl = pubsubUrls.join(', ');
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const sub = await subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), signal: stop });
+    const sub = await inFlagTerms({ staleAfterMs: '--stale-after', pubsubUrl: '--pubsub-url' }, () =>
+      subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), signal: stop }),
+    );
     const detachLog = logSupervisor(sub.supervisor, log);
     let previous: string[] = [];
-    sub.on('change', (members) => {
+    const print = (members: string[]) => {
       const { joined, left } = diffLists(previous, members);
       previous = members;
       const line: WatchLine = { time: new Date().toISOString(), joined, left, members };
-      out(json ? JSON.stringify(line) : formatChange(line));
-    });
+      out(json ? jsonLine(line) : formatChange(line));
+    };
+    sub.on('change', print);
+    // A list that came while the subscriber was starting was before this listener.
+    const latest = sub.latest();
+    if (latest) print(latest);
     log.info({ pubsubUrl }, `watching ${pubsubUrl}`);
     await runUntilStopped({ stop, log }, [sub], 'stopping', async () => {
       await sub.close();
