@@ -6,8 +6,9 @@
 import { NoPubSubError } from './errors.js';
 import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
-import { PeerLists, type PeerListOptions } from './peer-lists.js';
-import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName } from './protocol.js';
+import { keysFromSecrets } from './keyring.js';
+import { noListRefusals, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
+import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName, type ListRefusalReason } from './protocol.js';
 import type { ChildSpec, SupervisorOptions } from './supervisor.js';
 
 export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
@@ -27,6 +28,8 @@ export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
 export interface ClientEvents extends HandleEvents {
   /** The (merged) peer list changed. */
   peers: [string[]];
+  /** A published message was dropped (see SubscriberEvents['refused']). */
+  refused: [ListRefusal];
 }
 
 let clientSeq = 0;
@@ -42,6 +45,8 @@ export class Client extends SupervisedHandle<ClientEvents> {
     surveyUrls.forEach((u) => parseEndpoint(u));
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
+    // Checked before anything starts; derived once per secret per process (cached).
+    const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
     const lists =
       options.pubsubUrl === undefined
         ? undefined
@@ -50,7 +55,10 @@ export class Client extends SupervisedHandle<ClientEvents> {
             (members) => this.emit('peers', members),
           );
     // Subscribers connect first, so they listen before this client's answer can change the list.
-    const specs: ChildSpec[] = [...(lists?.specs() ?? []), { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service }) }];
+    const specs: ChildSpec[] = [
+      ...(lists?.specs((refusal) => this.emit('refused', refusal)) ?? []),
+      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, ...(keys ? { keys } : {}) }) },
+    ];
     super(specs, options.supervision, `client#${++clientSeq}(${service})`, options.signal);
     this.service = service;
     this.surveyUrls = surveyUrls;
@@ -83,6 +91,11 @@ export class Client extends SupervisedHandle<ClientEvents> {
   /** The latest peer list received, or undefined if none yet (or no pubsubUrl). */
   latestPeers(): string[] | undefined {
     return this.lists?.feed.latest;
+  }
+
+  /** Published messages dropped since creation, by reason (all zero without pubsubUrl). */
+  refusedLists(): Record<ListRefusalReason, number> {
+    return { ...(this.lists?.refused ?? noListRefusals()) };
   }
 
   /** Each server's latest list and whether it still counts in the merge ([] without pubsubUrl). */

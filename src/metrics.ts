@@ -4,6 +4,7 @@
  * gets its own prom-client Registry, so two servers in one process never share counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { REFUSAL_REASONS, type RefusalReason } from './protocol.js';
 import type { MembershipChange, RoundInfo, Server } from './server.js';
 import type { ActorRestartEvent } from './supervisor.js';
 
@@ -47,6 +48,14 @@ export function createServerMetrics(server: Server, options: ServerMetricsOption
     help: 'Answers refused (oversized, not UTF-8, containing "|" or a control character, over the member cap).',
     registers,
   });
+  const refusedByReason = new Counter({
+    name: 'gopherdiscovery_refused_answers_by_reason_total',
+    help: 'Answers refused, by reason (as server.stats().refused): not-accepted by the accept rule, and in secret mode unauthenticated, unknown-key, bad-mac.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  // Every reason's series exists from the start at 0, so rate() sees the first refusal.
+  for (const reason of REFUSAL_REASONS) refusedByReason.inc({ reason }, 0);
   const restarts = new Counter({ name: 'gopherdiscovery_actor_restarts_total', help: 'Actor restarts by the supervisor.', labelNames: ['actor'] as const, registers });
   new Gauge({
     name: 'gopherdiscovery_actor_up',
@@ -73,7 +82,10 @@ export function createServerMetrics(server: Server, options: ServerMetricsOption
     leaves.inc(c.left.length);
   };
   const onPublished = () => publications.inc();
-  const onRefused = (r: { count: number }) => refused.inc(r.count);
+  const onRefused = (r: { code: RefusalReason; count: number }) => {
+    refused.inc(r.count);
+    refusedByReason.inc({ reason: r.code }, r.count);
+  };
   const onRestart = (e: ActorRestartEvent) => {
     for (const id of e.ids) restarts.inc({ actor: id });
   };

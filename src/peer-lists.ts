@@ -5,7 +5,8 @@
 import { ListFeed } from './feed.js';
 import { positiveInteger, urlList } from './handle.js';
 import { ListMerger, type SourceState } from './merge.js';
-import { maxListBytes as defaultMaxListBytes, parseEndpoint, validateDuration } from './protocol.js';
+import { keysFromSecrets, type KeyMaterial } from './keyring.js';
+import { LIST_REFUSAL_REASONS, maxListBytes as defaultMaxListBytes, parseEndpoint, validateDuration, type ListRefusalReason } from './protocol.js';
 import type { SubscriberOut } from './actors/messages.js';
 import type { ChildSpec } from './supervisor.js';
 
@@ -22,6 +23,24 @@ export interface PeerListOptions {
    * Default: none — a server's last list counts until it publishes another.
    */
   staleAfterMs?: number;
+  /**
+   * Shared-secret mode: the server's secret (or a keyring, an array: any of its keys opens a
+   * list; the first one also signs this client's answers). Only lists sealed with one of
+   * these keys, and newer than the last one from the same publisher, are accepted; anything
+   * else is dropped and counted (`refusedLists()`, a 'refused' event). Default: none (plain).
+   */
+  secret?: string | string[];
+}
+
+/** A dropped message: why, and the detail. */
+export interface ListRefusal {
+  code: ListRefusalReason;
+  reason: string;
+}
+
+/** A zero count for every list refusal reason. */
+export function noListRefusals(): Record<ListRefusalReason, number> {
+  return Object.fromEntries(LIST_REFUSAL_REASONS.map((r) => [r, 0])) as Record<ListRefusalReason, number>;
 }
 
 export class PeerLists {
@@ -30,6 +49,9 @@ export class PeerLists {
   private readonly merger: ListMerger;
   private readonly listBytes: number;
   private readonly staleAfterMs: number | undefined;
+  private readonly keys: KeyMaterial[] | undefined;
+  /** Messages dropped, by reason. */
+  readonly refused = noListRefusals();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: PeerListOptions, private readonly onChange: (members: string[]) => void) {
@@ -39,17 +61,23 @@ export class PeerLists {
     this.feed = new ListFeed(positiveInteger('bufferSize', options.bufferSize, 16));
     this.staleAfterMs = options.staleAfterMs === undefined ? undefined : validateDuration('staleAfterMs', options.staleAfterMs);
     this.merger = new ListMerger(this.urls, this.staleAfterMs);
+    this.keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
   }
 
   /** One subscriber actor per URL ('subscriber', or 'subscriber:0', 'subscriber:1'... for several). */
-  specs(onRefused?: (reason: string) => void): ChildSpec[] {
+  specs(onRefused?: (refusal: ListRefusal) => void): ChildSpec[] {
     return this.urls.map((url, i) => ({
       id: this.urls.length === 1 ? 'subscriber' : `subscriber:${i}`,
       kind: 'subscriber' as const,
-      args: () => ({ url, maxListBytes: this.listBytes }),
+      args: () => ({ url, maxListBytes: this.listBytes, ...(this.keys ? { keys: this.keys } : {}) }),
       onMessage: (msg: SubscriberOut) => {
         if (msg.type === 'list') this.deliver(this.merger.update(url, msg.members, Date.now()));
-        else if (msg.type === 'refused') onRefused?.(msg.reason);
+        else if (msg.type === 'refused') {
+          // A subscriber's refusals are list refusals; 'malformed' when it gave no code.
+          const code = (msg.code ?? 'malformed') as ListRefusalReason;
+          this.refused[code] += msg.count;
+          onRefused?.({ code, reason: msg.reason });
+        }
       },
     }));
   }

@@ -4,10 +4,12 @@
  * publication; restarted actors are started from it, so a restart neither publishes a
  * spurious empty list nor republishes an unchanged one.
  */
-import type { ChangeMessage, RoundMessage } from './actors/messages.js';
+import { acceptRule, judge, type AcceptOption } from './admission.js';
+import type { AdmissionQueryMessage, ChangeMessage, RoundMessage } from './actors/messages.js';
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
+import { keysFromSecrets } from './keyring.js';
 import {
   DEFAULT_MAX_MEMBERS,
   DEFAULT_MAX_NAME_BYTES,
@@ -57,6 +59,26 @@ export interface ServerOptions extends Partial<ServerTiming> {
    * current survey with any name it likes.
    */
   lateAnswers?: 'count' | 'drop';
+  /**
+   * Admission rule (wire-compatible: applies to Go, nanocat and nng clients too): only
+   * names in this list, names matching this RegExp, or names for which this function
+   * returns true are listed; any other answer is refused and counted as 'not-accepted'.
+   * Lists and patterns are checked in the surveyor's thread. A function cannot cross into
+   * it: it runs in the main thread, once per newcomer, and its verdict is cached in the
+   * surveyor (4,096 names, oldest forgotten first), so a newcomer joins a mailbox round
+   * trip later (well under a round) and a refused name costs a map lookup per answer. A
+   * function that throws refuses the name. Members are not checked again. Default: all.
+   */
+  accept?: AcceptOption;
+  /**
+   * Shared-secret mode (an extension, NOT compatible with Go, nanocat or nng peers): a
+   * secret of at least 16 characters, or an array of them (a keyring: all are accepted,
+   * the first signs and seals). Surveys carry a fresh nonce, answers must carry a MAC over
+   * it (else they are refused as 'unauthenticated', 'unknown-key' or 'bad-mac'), and lists
+   * are sealed with AES-256-GCM. Clients and subscribers need the same `secret`. See the
+   * README, "Security". Default: none (plain mode, the original's wire format).
+   */
+  secret?: string | string[];
   /** At most one 'refused:summary' event per refusal reason per this many ms. Default 60,000. */
   refusalLogIntervalMs?: number;
   supervision?: SupervisorOptions;
@@ -149,6 +171,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const lateAnswers = options.lateAnswers ?? 'drop';
     if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${String(lateAnswers)}`);
     const republishMs = options.republishMs ? validateDuration('republishMs', options.republishMs) : 0;
+    const accept = options.accept === undefined ? undefined : acceptRule(options.accept);
+    const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
     const refusalLogIntervalMs = positiveInteger('refusalLogIntervalMs', options.refusalLogIntervalMs, DEFAULT_REFUSAL_LOG_INTERVAL_MS);
     super(
       [
@@ -157,7 +181,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'publisher',
           pipe: 'surveyor',
           kind: 'publisher',
-          args: () => ({ url: options.pubsubUrl, lastPublished: this.lastPublished, republishMs }),
+          args: () => ({ url: options.pubsubUrl, lastPublished: this.lastPublished, republishMs, ...(keys ? { keys } : {}) }),
           onMessage: (msg) => {
             if (msg.type !== 'published') return;
             if (msg.members) this.lastPublished = msg.members;
@@ -169,11 +193,25 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'surveyor',
           pipe: 'publisher',
           kind: 'surveyor',
-          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, lateAnswers, initialMembers: this.current }),
+          args: () => ({
+            url: options.surveyUrl,
+            ...timing,
+            maxMembers,
+            maxNameBytes,
+            missedRounds,
+            schedule,
+            eagerJoin,
+            lateAnswers,
+            initialMembers: this.current,
+            ...(accept ? { accept } : {}),
+            ...(keys ? { keys } : {}),
+          }),
           onMessage: (msg) => {
             if (msg.type === 'change') this.onChange(msg);
             else if (msg.type === 'round') this.onRound(msg);
-            else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code, msg.reason, msg.count);
+            // The surveyor's refusals are answer refusals (RefusalReason), never a subscriber's.
+            else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code as RefusalReason, msg.reason, msg.count);
+            else if (msg.type === 'admission-query') this.onAdmissionQuery(msg, options.accept as (name: string) => boolean);
           },
         },
       ],
@@ -207,6 +245,12 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.refusalLog.add(code, count, reason);
     // Summaries of a burst that then stops still go out once their interval has passed.
     if (!this.closed) this.refusalTimer ??= setInterval(() => this.refusalLog.flush(), this.refusalLog.intervalMs).unref();
+  }
+
+  /** Judges newcomers with the user's `accept` function, in this thread, and tells the surveyor. */
+  private onAdmissionQuery(msg: AdmissionQueryMessage, accept: (name: string) => boolean): void {
+    const { accepted, refused } = judge(accept, msg.names);
+    this.supervisor.actor('surveyor')?.post({ type: 'admission-verdict', accepted, refused });
   }
 
   private onChange(msg: ChangeMessage): void {

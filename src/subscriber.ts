@@ -3,7 +3,8 @@
  * lists `changes()` yields, stopped by `close()` or by aborting its signal.
  */
 import { SupervisedHandle, type HandleEvents } from './handle.js';
-import { PeerLists, type PeerListOptions } from './peer-lists.js';
+import { PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
+import type { ListRefusalReason } from './protocol.js';
 import type { SourceState } from './merge.js';
 import type { SupervisorOptions } from './supervisor.js';
 
@@ -16,8 +17,8 @@ export interface SubscribeOptions extends PeerListOptions {
 export interface SubscriberEvents extends HandleEvents {
   /** The (merged) member list changed. */
   change: [string[]];
-  /** A message that is not a valid list was dropped. */
-  refused: [{ reason: string }];
+  /** A message that is not a valid list was dropped: malformed, or in secret mode unsealed, sealed with an unknown key, altered or forged, or replayed. */
+  refused: [ListRefusal];
 }
 
 let subscriberSeq = 0;
@@ -28,7 +29,7 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
 
   private constructor(options: SubscribeOptions) {
     const lists = new PeerLists(options, (members) => this.emit('change', members));
-    super(lists.specs((reason) => this.emit('refused', { reason })), options.supervision, `subscriber#${++subscriberSeq}`, options.signal);
+    super(lists.specs((refusal) => this.emit('refused', refusal)), options.supervision, `subscriber#${++subscriberSeq}`, options.signal);
     this.lists = lists;
     this.pubsubUrls = lists.urls;
   }
@@ -53,6 +54,11 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
   /** The latest list received, or undefined if none yet. */
   latest(): string[] | undefined {
     return this.lists.feed.latest;
+  }
+
+  /** Messages dropped since creation, by reason (every reason present, zero when none). */
+  refusedLists(): Record<ListRefusalReason, number> {
+    return { ...this.lists.refused };
   }
 
   /** Each server's latest list and whether it still counts in the merge. */

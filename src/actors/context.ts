@@ -6,7 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { SocketLedger } from '../transport.js';
-import type { ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage } from './messages.js';
+import type { ActorIn, ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage } from './messages.js';
 
 /** Thrown inside an actor's loop when the 'reject' fault was injected. */
 export class InjectedFault extends Error {
@@ -29,6 +29,8 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
   private readonly mailbox: MessagePort;
   private pipe: MessagePort | undefined;
   private pipeHandler: ((msg: PipeMessage) => void) | undefined;
+  /** The actor's own handler of inbound messages from its supervisor (all but attach-pipe). */
+  inbox: ((msg: ActorIn) => void) | undefined;
   private stopRequested = false;
   private fault: InjectedFault | undefined;
   private wake: (() => void) | undefined;
@@ -44,6 +46,7 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
     this.pipe = task.pipe;
     this.mailbox.on('message', (msg: { type: string; port?: MessagePort }) => {
       if (msg.type === 'attach-pipe' && msg.port) this.attachPipe(msg.port);
+      else this.inbox?.(msg as ActorIn);
     });
   }
 

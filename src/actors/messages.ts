@@ -6,7 +6,9 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.js';
-import type { RefusalReason } from '../protocol.js';
+import type { AcceptRule } from '../admission.js';
+import type { KeyMaterial } from '../keyring.js';
+import type { ListRefusalReason, RefusalReason } from '../protocol.js';
 
 export type ActorKind = 'surveyor' | 'publisher' | 'respondent' | 'subscriber';
 
@@ -38,6 +40,10 @@ export interface SurveyorArgs {
   lateAnswers?: 'count' | 'drop';
   /** The member set before this start: the supervisor's mirror, so a restart publishes no spurious change. */
   initialMembers: string[];
+  /** The server's `accept` rule for newcomers; absent: every name. */
+  accept?: AcceptRule;
+  /** Shared-secret mode: the keyring (first key used in surveys); absent: plain surveys and answers. */
+  keys?: KeyMaterial[];
 }
 
 export interface PublisherArgs {
@@ -51,6 +57,8 @@ export interface PublisherArgs {
   lastPublished: string[];
   /** Heartbeat: republish the current list every this many ms even if unchanged; 0 = only on change (the original). */
   republishMs: number;
+  /** Shared-secret mode: lists are sealed with the first key; absent: plain lists. */
+  keys?: KeyMaterial[];
 }
 
 export interface RespondentArgs {
@@ -58,6 +66,8 @@ export interface RespondentArgs {
   /** The surveyors to answer; one RESPONDENT socket connects to each. */
   urls: string[];
   service: string;
+  /** Shared-secret mode: answer only surveys with a nonce, with a MAC by the first key. */
+  keys?: KeyMaterial[];
 }
 
 export interface SubscriberArgs {
@@ -66,6 +76,8 @@ export interface SubscriberArgs {
   url: string;
   /** NN_RCVMAXSIZE: lists above this are refused by the socket. */
   maxListBytes: number;
+  /** Shared-secret mode: accept only lists sealed by a key of this keyring. */
+  keys?: KeyMaterial[];
 }
 
 export type ActorArgs = SurveyorArgs | PublisherArgs | RespondentArgs | SubscriberArgs;
@@ -104,8 +116,8 @@ export interface StartFailedMessage {
 /** Bytes from a peer were refused (oversized, not UTF-8, contains `|`...). */
 export interface RefusedMessage {
   type: 'refused';
-  /** The surveyor's stable reason code (absent for the subscriber's malformed lists). */
-  code?: RefusalReason;
+  /** The stable reason code: the surveyor's RefusalReason, the subscriber's ListRefusalReason. */
+  code?: RefusalReason | ListRefusalReason;
   /** What was wrong, for humans (the latest instance when count > 1). */
   reason: string;
   count: number;
@@ -143,8 +155,21 @@ export interface ChangeMessage {
   eager: boolean;
 }
 
-export type SurveyorIn = AttachPipeMessage;
-export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage;
+/** `accept` is a predicate: the surveyor asks the main thread about these newcomers. */
+export interface AdmissionQueryMessage {
+  type: 'admission-query';
+  names: string[];
+}
+
+/** The main thread's verdicts on names the surveyor asked about. */
+export interface AdmissionVerdictMessage {
+  type: 'admission-verdict';
+  accepted: string[];
+  refused: string[];
+}
+
+export type SurveyorIn = AttachPipeMessage | AdmissionVerdictMessage;
+export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | AdmissionQueryMessage;
 
 // ---------------------------------------------------------------- surveyor → publisher pipe
 

@@ -3,6 +3,8 @@
  * publishes the whole member list (`a|b|c`) whenever the surveyor hands it a set that
  * differs from the last one it published. It receives nothing from the network.
  */
+import { keyringOf } from '../admission.js';
+import { ListSealer } from '../keyring.js';
 import { encodeMembers } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
@@ -35,29 +37,43 @@ export const publisherLogic = {
 
 // ------------------------------------------------------------------ effects
 
+/**
+ * The last step before a list goes on the wire: in shared-secret mode it is sealed (a new
+ * IV and sequence number each time, heartbeats included); in plain mode it goes as it is.
+ */
+export function listSealing(args: Pick<PublisherArgs, 'keys'>): (list: Buffer) => Buffer {
+  const keyring = keyringOf(args.keys);
+  if (!keyring) return (list) => list;
+  const sealer = new ListSealer(keyring);
+  return (list) => sealer.seal(list);
+}
+
 export async function runPublisher(args: PublisherArgs, ctx: ActorContext<PublisherOut>): Promise<void> {
   const socket = NnSocket.open('pub', ctx.ledger);
   let heartbeat: NodeJS.Timeout | undefined;
   try {
     socket.bind(args.url);
     let state = publisherLogic.initial(args.lastPublished);
+    const seal = listSealing(args);
     ctx.onPipe((msg) => {
       if (msg.type !== 'members') return;
       const step = publisherLogic.receive(state, msg.members);
       if (!step.publish) return;
       // PUB never blocks: a slow subscriber loses messages, the publisher does not wait (SP semantics).
-      socket.send(step.publish);
+      const wire = seal(step.publish);
+      socket.send(wire);
       state = step.state;
       ctx.count('published');
-      ctx.emit({ type: 'published', heartbeat: false, members: [...state.lastPublished].sort(), bytes: step.publish.byteLength });
+      ctx.emit({ type: 'published', heartbeat: false, members: [...state.lastPublished].sort(), bytes: wire.byteLength });
     });
     // The heartbeat: late subscribers get the list within one period, and a subscriber of
     // several servers can tell a silent server from a dead one. Same bytes as a change.
     if (args.republishMs > 0) {
       heartbeat = setInterval(() => {
-        if (!socket.send(state.encoded)) return;
+        const wire = seal(state.encoded);
+        if (!socket.send(wire)) return;
         ctx.count('republished');
-        ctx.emit({ type: 'published', heartbeat: true, bytes: state.encoded.byteLength });
+        ctx.emit({ type: 'published', heartbeat: true, bytes: wire.byteLength });
       }, args.republishMs);
     }
     ctx.markReady();

@@ -2,6 +2,7 @@
  * The respondent actor, a client's presence: a RESPONDENT socket dialled to one or more
  * surveyors that answers every survey with the client's service string.
  */
+import { answerTo, keyringOf } from '../admission.js';
 import { encodeAnswer } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
@@ -19,14 +20,18 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     // restarted server has its clients back within a round or two.
     socket.setOption('reconnectIvl', RECONNECT_IVL_MS);
     for (const url of args.urls) socket.connect(url);
-    const answer = encodeAnswer(args.service);
+    const name = encodeAnswer(args.service);
+    const keyring = keyringOf(args.keys);
     ctx.markReady();
     let surveys = 0;
     while (!ctx.stopping) {
-      // The body is ignored: every survey is answered with the service string.
+      // Plain mode ignores the body: every survey is answered with the service string.
       const survey = socket.recv(ctx.sliceMs);
       if (survey) {
-        if (socket.send(answer)) {
+        const answer = answerTo(name, keyring, survey);
+        // Secret mode leaves a survey without a nonce (a plain or foreign server) unanswered.
+        if (!answer) ctx.count('unanswered');
+        else if (socket.send(answer)) {
           surveys++;
           ctx.count('surveys');
           ctx.emit({ type: 'answered', surveys });

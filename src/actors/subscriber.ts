@@ -2,11 +2,30 @@
  * The subscriber actor: a SUB socket dialled to a publisher, subscribed to everything,
  * that decodes each published list and forwards it to its owner.
  */
-import { decodeMembers } from '../protocol.js';
+import { keyringOf } from '../admission.js';
+import { ReplayGuard } from '../keyring.js';
+import { decodeMembers, type ListRefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import { RECONNECT_IVL_MS } from './respondent.js';
 import type { SubscriberArgs, SubscriberOut } from './messages.js';
+
+/**
+ * The first step after a message arrives: in shared-secret mode it must be a list sealed
+ * by a key of the keyring and newer than any list already accepted from its publisher
+ * (ReplayGuard); in plain mode it is taken as it is. Never throws.
+ */
+export function listOpening(args: Pick<SubscriberArgs, 'keys'>): (data: Buffer) => { ok: true; list: Buffer } | { ok: false; code: ListRefusalReason; reason: string } {
+  const keyring = keyringOf(args.keys);
+  if (!keyring) return (list) => ({ ok: true, list });
+  const replays = new ReplayGuard();
+  return (data) => {
+    const opened = keyring.open(data);
+    if (!opened.ok) return opened;
+    if (!replays.accept(opened.epoch, opened.seq)) return { ok: false, code: 'replayed', reason: `a sealed list (number ${opened.seq}) no newer than one already received from its publisher` };
+    return { ok: true, list: opened.list };
+  };
+}
 
 export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<SubscriberOut>): Promise<void> {
   const socket = NnSocket.open('sub', ctx.ledger);
@@ -15,16 +34,24 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
     socket.setOption('rcvmaxsize', args.maxListBytes);
     socket.setOption('reconnectIvl', RECONNECT_IVL_MS);
     socket.connect(args.url);
+    const open = listOpening(args);
     ctx.markReady();
     while (!ctx.stopping) {
       const data = socket.recv(ctx.sliceMs);
       if (data) {
-        let members: string[];
-        try {
-          members = decodeMembers(data);
-        } catch (e) {
+        const opened = open(data);
+        let refusal = opened.ok ? undefined : opened;
+        let members: string[] = [];
+        if (opened.ok) {
+          try {
+            members = decodeMembers(opened.list);
+          } catch (e) {
+            refusal = { ok: false, code: 'malformed', reason: (e as Error).message };
+          }
+        }
+        if (refusal) {
           ctx.count('refused');
-          ctx.emit({ type: 'refused', reason: (e as Error).message, count: 1 });
+          ctx.emit({ type: 'refused', code: refusal.code, reason: refusal.reason, count: 1 });
           await ctx.maybeYield();
           continue;
         }

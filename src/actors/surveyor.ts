@@ -5,6 +5,8 @@
  * new set to the publisher over the sibling pipe.
  */
 import { performance } from 'node:perf_hooks';
+import { compileAccept, keyringOf, openAnswer, secretSurveyBody } from '../admission.js';
+import { surveyNonce } from '../keyring.js';
 import { decodeAnswer, diffMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
@@ -30,12 +32,20 @@ export interface SurveyorLimits {
   maxMembers: number;
   /** A member is dropped after missing this many consecutive rounds (1 = the original). */
   missedRounds: number;
+  /**
+   * The `accept` rule, asked about newcomers only (members were accepted when they joined):
+   * true admits, false refuses ('not-accepted'), undefined means "not known yet" (a predicate
+   * the main thread evaluates): the answer is held as 'pending'.
+   */
+  accept?: (name: string) => boolean | undefined;
 }
 
 export type AnswerOutcome =
   /** A name counted in this round; `newcomer` when it is not a member yet (an eager join candidate). */
   | { kind: 'counted'; name: string; newcomer: boolean }
   | { kind: 'duplicate' }
+  /** A newcomer whose admission the main thread must decide (`accept` is a predicate). */
+  | { kind: 'pending'; name: string }
   | { kind: 'refused'; code: RefusalReason; reason: string };
 
 export interface RoundOutcome {
@@ -67,6 +77,11 @@ export const surveyorLogic = {
     const name = decoded.name;
     if (state.fresh.has(name)) return { kind: 'duplicate' };
     const incumbent = state.members.has(name);
+    if (!incumbent && limits.accept) {
+      const verdict = limits.accept(name);
+      if (verdict === false) return { kind: 'refused', code: 'not-accepted', reason: `${JSON.stringify(name.slice(0, 80))} is not accepted by the server's accept rule` };
+      if (verdict === undefined) return { kind: 'pending', name };
+    }
     const reserved = incumbent ? 0 : state.members.size - state.tally.incumbents;
     if (state.fresh.size + reserved >= limits.maxMembers) {
       return { kind: 'refused', code: 'member-cap', reason: `member cap of ${limits.maxMembers} reached` };
@@ -162,6 +177,75 @@ export function surveyHeader(id: number): Buffer {
   return b;
 }
 
+/**
+ * Shared-secret mode's part of a round (src/admission.ts): a fresh nonce in every survey
+ * body, and each answer's MAC checked against it before the name is read. The previous
+ * survey's nonce stays valid only when late answers count: an answer one survey late is
+ * then accepted, an older one (or one replayed later) is not. Plain mode: empty surveys,
+ * answers taken as they are.
+ */
+export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnswers'>): {
+  body(): Uint8Array;
+  open(data: Buffer): ReturnType<typeof openAnswer>;
+} {
+  const keyring = keyringOf(args.keys);
+  if (!keyring) return { body: () => SURVEY_BODY, open: (data) => ({ ok: true, name: data }) };
+  let nonces: Buffer[] = [];
+  return {
+    body() {
+      const nonce = surveyNonce();
+      nonces = args.lateAnswers === 'count' ? [nonce, ...nonces.slice(0, 1)] : [nonce];
+      return secretSurveyBody(keyring, nonce);
+    },
+    open: (data) => openAnswer(keyring, nonces, data),
+  };
+}
+
+/** Names asked about at once at most (a flood of distinct names waits, it does not queue without bound). */
+export const MAX_ADMISSION_QUERIES = 1024;
+/** Verdicts kept on names that are not members (refused ones, mostly); the oldest are forgotten first. */
+export const MAX_ADMISSION_VERDICTS = 4096;
+
+/**
+ * `accept` as a predicate, which cannot cross into this thread: the main thread judges
+ * each newcomer once and the verdict is cached here, so a refused name answering every
+ * round costs a map lookup, as any other refusal. Members are not looked up at all.
+ */
+export class AdmissionCache {
+  private readonly verdicts = new Map<string, boolean>();
+  private readonly asked = new Set<string>();
+  private toAsk: string[] = [];
+
+  get(name: string): boolean | undefined {
+    return this.verdicts.get(name);
+  }
+
+  /** Queues a question about `name`, unless it is already asked or too many are. */
+  ask(name: string): void {
+    if (this.asked.has(name) || this.asked.size >= MAX_ADMISSION_QUERIES) return;
+    this.asked.add(name);
+    this.toAsk.push(name);
+  }
+
+  /** The names to send to the main thread now (and forgets them as queued). */
+  takeQueries(): string[] {
+    const names = this.toAsk;
+    this.toAsk = [];
+    return names;
+  }
+
+  record(accepted: readonly string[], refused: readonly string[]): void {
+    for (const [names, verdict] of [[accepted, true], [refused, false]] as const) {
+      for (const n of names) {
+        this.asked.delete(n);
+        this.verdicts.delete(n);
+        this.verdicts.set(n, verdict);
+      }
+    }
+    while (this.verdicts.size > MAX_ADMISSION_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
+  }
+}
+
 export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<SurveyorOut>): Promise<void> {
   // Counting late answers needs a raw socket: a cooked one discards every answer to an
   // earlier survey inside nanomsg, so a member whose answer missed the deadline is counted
@@ -173,7 +257,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     socket.setOption('rcvmaxsize', surveyorRecvMaxSize(args.maxNameBytes));
     if (!raw) socket.setSurveyDeadline(args.surveyTime);
     socket.bind(args.url);
-    const limits: SurveyorLimits = { maxNameBytes: args.maxNameBytes, maxMembers: args.maxMembers, missedRounds: args.missedRounds };
+    const admission = args.accept?.kind === 'ask' ? new AdmissionCache() : undefined;
+    const accept = admission ? (name: string) => admission.get(name) : args.accept ? compileAccept(args.accept) : undefined;
+    const limits: SurveyorLimits = { maxNameBytes: args.maxNameBytes, maxMembers: args.maxMembers, missedRounds: args.missedRounds, ...(accept ? { accept } : {}) };
+    const auth = surveyAuthentication(args);
     let state = surveyorLogic.initial(args.initialMembers, args.initialMembers.length > 0 ? performance.now() + restartGraceMs(args.pollTime) : 0);
     // Sorted once per change, for the change report and for the publisher, whose encoding
     // and report then sort an already sorted list (linear) instead of sorting twice more.
@@ -210,16 +297,40 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         publishChange(admitted.joined, [], true);
       }
     };
-    const take = (data: Buffer) => {
-      const outcome = surveyorLogic.answer(state, data, limits);
-      if (outcome.kind === 'refused') {
-        const r = refused.get(outcome.code);
-        if (r) {
-          r.count++;
-          r.reason = outcome.reason;
-        } else refused.set(outcome.code, { count: 1, reason: outcome.reason });
+    const refuse = (code: RefusalReason, reason: string) => {
+      const r = refused.get(code);
+      if (r) {
+        r.count++;
+        r.reason = reason;
+      } else refused.set(code, { count: 1, reason });
+    };
+    // Newcomers of the round under way whose admission the main thread is deciding.
+    const awaiting = new Set<string>();
+    const takeName = (name: Uint8Array) => {
+      const outcome = surveyorLogic.answer(state, name, limits);
+      if (outcome.kind === 'refused') refuse(outcome.code, outcome.reason);
+      else if (outcome.kind === 'pending') {
+        awaiting.add(outcome.name);
+        admission!.ask(outcome.name);
       } else if (outcome.kind === 'counted' && outcome.newcomer && args.eagerJoin) {
         pendingJoins.push(outcome.name);
+      }
+    };
+    const take = (data: Buffer) => {
+      const opened = auth.open(data);
+      if (opened.ok) takeName(opened.name);
+      else refuse(opened.code, opened.reason);
+    };
+    const askMainThread = () => {
+      const names = admission?.takeQueries() ?? [];
+      if (names.length > 0) ctx.emit({ type: 'admission-query', names });
+    };
+    ctx.inbox = (msg) => {
+      if (msg.type !== 'admission-verdict' || !admission) return;
+      admission.record(msg.accepted, msg.refused);
+      // A verdict that arrives while its round is open counts the answer in that round.
+      for (const name of [...msg.accepted, ...msg.refused]) {
+        if (awaiting.delete(name)) takeName(Buffer.from(name, 'utf8'));
       }
     };
 
@@ -231,7 +342,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
       if (args.schedule === 'fixed-rate') nextStart = Math.max(nextStart + args.pollTime, started);
       surveyId = (surveyId + 1) & 0x7fffffff;
-      if (!socket.send(raw ? surveyHeader(surveyId) : SURVEY_BODY)) {
+      const body = auth.body();
+      if (!socket.send(raw ? Buffer.concat([surveyHeader(surveyId), body]) : body)) {
         if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
         continue;
       }
@@ -271,6 +383,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
             take(more);
           }
           lastAnswer = performance.now();
+          askMainThread();
           flushJoins(lastAnswer);
           await ctx.maybeYield();
         } else {
@@ -281,6 +394,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       if (ctx.stopping) break;
       // Joins still held back by the eager interval are simply part of the round's result.
       pendingJoins = [];
+      awaiting.clear();
       const outcome = surveyorLogic.endRound(state, limits, performance.now());
       state = outcome.state;
       ctx.count('rounds');
