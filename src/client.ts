@@ -6,7 +6,7 @@
 import { NoPubSubError } from './errors.js';
 import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
-import { keysFromSecrets } from './keyring.js';
+import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import { noListRefusals, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
 import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName, type ListRefusalReason } from './protocol.js';
 import type { ChildSpec, SupervisorOptions } from './supervisor.js';
@@ -39,6 +39,8 @@ export class Client extends SupervisedHandle<ClientEvents> {
   readonly surveyUrls: string[];
   readonly pubsubUrls: string[];
   private readonly lists: PeerLists | undefined;
+  /** Shared-secret mode's keyring for the respondent (the subscribers' is in `lists`). */
+  private keys: KeyMaterial[] | undefined;
 
   private constructor(options: ClientOptions) {
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
@@ -47,6 +49,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
     const service = validateServiceName(options.service, maxNameBytes);
     // Checked before anything starts; derived once per secret per process (cached).
     const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
+    const keyring = () => (this.keys ? { keys: this.keys } : {});
     const lists =
       options.pubsubUrl === undefined
         ? undefined
@@ -57,13 +60,14 @@ export class Client extends SupervisedHandle<ClientEvents> {
     // Subscribers connect first, so they listen before this client's answer can change the list.
     const specs: ChildSpec[] = [
       ...(lists?.specs((refusal) => this.emit('refused', refusal)) ?? []),
-      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, ...(keys ? { keys } : {}) }) },
+      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, ...keyring() }) },
     ];
     super(specs, options.supervision, `client#${++clientSeq}(${service})`, options.signal);
     this.service = service;
     this.surveyUrls = surveyUrls;
     this.pubsubUrls = lists?.urls ?? [];
     this.lists = lists;
+    this.keys = keys;
   }
 
   static async create(options: ClientOptions): Promise<Client> {
@@ -91,6 +95,16 @@ export class Client extends SupervisedHandle<ClientEvents> {
   /** The latest peer list received, or undefined if none yet (or no pubsubUrl). */
   latestPeers(): string[] | undefined {
     return this.lists?.feed.latest;
+  }
+
+  /**
+   * Key rotation in place (shared-secret mode): answers are signed with the new keyring's
+   * first key from the next survey on, and lists opened with any of its keys. Throws
+   * InvalidOptionError for a bad secret, or for a client created without one.
+   */
+  setSecret(secret: string | string[]): void {
+    this.keys = this.rekeyActors(this.keys, secret);
+    if (this.lists) this.lists.keys = this.keys;
   }
 
   /** Published messages dropped since creation, by reason (all zero without pubsubUrl). */

@@ -175,7 +175,12 @@ function mac(key: KeyMaterial, nonce: Uint8Array, name: Uint8Array): Buffer {
 export class ListSealer {
   private readonly epoch = randomBytes(EPOCH_BYTES);
   private seq = 0n;
-  constructor(private readonly keyring: Keyring) {}
+  constructor(private keyring: Keyring) {}
+
+  /** Seals with another keyring's first key from now on (rotation), keeping the epoch and the sequence. */
+  use(keyring: Keyring): void {
+    this.keyring = keyring;
+  }
 
   seal(list: Uint8Array): Buffer {
     return this.keyring.seal(list, this.epoch, ++this.seq);

@@ -49,7 +49,8 @@ export class PeerLists {
   private readonly merger: ListMerger;
   private readonly listBytes: number;
   private readonly staleAfterMs: number | undefined;
-  private readonly keys: KeyMaterial[] | undefined;
+  /** Shared-secret mode's keyring, for (re)started subscriber actors; rotated by the owner. */
+  keys: KeyMaterial[] | undefined;
   /** Messages dropped, by reason. */
   readonly refused = noListRefusals();
   private timer: NodeJS.Timeout | undefined;

@@ -9,7 +9,7 @@ import type { AdmissionQueryMessage, ChangeMessage, RoundMessage } from './actor
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
-import { keysFromSecrets } from './keyring.js';
+import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import {
   DEFAULT_MAX_MEMBERS,
   DEFAULT_MAX_NAME_BYTES,
@@ -150,6 +150,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
     refused: Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>,
   };
   private readonly refusalLog: RefusalLog;
+  /** Shared-secret mode's keyring (undefined in plain mode). */
+  private keys: KeyMaterial[] | undefined;
   private refusalTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: ServerOptions) {
@@ -173,6 +175,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const republishMs = options.republishMs ? validateDuration('republishMs', options.republishMs) : 0;
     const accept = options.accept === undefined ? undefined : acceptRule(options.accept);
     const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
+    const keyring = () => (this.keys ? { keys: this.keys } : {});
     const refusalLogIntervalMs = positiveInteger('refusalLogIntervalMs', options.refusalLogIntervalMs, DEFAULT_REFUSAL_LOG_INTERVAL_MS);
     super(
       [
@@ -181,7 +184,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'publisher',
           pipe: 'surveyor',
           kind: 'publisher',
-          args: () => ({ url: options.pubsubUrl, lastPublished: this.lastPublished, republishMs, ...(keys ? { keys } : {}) }),
+          args: () => ({ url: options.pubsubUrl, lastPublished: this.lastPublished, republishMs, ...keyring() }),
           onMessage: (msg) => {
             if (msg.type !== 'published') return;
             if (msg.members) this.lastPublished = msg.members;
@@ -204,7 +207,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
             lateAnswers,
             initialMembers: this.current,
             ...(accept ? { accept } : {}),
-            ...(keys ? { keys } : {}),
+            ...keyring(),
           }),
           onMessage: (msg) => {
             if (msg.type === 'change') this.onChange(msg);
@@ -219,6 +222,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
       `server#${++serverSeq}`,
       options.signal,
     );
+    this.keys = keys;
     this.surveyUrl = options.surveyUrl;
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
@@ -232,6 +236,16 @@ export class Server extends SupervisedHandle<ServerEvents> {
   /** The current member list (sorted), as of the last finished round. */
   members(): string[] {
     return [...this.current];
+  }
+
+  /**
+   * Key rotation in place (shared-secret mode): answers are checked against the new
+   * keyring and lists sealed with its first key from the next survey and publication on;
+   * nothing restarts and no member is dropped. Throws InvalidOptionError for a bad secret,
+   * or when the server was created without one. README "Security" gives the procedure.
+   */
+  setSecret(secret: string | string[]): void {
+    this.keys = this.rekeyActors(this.keys, secret);
   }
 
   /** Counters since creation: rounds, answers, changes, publications and refusals by reason. */

@@ -56,6 +56,15 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
     return this.lists.feed.latest;
   }
 
+  /**
+   * Key rotation in place (shared-secret mode): lists are opened with the new keyring
+   * from now on. Throws InvalidOptionError for a bad secret, or for a subscriber created
+   * without one.
+   */
+  setSecret(secret: string | string[]): void {
+    this.lists.keys = this.rekeyActors(this.lists.keys, secret);
+  }
+
   /** Messages dropped since creation, by reason (every reason present, zero when none). */
   refusedLists(): Record<ListRefusalReason, number> {
     return { ...this.lists.refused };

@@ -168,7 +168,13 @@ export interface AdmissionVerdictMessage {
   refused: string[];
 }
 
-export type SurveyorIn = AttachPipeMessage | AdmissionVerdictMessage;
+/** Shared-secret mode: a new keyring (key rotation without a restart); the first key signs and seals from now on. */
+export interface RekeyMessage {
+  type: 'rekey';
+  keys: KeyMaterial[];
+}
+
+export type SurveyorIn = AttachPipeMessage | AdmissionVerdictMessage | RekeyMessage;
 export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | AdmissionQueryMessage;
 
 // ---------------------------------------------------------------- surveyor → publisher pipe
@@ -192,7 +198,7 @@ export interface PublishedMessage {
   bytes: number;
 }
 
-export type PublisherIn = AttachPipeMessage;
+export type PublisherIn = AttachPipeMessage | RekeyMessage;
 export type PublisherOut = ReadyMessage | StartFailedMessage | PublishedMessage;
 
 // ---------------------------------------------------------------- respondent
@@ -203,7 +209,7 @@ export interface AnsweredMessage {
   surveys: number;
 }
 
-export type RespondentIn = never;
+export type RespondentIn = RekeyMessage;
 export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage;
 
 // ---------------------------------------------------------------- subscriber
@@ -214,7 +220,7 @@ export interface ListMessage {
   members: string[];
 }
 
-export type SubscriberIn = never;
+export type SubscriberIn = RekeyMessage;
 export type SubscriberOut = ReadyMessage | StartFailedMessage | ListMessage | RefusedMessage;
 
 export type ActorIn = SurveyorIn | PublisherIn | RespondentIn | SubscriberIn;

@@ -4,7 +4,7 @@
  * differs from the last one it published. It receives nothing from the network.
  */
 import { keyringOf } from '../admission.js';
-import { ListSealer } from '../keyring.js';
+import { ListSealer, type KeyMaterial } from '../keyring.js';
 import { encodeMembers } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
@@ -41,11 +41,11 @@ export const publisherLogic = {
  * The last step before a list goes on the wire: in shared-secret mode it is sealed (a new
  * IV and sequence number each time, heartbeats included); in plain mode it goes as it is.
  */
-export function listSealing(args: Pick<PublisherArgs, 'keys'>): (list: Buffer) => Buffer {
+export function listSealing(args: Pick<PublisherArgs, 'keys'>): { seal(list: Buffer): Buffer; rekey(keys: KeyMaterial[]): void } {
   const keyring = keyringOf(args.keys);
-  if (!keyring) return (list) => list;
+  if (!keyring) return { seal: (list) => list, rekey: () => {} };
   const sealer = new ListSealer(keyring);
-  return (list) => sealer.seal(list);
+  return { seal: (list) => sealer.seal(list), rekey: (keys) => sealer.use(keyringOf(keys) ?? keyring) };
 }
 
 export async function runPublisher(args: PublisherArgs, ctx: ActorContext<PublisherOut>): Promise<void> {
@@ -54,7 +54,11 @@ export async function runPublisher(args: PublisherArgs, ctx: ActorContext<Publis
   try {
     socket.bind(args.url);
     let state = publisherLogic.initial(args.lastPublished);
-    const seal = listSealing(args);
+    const sealing = listSealing(args);
+    const seal = sealing.seal;
+    ctx.inbox = (msg) => {
+      if (msg.type === 'rekey') sealing.rekey(msg.keys);
+    };
     ctx.onPipe((msg) => {
       if (msg.type !== 'members') return;
       const step = publisherLogic.receive(state, msg.members);

@@ -21,7 +21,11 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     socket.setOption('reconnectIvl', RECONNECT_IVL_MS);
     for (const url of args.urls) socket.connect(url);
     const name = encodeAnswer(args.service);
-    const keyring = keyringOf(args.keys);
+    let keyring = keyringOf(args.keys);
+    ctx.inbox = (msg) => {
+      // Rotation: sign with the new keyring's first key from the next survey on.
+      if (msg.type === 'rekey' && keyring) keyring = keyringOf(msg.keys) ?? keyring;
+    };
     ctx.markReady();
     let surveys = 0;
     while (!ctx.stopping) {

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { compileAccept, keyringOf, openAnswer, secretSurveyBody } from '../admission.js';
-import { surveyNonce } from '../keyring.js';
+import { surveyNonce, type KeyMaterial } from '../keyring.js';
 import { decodeAnswer, diffMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
@@ -187,17 +187,20 @@ export function surveyHeader(id: number): Buffer {
 export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnswers'>): {
   body(): Uint8Array;
   open(data: Buffer): ReturnType<typeof openAnswer>;
+  /** Rotation: the new keyring checks answers from now on (the survey under way included). */
+  rekey(keys: KeyMaterial[]): void;
 } {
-  const keyring = keyringOf(args.keys);
-  if (!keyring) return { body: () => SURVEY_BODY, open: (data) => ({ ok: true, name: data }) };
+  let keyring = keyringOf(args.keys);
+  if (!keyring) return { body: () => SURVEY_BODY, open: (data) => ({ ok: true, name: data }), rekey: () => {} };
   let nonces: Buffer[] = [];
   return {
     body() {
       const nonce = surveyNonce();
       nonces = args.lateAnswers === 'count' ? [nonce, ...nonces.slice(0, 1)] : [nonce];
-      return secretSurveyBody(keyring, nonce);
+      return secretSurveyBody(keyring!, nonce);
     },
-    open: (data) => openAnswer(keyring, nonces, data),
+    open: (data) => openAnswer(keyring!, nonces, data),
+    rekey: (keys) => (keyring = keyringOf(keys) ?? keyring),
   };
 }
 
@@ -326,6 +329,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       if (names.length > 0) ctx.emit({ type: 'admission-query', names });
     };
     ctx.inbox = (msg) => {
+      if (msg.type === 'rekey') auth.rekey(msg.keys);
       if (msg.type !== 'admission-verdict' || !admission) return;
       admission.record(msg.accepted, msg.refused);
       // A verdict that arrives while its round is open counts the answer in that round.
