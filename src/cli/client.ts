@@ -3,6 +3,7 @@ import { createClient } from '../client.js';
 import { logSupervisor } from '../log.js';
 import { LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { SECRET_OPTIONS, secretOption } from './secret.js';
 
 const spec: CommandSpec = {
   name: 'client',
@@ -15,6 +16,7 @@ const spec: CommandSpec = {
     { flag: 'pubsub-url', value: 'URL', multiple: true, help: "the server's pub/sub URL: print each peer list; repeat it to merge several servers" },
     { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (use >= 2 x their --republish)' },
     { flag: 'json', boolean: true, help: 'print peer lists as one JSON object per line' },
+    ...SECRET_OPTIONS,
     ...LOG_OPTIONS,
   ],
   notes: 'Peer lists go to stdout, logs to stderr. SIGINT / SIGTERM stop the client (exit 0).',
@@ -31,11 +33,13 @@ export const clientCommand: Command = {
     const pubsubUrl = pubsubUrls.length > 0 ? pubsubUrls.join(', ') : undefined;
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
+    const secret = secretOption(o);
     const client = await createClient({
       surveyUrl,
       service: name,
       ...(pubsubUrls.length > 0 ? { pubsubUrl: pubsubUrls } : {}),
       ...(staleAfterMs !== undefined ? { staleAfterMs } : {}),
+      ...(secret ? { secret } : {}),
       signal: stop,
     });
     const detachLog = logSupervisor(client.supervisor, log);

@@ -6,6 +6,7 @@ import { createServer } from '../server.js';
 import { DEFAULT_TIMING } from '../protocol.js';
 import { LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { ACCEPT_OPTION, acceptOption, SECRET_OPTIONS, secretOption } from './secret.js';
 
 const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 
@@ -24,6 +25,8 @@ const spec: CommandSpec = {
     { flag: 'no-eager-join', boolean: true, help: "publish newcomers at the round's end, as the original, not as soon as they answer" },
     { flag: 'missed-rounds', value: 'N', defaultText: '1', help: 'grace rounds: drop a member after it missed N surveys in a row' },
     { flag: 'republish', value: 'DUR', defaultText: 'off', help: 'heartbeat: republish the unchanged list this often (late subscribers, several servers)' },
+    ACCEPT_OPTION,
+    ...SECRET_OPTIONS,
     { flag: 'http', value: 'HOST:PORT', defaultText: DEFAULTS.http, help: 'dashboard, /members, /events, /healthz, /metrics; "off" for none' },
     ...LOG_OPTIONS,
   ],
@@ -43,6 +46,8 @@ export const serverCommand: Command = {
     const schedule = o.oneOf('schedule', ['fixed-rate', 'original'] as const, 'fixed-rate');
     const missedRounds = o.integer('missed-rounds', 1);
     const republishMs = o.duration('republish');
+    const accept = acceptOption(o);
+    const secret = secretOption(o);
     const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
 
     const server = await createServer({
@@ -53,6 +58,8 @@ export const serverCommand: Command = {
       eagerJoin: !o.bool('no-eager-join'),
       ...(missedRounds !== undefined ? { missedRounds } : {}),
       ...(republishMs !== undefined ? { republishMs } : {}),
+      ...(accept ? { accept } : {}),
+      ...(secret ? { secret } : {}),
       signal: stop,
     });
     const detachLog = logServer(server, log);

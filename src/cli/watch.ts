@@ -4,6 +4,7 @@ import { logSupervisor } from '../log.js';
 import { subscribe } from '../subscriber.js';
 import { LOG_OPTIONS, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { SECRET_OPTIONS, secretOption } from './secret.js';
 
 const spec: CommandSpec = {
   name: 'watch',
@@ -14,6 +15,7 @@ const spec: CommandSpec = {
     { flag: 'pubsub-url', value: 'URL', multiple: true, defaultText: DEFAULTS.pubsubUrl, help: "the server's pub/sub URL; repeat it to merge several servers" },
     { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (use >= 2 x their --republish)' },
     { flag: 'json', boolean: true, help: 'one JSON object per line: {"time","joined","left","members"}' },
+    ...SECRET_OPTIONS,
     ...LOG_OPTIONS,
   ],
   notes:
@@ -42,7 +44,8 @@ export const watchCommand: Command = {
     const pubsubUrl = pubsubUrls.join(', ');
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const sub = await subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), signal: stop });
+    const secret = secretOption(o);
+    const sub = await subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), ...(secret ? { secret } : {}), signal: stop });
     const detachLog = logSupervisor(sub.supervisor, log);
     let previous: string[] = [];
     sub.on('change', (members) => {
