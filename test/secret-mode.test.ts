@@ -41,29 +41,45 @@ function record(sub: Subscriber): string[][] {
   return lists;
 }
 
-test('a client with the key is listed; one with a wrong key is refused as unknown-key and never listed; subscribers without the right key learn nothing and say why', async () => {
+interface SecretServer {
+  urls: { surveyUrl: string; pubsubUrl: string };
+  server: Server;
+  /** Every change of the server's set. */
+  changes: MembershipChange[];
+  /** A subscriber with key A. */
+  watcher: Subscriber;
+  /** Every list the watcher yielded. */
+  lists: string[][];
+  /** Registers a client or subscriber to be closed at the end. */
+  track<T extends Client | Subscriber>(handle: T): T;
+}
+
+/** A server with secret A and a watcher with A; everything tracked is closed afterwards, then the server. */
+async function withSecretServer(fn: (s: SecretServer) => Promise<void>): Promise<void> {
   const urls = await tcpPair();
   const server = await createServer({ ...urls, ...TIMING, secret: A });
   const changes: MembershipChange[] = [];
   server.on('change', (c) => changes.push(c));
-  const closers: Array<Client | Subscriber> = [];
+  const handles: Array<Client | Subscriber> = [];
+  const track = <T extends Client | Subscriber>(h: T): T => (handles.push(h), h);
   try {
-    const watcher = await subscribe({ pubsubUrl: urls.pubsubUrl, secret: A });
-    closers.push(watcher);
-    const lists = record(watcher);
-    const wrongSub = await subscribe({ pubsubUrl: urls.pubsubUrl, secret: B });
-    closers.push(wrongSub);
+    const watcher = track(await subscribe({ pubsubUrl: urls.pubsubUrl, secret: A }));
+    await fn({ urls, server, changes, watcher, lists: record(watcher), track });
+  } finally {
+    await Promise.all(handles.map((h) => h.close()));
+    await server.close();
+  }
+}
+
+test('a client with the key is listed; one with a wrong key is refused as unknown-key and never listed; subscribers without the right key learn nothing and say why', async () => {
+  await withSecretServer(async ({ urls, server, changes, lists, track }) => {
+    const wrongSub = track(await subscribe({ pubsubUrl: urls.pubsubUrl, secret: B }));
     const wrongLists = record(wrongSub);
     const whyWrong: string[] = [];
     wrongSub.on('refused', (r) => whyWrong.push(r.code));
-    const plainSub = await subscribe({ pubsubUrl: urls.pubsubUrl });
-    closers.push(plainSub);
-    const plainLists = record(plainSub);
-
-    const good = await createClient({ ...urls, service: 'good', secret: A });
-    closers.push(good);
-    const wrong = await createClient({ ...urls, service: 'wrong-key', secret: B });
-    closers.push(wrong);
+    const plainLists = record(track(await subscribe({ pubsubUrl: urls.pubsubUrl })));
+    const good = track(await createClient({ ...urls, service: 'good', secret: A }));
+    const wrong = track(await createClient({ ...urls, service: 'wrong-key', secret: B }));
 
     await eventually(() => lists.some((l) => sameMembers(l, ['good'])), DEADLINE, 'the watcher with the key to see [good]');
     await eventually(() => good.latestPeers()?.includes('good') === true, DEADLINE, "good's own subscription to see itself");
@@ -83,10 +99,7 @@ test('a client with the key is listed; one with a wrong key is refused as unknow
     assert.equal(refused['bad-mac'], 0);
     assert.equal(refused.unauthenticated, 0);
     for (const h of server.health()) assert.equal(h.restarts, 0, `${h.name} restarted`);
-  } finally {
-    await Promise.all(closers.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 test('a plain client and a nanocat respondent are refused by a secret server as unauthenticated; a nanocat subscriber reads only sealed bytes', async () => {
@@ -240,17 +253,8 @@ test('a nanocat publisher that a secret subscriber dials is refused as unsealed:
 });
 
 test('key rotation A → B with setSecret(): clients on A only and on B only are listed throughout, nobody is dropped, A is retired', async () => {
-  const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...TIMING, secret: A });
-  const changes: MembershipChange[] = [];
-  server.on('change', (c) => changes.push(c));
-  const closers: Array<Client | Subscriber> = [];
-  try {
-    const watcher = await subscribe({ pubsubUrl: urls.pubsubUrl, secret: A });
-    closers.push(watcher);
-    const lists = record(watcher);
-    const onA = await createClient({ ...urls, service: 'on-a', secret: A });
-    closers.push(onA);
+  await withSecretServer(async ({ urls, server, changes, watcher, lists, track }) => {
+    const onA = track(await createClient({ ...urls, service: 'on-a', secret: A }));
     await eventually(() => lists.some((l) => sameMembers(l, ['on-a'])), DEADLINE, '[on-a] at the watcher');
 
     // Step 1: every node learns B, A still first (signs and seals).
@@ -258,8 +262,7 @@ test('key rotation A → B with setSecret(): clients on A only and on B only are
     watcher.setSecret([A, B]);
     await rounds(server, 2);
     // A node already on B only (no subscription: lists are still sealed with A) can join now.
-    const onB = await createClient({ surveyUrl: urls.surveyUrl, service: 'on-b', secret: B });
-    closers.push(onB);
+    const onB = track(await createClient({ surveyUrl: urls.surveyUrl, service: 'on-b', secret: B }));
     await eventually(() => lists.some((l) => sameMembers(l, ['on-a', 'on-b'])), DEADLINE, '[on-a, on-b] at the watcher');
     const bothFrom = lists.length - 1;
     const changesFrom = changes.length;
@@ -276,8 +279,7 @@ test('key rotation A → B with setSecret(): clients on A only and on B only are
     watcher.setSecret([B]);
     onA.setSecret([B]);
     await rounds(server, 3);
-    const late = await createClient({ surveyUrl: urls.surveyUrl, service: 'late-on-a', secret: A });
-    closers.push(late);
+    track(await createClient({ surveyUrl: urls.surveyUrl, service: 'late-on-a', secret: A }));
     await eventually(() => server.stats().refused['unknown-key'] >= 2, DEADLINE, 'an A-only client refused once A is retired');
 
     // Lists sealed with B reach the watcher: on-b leaves, and the watcher hears it.
@@ -290,10 +292,7 @@ test('key rotation A → B with setSecret(): clients on A only and on B only are
     assert.deepEqual(watcher.refusedLists(), { malformed: 0, unsealed: 0, 'unknown-key': 0, 'bad-seal': 0, replayed: 0 });
     assert.equal(server.stats().refused['bad-mac'], 0);
     assert.throws(() => server.setSecret('short'), { code: 'ERR_INVALID_OPTION' });
-  } finally {
-    await Promise.all(closers.map((c) => c.close()));
-    await server.close();
-  }
+  });
 });
 
 test('setSecret() on a plain server is refused: plain mode is not switched to secret mode in place', async () => {
