@@ -307,9 +307,13 @@ async function measureAtN(n: number, ni: number, prevN: number, surveyUrls: stri
     const published = view.published.slice(from[a.id].published).filter((p) => p.at <= w1 && !p.heartbeat);
     const probeNames = new Set(probeTimes.map((p) => p.name));
     const serverJoin: number[] = [];
+    const serverJoinAfterSurvey: number[] = [];
     const serverLeave: number[] = [];
+    const roundStarts = view.rounds.map((r) => r.at - r.durationMs);
     for (const p of probeTimes) {
       const j = changes.find((c) => c.joined.includes(p.name));
+      const surveyed = j ? roundStarts.filter((s) => s >= p.joinAt && s <= j.at).at(-1) : undefined;
+      if (j && surveyed !== undefined) serverJoinAfterSurvey.push(j.at - surveyed);
       const l = changes.find((c) => c.left.includes(p.name));
       if (j) serverJoin.push(j.at - p.joinAt);
       if (l) serverLeave.push(l.at - p.leaveAt);
@@ -327,6 +331,7 @@ async function measureAtN(n: number, ni: number, prevN: number, surveyUrls: stri
       join: summarize(joins[a.id]),
       leave: summarize(leaves[a.id]),
       serverJoin: summarize(serverJoin),
+      serverJoinAfterSurvey: summarize(serverJoinAfterSurvey),
       serverLeave: summarize(serverLeave),
       failedTrials: failed,
       rounds: {
@@ -338,6 +343,10 @@ async function measureAtN(n: number, ni: number, prevN: number, surveyUrls: stri
         sendMs: summarize(rounds.map((r) => r.sendMs)),
       },
       actorRestarts: restarts,
+      // Answers the server refused in the window, by reason: none expected (a secret server refusing the swarm's MACs would show here).
+      refused: view.troubles
+        .filter((t) => t.ev === 'refused' && (t.at as number) >= w0 && (t.at as number) <= w1)
+        .reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.code as string]: (acc[t.code as string] ?? 0) + (t.count as number) }), {}),
       eld: { p50: round(eld.p50, 2), p99: round(eld.p99, 2), max: round(eld.max, 2), samples: eld.count },
       rssServerMiB: round(mem.rss / 2 ** 20),
       cpuPerRoundMs: round((mem.cpuMs - cpu0[a.id].cpuMs) / Math.max(1, rounds.length)),
