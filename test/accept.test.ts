@@ -7,6 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { closeActorPool, createClient, createServer, type Client, type RefusalSummary } from '../src/index.js';
+import { acceptRule, compileAccept, judge } from '../src/admission.js';
+import { surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
+import { InvalidOptionError } from '../src/errors.js';
 import { createServerMetrics } from '../src/metrics.js';
 import { assertServedWell, DEADLINE, withDiscovery } from './helpers/discovery.js';
 import { tcpPair } from './helpers/endpoints.js';
@@ -103,4 +106,34 @@ test('accept of the wrong type is refused when the server is created', async () 
   const urls = await tcpPair();
   await assert.rejects(createServer({ ...urls, accept: 'good-.*' as never }), { code: 'ERR_INVALID_OPTION', message: /accept must be/ });
   await assert.rejects(createServer({ ...urls, accept: [1] as never }), { code: 'ERR_INVALID_OPTION', message: /accept\[0\]/ });
+});
+
+test('accept: a list, a RegExp (g and y flags dropped) and a predicate (asked in the main thread); anything else refused', () => {
+  const names = compileAccept(acceptRule(['a', 'b']));
+  assert.deepEqual([names('a'), names('c')], [true, false]);
+  const pattern = compileAccept(acceptRule(/^web-\d+$/g));
+  assert.deepEqual([pattern('web-1'), pattern('web-1'), pattern('db-1')], [true, true, false], 'no lastIndex state');
+  assert.equal(compileAccept(acceptRule(() => true))('x'), undefined, 'a predicate is decided elsewhere');
+  assert.deepEqual(
+    judge((n) => {
+      if (n === 'boom') throw new Error('boom');
+      return n.startsWith('ok');
+    }, ['ok-1', 'no-1', 'boom']),
+    { accepted: ['ok-1'], refused: ['no-1', 'boom'] },
+  );
+  assert.throws(() => acceptRule('web-.*'), InvalidOptionError);
+  assert.throws(() => acceptRule([1]), /accept\[0\]/);
+  assert.throws(() => acceptRule(null), InvalidOptionError);
+});
+
+test("the surveyor's logic asks the rule about newcomers only: refused, pending (a predicate not yet judged), or counted", () => {
+  const verdicts = new Map<string, boolean>([['in', true], ['out', false]]);
+  const limits: SurveyorLimits = { maxNameBytes: 64, maxMembers: 10, missedRounds: 1, accept: (n) => verdicts.get(n) };
+  const s = surveyorLogic.beginRound(surveyorLogic.initial(['member']));
+  assert.deepEqual(surveyorLogic.answer(s, Buffer.from('in'), limits), { kind: 'counted', name: 'in', newcomer: true });
+  assert.equal((surveyorLogic.answer(s, Buffer.from('out'), limits) as { code: string }).code, 'not-accepted');
+  assert.deepEqual(surveyorLogic.answer(s, Buffer.from('unknown'), limits), { kind: 'pending', name: 'unknown' });
+  // A listed member is not asked again, whatever the rule says now.
+  assert.deepEqual(surveyorLogic.answer(s, Buffer.from('member'), limits), { kind: 'counted', name: 'member', newcomer: false });
+  assert.deepEqual([...s.fresh].sort(), ['in', 'member'], 'only counted names are in the round');
 });

@@ -1,12 +1,11 @@
 /**
  * Shared-secret mode's cryptography and answer exchange, without sockets
  * (src/keyring.ts, src/admission.ts): key derivation, answer MACs bound to one survey,
- * sealed lists that refuse tampering, truncation, unknown keys and replays, and the
- * `accept` rule's forms.
+ * sealed lists that refuse tampering, truncation, unknown keys and replays, keyring rotation.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { acceptRule, answerTo, compileAccept, judge, openAnswer, secretSurveyBody } from '../src/admission.js';
+import { answerTo, openAnswer, secretSurveyBody } from '../src/admission.js';
 import { InvalidOptionError } from '../src/errors.js';
 import { decodeSurveyBody, FieldTag, splitAnswer } from '../src/extensions.js';
 import { deriveKey, Keyring, keysFromSecrets, ListSealer, MAC_BYTES, MIN_SEALED_BYTES, NONCE_BYTES, ReplayGuard, REMEMBERED_EPOCHS, surveyNonce } from '../src/keyring.js';
@@ -143,22 +142,4 @@ test('replay guard: per publisher epoch, only newer sequence numbers pass; a bou
     assert.ok(o.ok && guard.accept(o.epoch, o.seq));
   }
   assert.equal(guard.accept(second.epoch, second.seq), true, 'forgotten after REMEMBERED_EPOCHS newer epochs (the documented bound)');
-});
-
-test('accept: a list, a RegExp (g and y flags dropped) and a predicate (asked in the main thread); anything else refused', () => {
-  const names = compileAccept(acceptRule(['a', 'b']));
-  assert.deepEqual([names('a'), names('c')], [true, false]);
-  const pattern = compileAccept(acceptRule(/^web-\d+$/g));
-  assert.deepEqual([pattern('web-1'), pattern('web-1'), pattern('db-1')], [true, true, false], 'no lastIndex state');
-  assert.equal(compileAccept(acceptRule(() => true))('x'), undefined, 'a predicate is decided elsewhere');
-  assert.deepEqual(
-    judge((n) => {
-      if (n === 'boom') throw new Error('boom');
-      return n.startsWith('ok');
-    }, ['ok-1', 'no-1', 'boom']),
-    { accepted: ['ok-1'], refused: ['no-1', 'boom'] },
-  );
-  assert.throws(() => acceptRule('web-.*'), InvalidOptionError);
-  assert.throws(() => acceptRule([1]), /accept\[0\]/);
-  assert.throws(() => acceptRule(null), InvalidOptionError);
 });
