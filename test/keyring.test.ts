@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { surveyAuthentication } from '../src/actors/surveyor.js';
 import { answerTo, openAnswer, secretSurveyBody } from '../src/admission.js';
 import { InvalidOptionError } from '../src/errors.js';
 import { decodeSurveyBody, FieldTag, splitAnswer } from '../src/extensions.js';
@@ -142,4 +143,20 @@ test('replay guard: per publisher epoch, only newer sequence numbers pass; a bou
     assert.ok(o.ok && guard.accept(o.epoch, o.seq));
   }
   assert.equal(guard.accept(second.epoch, second.seq), true, 'forgotten after REMEMBERED_EPOCHS newer epochs (the documented bound)');
+});
+
+test("a secret surveyor's nonces: with lateAnswers 'count' an answer to the previous survey counts, an older one does not; with 'drop' only the current", () => {
+  const keys = [deriveKey(A)];
+  for (const [lateAnswers, previousValid] of [['count', true], ['drop', false]] as const) {
+    const auth = surveyAuthentication({ keys, lateAnswers });
+    const first = answerTo(name, ringA, Buffer.from(auth.body()))!;
+    const second = answerTo(name, ringA, Buffer.from(auth.body()))!;
+    assert.equal(auth.open(second).ok, true, `${lateAnswers}: the current survey's answer`);
+    assert.equal(auth.open(first).ok, previousValid, `${lateAnswers}: the previous survey's answer`);
+    auth.body();
+    assert.equal((auth.open(first) as { code: string }).code, 'bad-mac', `${lateAnswers}: an answer two surveys old`);
+  }
+  const plain = surveyAuthentication({ lateAnswers: 'drop' });
+  assert.equal(plain.body().byteLength, 0, 'plain mode: the empty survey of the original');
+  assert.deepEqual(plain.open(name), { ok: true, name });
 });
