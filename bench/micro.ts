@@ -71,17 +71,21 @@ for (const n of [1000, 10_000]) {
   console.log(`one change at N=${n}: set order ${before.p50.toFixed(2)} ms, sorted hand-off ${after.p50.toFixed(2)} ms (×${(after.p50 / before.p50).toFixed(2)})`);
 }
 
+/** A round of every member's answer through the surveyor's logic, each answer first opened by `open` (secret mode). */
+function answerRound(list: string[], answers: Buffer[], open: (answer: Buffer) => Uint8Array = (a) => a): ReturnType<typeof summarize> {
+  const limits: SurveyorLimits = { maxNameBytes: 1024, maxMembers: 20_000, missedRounds: 1 };
+  const state = surveyorLogic.initial(list);
+  return time(() => {
+    const s = surveyorLogic.beginRound(state);
+    for (const b of answers) surveyorLogic.answer(s, open(b), limits);
+  }, 40);
+}
+
 // One answer: decode, validate, count (the JS side of the surveyor's receive loop).
 {
   const n = 10_000;
   const list = names(n);
-  const buffers = list.map((s) => Buffer.from(s));
-  const limits: SurveyorLimits = { maxNameBytes: 1024, maxMembers: 20_000, missedRounds: 1 };
-  const state = surveyorLogic.initial(list);
-  const perRound = time(() => {
-    const s = surveyorLogic.beginRound(state);
-    for (const b of buffers) surveyorLogic.answer(s, b, limits);
-  }, 40);
+  const perRound = answerRound(list, list.map((s) => Buffer.from(s)));
   results[`answers@${n}`] = { perRoundMs: perRound, perAnswerUs: round((perRound.p50 * 1000) / n, 2) };
   console.log(`${n} answers in a round: ${perRound.p50.toFixed(2)} ms (${((perRound.p50 * 1000) / n).toFixed(2)} µs per answer)`);
 }
@@ -95,21 +99,12 @@ for (const n of [1000, 10_000]) {
   const auth = surveyAuthentication({ keys, lateAnswers: 'drop' });
   const body = Buffer.from(auth.body());
   const answers = list.map((s) => answerTo(Buffer.from(s), ring, body)!);
-  const plain = list.map((s) => Buffer.from(s));
-  const limits: SurveyorLimits = { maxNameBytes: 1024, maxMembers: 20_000, missedRounds: 1 };
-  const state = surveyorLogic.initial(list);
-  const plainRound = time(() => {
-    const s = surveyorLogic.beginRound(state);
-    for (const b of plain) surveyorLogic.answer(s, b, limits);
-  }, 40);
-  const secretRound = time(() => {
-    const s = surveyorLogic.beginRound(state);
-    for (const b of answers) {
-      const opened = auth.open(b);
-      if (!opened.ok) throw new Error(opened.reason);
-      surveyorLogic.answer(s, opened.name, limits);
-    }
-  }, 40);
+  const plainRound = answerRound(list, list.map((s) => Buffer.from(s)));
+  const secretRound = answerRound(list, answers, (b) => {
+    const opened = auth.open(b);
+    if (!opened.ok) throw new Error(opened.reason);
+    return opened.name;
+  });
   const name = Buffer.from(list[0]!);
   const answer = time(() => answerTo(name, ring, body), 2000);
   const encoded = encodeMembers(list);
