@@ -20,7 +20,7 @@ const PANEL_W = 400;
 const PANEL_H = 260;
 const TOP = 70;
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function niceMax(v: number): { max: number; step: number } {
   if (!(v > 0)) return { max: 1, step: 0.2 };
@@ -30,7 +30,7 @@ function niceMax(v: number): { max: number; step: number } {
   return { max: Math.ceil(v / step) * step, step };
 }
 
-interface Series {
+export interface Series {
   label: string;
   color: string;
   dash: boolean;
@@ -38,7 +38,7 @@ interface Series {
   points: Array<{ n: number; s: Summary }>;
 }
 
-function panel(x0: number, title: string, yLabel: string, series: Series[], ns: number[]): string {
+export function panel(x0: number, title: string, yLabel: string, series: Series[], ns: number[]): string {
   const out: string[] = [];
   const lo = Math.log10(Math.min(...ns)) - 0.15;
   const hi = Math.log10(Math.max(...ns)) + 0.15;

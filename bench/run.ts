@@ -88,8 +88,8 @@ const COMPARISONS = {
   algorithms: {
     names: { original: 'original', library: 'this library' },
     algos: [
-      { id: 'original', label: "original: schedule 'original', eagerJoin false, lateAnswers 'drop'", options: { schedule: 'original', eagerJoin: false, lateAnswers: 'drop' } },
-      { id: 'library', label: "this library: schedule 'fixed-rate', eagerJoin true, lateAnswers 'drop' (the defaults)", options: { schedule: 'fixed-rate', eagerJoin: true, lateAnswers: 'drop' } },
+      { id: 'original', label: "original: schedule 'original', eagerJoin false, lateAnswers 'drop', detection 'deadline'", options: { schedule: 'original', eagerJoin: false, lateAnswers: 'drop', detection: 'deadline' } },
+      { id: 'library', label: "this library: schedule 'fixed-rate', eagerJoin true, lateAnswers 'drop', detection 'adaptive' (the defaults)", options: { schedule: 'fixed-rate', eagerJoin: true, lateAnswers: 'drop', detection: 'adaptive' } },
     ],
   },
   /** One change alone: late answers dropped (the original) or counted, everything else this library's. */
@@ -275,7 +275,8 @@ async function measureAtN(n: number, ni: number, prevN: number, surveyUrls: stri
       const joinWatch = await Promise.all(ALGOS.map((a) => subs.get(a.id)!.watch(name, true, watchTimeout)));
       const { at: joinAt } = await probe!.request<{ at: number }>('open', { names: [name], urls: surveyUrls });
       const joined = await Promise.all(joinWatch.map((w) => w.done));
-      await sleep(Math.random() * PERIOD);
+      // Listed for 4 rounds before leaving, as a real member is: adaptive detection needs 3 answers.
+      await sleep(4 * pollTime + Math.random() * PERIOD);
       const leaveWatch = await Promise.all(ALGOS.map((a) => subs.get(a.id)!.watch(name, false, watchTimeout)));
       const { at: leaveAt } = await probe!.request<{ at: number }>('close', { names: [name] });
       const left = await Promise.all(leaveWatch.map((w) => w.done));

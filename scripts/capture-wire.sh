@@ -30,7 +30,7 @@ tcpdump -i lo -n -U -w "$work/cap.pcap" "tcp port $A or tcp port $B" 2>"$work/tc
 wait_for "$work/tcpdump.err" "listening on"
 
 node --import tsx src/main.ts server --survey-url "tcp://127.0.0.1:$A" --pubsub-url "tcp://127.0.0.1:$B" \
-  --survey-time 200ms --recv-deadline 200ms --poll-time 300ms >"$work/server.out" 2>&1 & server=$!; pids+=($server)
+  --survey-time 200ms --recv-deadline 200ms --poll-time 300ms --republish off --no-list-digest >"$work/server.out" 2>&1 & server=$!; pids+=($server)
 wait_for "$work/server.out" "surveying on"
 nanocat --sub --connect "tcp://127.0.0.1:$B" --msgpack >"$work/sub.out" & pids+=($!)
 nanocat --respondent --connect "tcp://127.0.0.1:$A" --data nc-1 >/dev/null & nc=$!; pids+=($nc)

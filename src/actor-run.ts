@@ -4,6 +4,7 @@
  * exits and why, and how to stop it gracefully or kill it. The supervisor restarts an
  * actor by making a new ActorRun; the test kit drives a single one.
  */
+import { performance } from 'node:perf_hooks';
 import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
@@ -62,7 +63,8 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   readonly ready: Promise<void>;
   /** Resolves exactly once, however the actor ends. */
   readonly exited: Promise<ActorExit>;
-  readonly startedAt = Date.now();
+  /** When this run started, in ms on performance.now()'s clock (for durations, not display). */
+  readonly startedAt = performance.now();
   private readonly mailbox: MessagePort;
   private readonly controlPort: MessagePort;
   private readonly abort = new AbortController();

@@ -79,12 +79,23 @@ export function judge(accept: (name: string) => boolean, names: readonly string[
 
 // ------------------------------------------------------------------ secret mode: surveys and answers
 
-/** A survey body in secret mode: the magic, a fresh nonce, the server's (primary) key id. */
-export function secretSurveyBody(keyring: Keyring, nonce: Uint8Array): Buffer {
-  return encodeSurveyBody([
+/** A field of an extended survey body or answer (src/extensions.ts): tag, value. */
+export type Field = readonly [number, Uint8Array];
+
+/** Secret mode's survey fields: a fresh nonce and the server's (primary) key id. */
+export function secretSurveyFields(keyring: Keyring, nonce: Uint8Array): Field[] {
+  return [
     [FieldTag.nonce, nonce],
     [FieldTag.keyId, keyring.primary.id],
-  ]);
+  ];
+}
+
+/**
+ * A survey body in secret mode: the magic, `before` (other extensions' fields, such as the
+ * list digest of state on connect), a fresh nonce, the server's (primary) key id.
+ */
+export function secretSurveyBody(keyring: Keyring, nonce: Uint8Array, before: readonly Field[] = []): Buffer {
+  return encodeSurveyBody([...before, ...secretSurveyFields(keyring, nonce)]);
 }
 
 export type AnswerRefusal = 'unauthenticated' | 'unknown-key' | 'bad-mac';
@@ -116,12 +127,14 @@ export function openAnswer(keyring: Keyring, nonces: readonly Uint8Array[], data
 
 /**
  * The client's side: the answer to one survey. Plain mode answers the bare name whatever
- * the body holds (as the original). Secret mode answers only a survey that carries a
- * nonce, with the name and a MAC over (nonce, name); it returns null for any other survey
- * (a plain server, or a body that does not parse), which is left unanswered.
+ * the body holds (as the original), followed by `extra` fields if any. Secret mode answers
+ * only a survey that carries a nonce, with the name, `extra` (such as needList) and a MAC
+ * over (nonce, name); it returns null for any other survey (a plain server, or a body that
+ * does not parse), which is left unanswered. The MAC does not cover `extra`: a needList
+ * only asks for a republication of what the server publishes anyway.
  */
-export function answerTo(name: Buffer, keyring: Keyring | undefined, surveyBody: Uint8Array): Buffer | null {
-  if (!keyring) return name;
+export function answerTo(name: Buffer, keyring: Keyring | undefined, surveyBody: Uint8Array, extra: readonly Field[] = []): Buffer | null {
+  if (!keyring) return extra.length > 0 ? encodeExtendedAnswer(name, extra) : name;
   let fields;
   try {
     fields = decodeSurveyBody(surveyBody);
@@ -133,6 +146,7 @@ export function answerTo(name: Buffer, keyring: Keyring | undefined, surveyBody:
   if (!nonce || nonce.byteLength !== NONCE_BYTES) return null;
   const { keyId, mac } = keyring.answerMac(nonce, name);
   return encodeExtendedAnswer(name, [
+    ...extra,
     [FieldTag.mac, mac],
     [FieldTag.keyId, keyId],
   ]);

@@ -7,15 +7,18 @@
  * beyond it, this supervisor gives up too — every tree is closed and every iterator ends
  * with the error.
  */
+import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import { createClient, type Client, type ClientOptions } from './client.js';
 import { ClosedError, SupervisorGiveUpError } from './errors.js';
 import type { HandleEvents, SupervisedHandle, TreeParent } from './handle.js';
+import { checkOptionNames, optionNames } from './options.js';
 import {
   affectedBy,
   BackoffTimers,
   backoffDelay,
   recordRestart,
+  RESTART_SETTING_NAMES,
   validateRestartOptions,
   type RestartOptions,
   type RestartSettings,
@@ -34,6 +37,9 @@ export interface AppSupervisorOptions extends RestartSettings {
   /** Supervisor options given to every hosted tree unless its own options set them. */
   supervision?: SupervisorOptions;
 }
+
+/** Every AppSupervisorOptions name (src/options.ts). */
+export const APP_SUPERVISOR_OPTION_NAMES = optionNames<AppSupervisorOptions>()([...RESTART_SETTING_NAMES, 'supervision']);
 
 export const APP_SUPERVISOR_DEFAULTS = {
   strategy: 'one_for_one' as Strategy,
@@ -91,6 +97,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
 
   constructor(options: AppSupervisorOptions = {}) {
     super();
+    checkOptionNames('createSupervisor', options, APP_SUPERVISOR_OPTION_NAMES);
     this.name = options.name ?? `app#${++appSeq}`;
     const o = { ...APP_SUPERVISOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
     this.opts = {
@@ -163,7 +170,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
       void child.fail(error);
       return;
     }
-    const now = Date.now();
+    const now = performance.now(); // durations only: restart intensity and backoff reset
     const intensity = recordRestart(this.restartLog, now, this.opts);
     this.restartLog = intensity.log;
     if (intensity.exceeded) {
@@ -185,7 +192,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
       try {
         await tree.handle.restartTree();
         tree.restarts++;
-        tree.startedAt = Date.now();
+        tree.startedAt = performance.now();
       } catch (error) {
         if (this.status !== 'running') return;
         this.childGaveUp(tree.handle, error as Error);
@@ -224,7 +231,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
     for (const event of ['actor:start', 'actor:exit', 'actor:restart'] as const) {
       (generic as unknown as EventEmitter).on(event, (e: unknown) => (this.emit as unknown as (n: string, e: unknown) => boolean)(event, e));
     }
-    this.trees.push({ handle: generic, kind, restarts: 0, attempt: 0, startedAt: Date.now() });
+    this.trees.push({ handle: generic, kind, restarts: 0, attempt: 0, startedAt: performance.now() });
     return handle;
   }
 

@@ -3,11 +3,12 @@
  * string (to one server or several), and, with a pub/sub URL (or several, merged), the
  * subscriber actors whose lists `peers()` yields.
  */
-import { NoPubSubError } from './errors.js';
+import { ClosedError, NoPubSubError } from './errors.js';
 import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
 import { keysFromSecrets, type KeyMaterial } from './keyring.js';
-import { noListRefusals, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
+import { checkOptionNames, optionNames } from './options.js';
+import { noListRefusals, PEER_LIST_OPTION_NAMES, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
 import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName, type ListRefusalReason } from './protocol.js';
 import type { ChildSpec, SupervisorOptions } from './supervisor.js';
 
@@ -25,11 +26,25 @@ export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
   signal?: AbortSignal;
 }
 
+/** Every ClientOptions name (src/options.ts). */
+export const CLIENT_OPTION_NAMES = optionNames<ClientOptions>()([
+  ...PEER_LIST_OPTION_NAMES,
+  'surveyUrl',
+  'service',
+  'maxNameBytes',
+  'supervision',
+  'signal',
+]);
+
 export interface ClientEvents extends HandleEvents {
   /** The (merged) peer list changed. */
   peers: [string[]];
   /** A published message was dropped (see SubscriberEvents['refused']). */
   refused: [ListRefusal];
+  /** A member entered the (merged) peer list: once per name per change, after 'peers'. */
+  joined: [string];
+  /** A member left the (merged) peer list: once per name per change, after 'peers'. */
+  left: [string];
 }
 
 let clientSeq = 0;
@@ -41,10 +56,13 @@ export class Client extends SupervisedHandle<ClientEvents> {
   private readonly lists: PeerLists | undefined;
   /** Shared-secret mode's keyring for the respondent (the subscribers' is in `lists`). */
   private keys: KeyMaterial[] | undefined;
+  private readonly listedOnce: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void; settled: boolean };
+  private readonly abortSignal: AbortSignal | undefined;
 
   private constructor(options: ClientOptions) {
+    checkOptionNames('createClient', options, CLIENT_OPTION_NAMES);
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
-    surveyUrls.forEach((u) => parseEndpoint(u));
+    surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
     // Checked before anything starts; derived once per secret per process (cached).
@@ -55,12 +73,22 @@ export class Client extends SupervisedHandle<ClientEvents> {
         ? undefined
         : new PeerLists(
             { ...options, pubsubUrl: options.pubsubUrl, maxListBytes: options.maxListBytes ?? maxListBytes(undefined, maxNameBytes) },
-            (members) => this.emit('peers', members),
+            {
+              change: (members, joined, left) => {
+                this.emit('peers', members);
+                for (const name of joined) this.emit('joined', name);
+                for (const name of left) this.emit('left', name);
+                if (members.includes(this.service)) this.settleListed();
+              },
+              // The lists live here, the answers are made in the respondent's worker: tell it what we hold.
+              held: (digests) => this.supervisor.actor('respondent')?.post({ type: 'held-lists', digests }),
+              refused: (refusal) => this.emit('refused', refusal),
+            },
           );
     // Subscribers connect first, so they listen before this client's answer can change the list.
     const specs: ChildSpec[] = [
-      ...(lists?.specs((refusal) => this.emit('refused', refusal)) ?? []),
-      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, ...keyring() }) },
+      ...(lists?.specs() ?? []),
+      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...keyring() }) },
     ];
     super(specs, options.supervision, `client#${++clientSeq}(${service})`, options.signal);
     this.service = service;
@@ -68,12 +96,23 @@ export class Client extends SupervisedHandle<ClientEvents> {
     this.pubsubUrls = lists?.urls ?? [];
     this.lists = lists;
     this.keys = keys;
+    this.abortSignal = options.signal;
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined); // nobody has to ask: an unobserved rejection is not an error
+    this.listedOnce = { promise, resolve, reject, settled: false };
+  }
+
+  private settleListed(error?: Error): void {
+    if (this.listedOnce.settled) return;
+    this.listedOnce.settled = true;
+    if (error) this.listedOnce.reject(error);
+    else this.listedOnce.resolve();
   }
 
   static async create(options: ClientOptions): Promise<Client> {
-    const client = await new Client(options).start();
-    client.lists?.start();
-    return client;
+    return new Client(options).start();
   }
 
   /** The first pub/sub URL, if any. */
@@ -90,6 +129,17 @@ export class Client extends SupervisedHandle<ClientEvents> {
     if (!this.lists) throw new NoPubSubError();
     this.assertOpen('client');
     return this.lists.feed.iterate();
+  }
+
+  /**
+   * Resolves when this client first receives a list that contains its own service string
+   * (it is registered, and its subscription works). Rejects with the abort signal's reason,
+   * the failure, or a ClosedError if the client closes first; with NoPubSubError for a
+   * client created without `pubsubUrl`.
+   */
+  listed(): Promise<void> {
+    if (!this.lists) return Promise.reject(new NoPubSubError());
+    return this.listedOnce.promise;
   }
 
   /** The latest peer list received, or undefined if none yet (or no pubsubUrl). */
@@ -119,6 +169,8 @@ export class Client extends SupervisedHandle<ClientEvents> {
 
   protected onEnd(error: Error | undefined): void {
     this.lists?.end(error);
+    const reason: unknown = this.abortSignal?.aborted ? this.abortSignal.reason : undefined;
+    this.settleListed(error ?? (reason instanceof Error ? reason : new ClosedError(`client ${this.service}`)));
   }
 }
 

@@ -22,7 +22,7 @@ export class GopherDiscoveryError extends Error {
   }
 }
 
-/** A URL that is not `tcp://host:port`, `ipc://path` or `inproc://name`. */
+/** A URL that is not `tcp://host:port`, `ipc:///absolute/path` or `inproc://name` (the grammar: parseEndpoint, src/protocol.ts). */
 export class InvalidUrlError extends GopherDiscoveryError {
   readonly url: string;
   constructor(url: string, reason: string) {
@@ -31,7 +31,7 @@ export class InvalidUrlError extends GopherDiscoveryError {
   }
 }
 
-export type ServiceNameRule = 'type' | 'empty' | 'separator' | 'too-long' | 'control-character';
+export type ServiceNameRule = 'type' | 'empty' | 'separator' | 'too-long' | 'control-character' | 'not-utf8';
 
 /** A service string that would corrupt or cannot travel in a member list. */
 export class InvalidServiceNameError extends GopherDiscoveryError {
@@ -42,10 +42,19 @@ export class InvalidServiceNameError extends GopherDiscoveryError {
   }
 }
 
-/** An option out of its documented range (a duration of zero, a survey that cannot fit...). */
+/**
+ * An option out of its documented range (a duration of zero, a survey that cannot fit...),
+ * or an unknown option name: then `option` is that name and `suggestion` the closest known one.
+ */
 export class InvalidOptionError extends GopherDiscoveryError {
-  constructor(message: string) {
+  readonly option?: string;
+  readonly suggestion?: string;
+  constructor(message: string, unknown?: { option: string; suggestion?: string }) {
     super(message, 'ERR_INVALID_OPTION');
+    if (unknown) {
+      this.option = unknown.option;
+      if (unknown.suggestion !== undefined) this.suggestion = unknown.suggestion;
+    }
   }
 }
 

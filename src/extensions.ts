@@ -17,6 +17,7 @@
  * that older clients ignore. A field block that does not parse (a length past the end) is
  * malformed as a whole.
  */
+import { createHash } from 'node:crypto';
 import { MalformedMessageError } from './errors.js';
 
 /** The first bytes of an extended survey body. */
@@ -114,4 +115,16 @@ export function splitAnswer(data: Uint8Array): { name: Uint8Array; fields: Field
   const at = data.indexOf(ANSWER_FIELDS_SEPARATOR);
   if (at < 0) return { name: data, fields: new Map() };
   return { name: data.subarray(0, at), fields: decodeFields(data.subarray(at + 1)) };
+}
+
+/** Bytes of a list digest: enough that two different lists collide with probability 2⁻⁶⁴. */
+export const LIST_DIGEST_BYTES = 8;
+
+/**
+ * The digest a server puts in its survey (FieldTag.listDigest) and a client compares with
+ * the lists it holds: the first 8 bytes of SHA-256 over the published list's exact bytes
+ * (this library publishes names sorted, so equal sets give equal digests).
+ */
+export function listDigest(encodedList: Uint8Array): Buffer {
+  return createHash('sha256').update(encodedList).digest().subarray(0, LIST_DIGEST_BYTES);
 }

@@ -33,6 +33,11 @@ export {
 export { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
 export { closeActorPool, actorThreadCount } from './pool.js';
 export * from './errors.js';
+export { SERVER_OPTION_NAMES } from './server.js';
+export { CLIENT_OPTION_NAMES } from './client.js';
+export { SUBSCRIBE_OPTION_NAMES } from './subscriber.js';
+export { SUPERVISOR_OPTION_NAMES } from './supervisor.js';
+export { APP_SUPERVISOR_OPTION_NAMES } from './app-supervisor.js';
 export {
   encodeMembers,
   decodeMembers,

@@ -6,6 +6,7 @@
  */
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
+import { escapeUnprintable, terminalSafeJson } from './printable.js';
 import type { Server } from './server.js';
 import type { ActorExitEvent, ActorRestartEvent, ActorStartEvent, GiveUpEvent, Supervisor } from './supervisor.js';
 
@@ -43,10 +44,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           // Messages say everything a person needs; the fields are for machines (the JSON format).
           // (Not with singleLine: pino-pretty 13 then drops the line's end.)
           hideObject: true,
+          // Messages hold member names, which may hold anything a foreign peer sent: a
+          // terminal must show them, not act on them (src/printable.ts).
+          messageFormat: (log, messageKey) => escapeUnprintable(String(log[messageKey] ?? '')),
         })
-      : typeof destination === 'number'
-        ? pino.destination({ fd: destination, sync: true })
-        : (destination as DestinationStream);
+      : terminalSafe(typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : (destination as DestinationStream));
   return pino(
     {
       name: 'gopherdiscovery',
@@ -56,6 +58,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     stream,
   );
+}
+
+/** JSON lines with C1 controls, U+2028/9 and bidi controls escaped (pino escapes C0 already): the same values, safe on a terminal. */
+function terminalSafe(stream: DestinationStream): DestinationStream {
+  return { write: (line: string) => stream.write(terminalSafeJson(line)) };
 }
 
 const NORMAL_EXITS = new Set(['stopped', 'done']);
@@ -101,12 +108,19 @@ export function logServer(server: Server, log: Logger): () => void {
   };
   const onRefused = (r: { reason: string; count: number }) =>
     log.warn({ refused: r.count, reason: r.reason }, `refused ${r.count} answer${r.count === 1 ? '' : 's'}: ${r.reason}`);
+  const onDuplicate = (d: { name: string; count: number; periodMs: number }) =>
+    log.warn(
+      { duplicate: d.name, count: d.count, periodMs: d.periodMs },
+      `name ${JSON.stringify(d.name)} answered more than once in a round (${d.count} extra answer${d.count === 1 ? '' : 's'}${d.periodMs > 0 ? ` in ${Math.round(d.periodMs / 1000)} s` : ''}): two members claim it, or one is connected twice`,
+    );
   server.on('change', onChange);
   server.on('refused', onRefused);
+  server.on('duplicate', onDuplicate);
   const detachSupervisor = logSupervisor(server.supervisor, log);
   return () => {
     server.off('change', onChange);
     server.off('refused', onRefused);
+    server.off('duplicate', onDuplicate);
     detachSupervisor();
   };
 }

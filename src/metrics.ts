@@ -4,6 +4,7 @@
  * gets its own prom-client Registry, so two servers in one process never share counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { checkOptionNames, optionNames } from './options.js';
 import { REFUSAL_REASONS, type RefusalReason } from './protocol.js';
 import type { MembershipChange, RoundInfo, Server } from './server.js';
 import type { ActorRestartEvent } from './supervisor.js';
@@ -12,6 +13,8 @@ export interface ServerMetricsOptions {
   /** Also export Node's process metrics (CPU, memory, event-loop lag, GC). Default false. */
   processMetrics?: boolean;
 }
+
+export const SERVER_METRICS_OPTION_NAMES = optionNames<ServerMetricsOptions>()(['processMetrics']);
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -23,6 +26,7 @@ export interface ServerMetrics {
 }
 
 export function createServerMetrics(server: Server, options: ServerMetricsOptions = {}): ServerMetrics {
+  checkOptionNames('createServerMetrics', options, SERVER_METRICS_OPTION_NAMES);
   const registry = new Registry();
   const registers = [registry];
   const members = new Gauge({ name: 'gopherdiscovery_members', help: 'Members in the current list.', registers });
@@ -56,6 +60,12 @@ export function createServerMetrics(server: Server, options: ServerMetricsOption
   });
   // Every reason's series exists from the start at 0, so rate() sees the first refusal.
   for (const reason of REFUSAL_REASONS) refusedByReason.inc({ reason }, 0);
+  const duplicates = new Counter({
+    name: 'gopherdiscovery_duplicate_answers_total',
+    help: 'Answers that repeated a name already answered in their round: two members claiming one name, or one connected twice.',
+    registers,
+  });
+  duplicates.inc(server.stats().duplicates);
   const restarts = new Counter({ name: 'gopherdiscovery_actor_restarts_total', help: 'Actor restarts by the supervisor.', labelNames: ['actor'] as const, registers });
   new Gauge({
     name: 'gopherdiscovery_actor_up',
@@ -86,6 +96,7 @@ export function createServerMetrics(server: Server, options: ServerMetricsOption
     refused.inc(r.count);
     refusedByReason.inc({ reason: r.code }, r.count);
   };
+  const onDuplicates = (d: { names: Array<{ count: number }> }) => duplicates.inc(d.names.reduce((n, x) => n + x.count, 0));
   const onRestart = (e: ActorRestartEvent) => {
     for (const id of e.ids) restarts.inc({ actor: id });
   };
@@ -93,6 +104,7 @@ export function createServerMetrics(server: Server, options: ServerMetricsOption
   server.on('change', onChange);
   server.on('published', onPublished);
   server.on('refused', onRefused);
+  server.on('duplicates', onDuplicates);
   server.supervisor.on('actor:restart', onRestart);
 
   return {
@@ -104,6 +116,7 @@ export function createServerMetrics(server: Server, options: ServerMetricsOption
       server.off('change', onChange);
       server.off('published', onPublished);
       server.off('refused', onRefused);
+      server.off('duplicates', onDuplicates);
       server.supervisor.off('actor:restart', onRestart);
     },
   };

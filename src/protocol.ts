@@ -23,11 +23,43 @@ export function maxListBytes(maxMembers = DEFAULT_MAX_MEMBERS, maxNameBytes = DE
   return maxMembers * (maxNameBytes + 1);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name that starts with U+FEFF keeps it. The default decoder strips a leading
+// byte-order mark, which would list `\uFEFFbom` as `bom` (WHATWG Encoding, "UTF-8 decode").
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The characters no name may hold (rule 'control-character'): they would change how a
+ * list reads in a log or terminal rather than be shown.
+ * - C0 controls U+0000–U+001F, DEL U+007F and C1 controls U+0080–U+009F (Unicode
+ *   category Cc; U+009B is CSI to some terminals, U+0085 is a line break to others);
+ * - U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (line breaks in Unicode);
+ * - the bidi embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069
+ *   (Unicode TR #9), which reorder what follows them on screen ("Trojan Source", CVE-2021-42574).
+ * Everything else in Unicode is allowed and kept byte for byte: no normalisation, no
+ * trimming, a leading U+FEFF kept.
+ */
+export const FORBIDDEN_NAME_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/** A UTF-16 surrogate not part of a pair (with the u flag a pair is one code point, not Cs). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** `U+202E` for a code point. */
+export function codePointLabel(cp: number): string {
+  return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** The first forbidden character of a name, as `U+0085 at index 3`, or undefined. */
+function forbiddenCharacter(name: string): string | undefined {
+  const m = FORBIDDEN_NAME_CHARACTERS.exec(name);
+  return m ? `${codePointLabel(m[0].charCodeAt(0))} at index ${m.index}` : undefined;
+}
 
 /**
  * Checks a service string against the rules every list relies on, throwing an
- * InvalidServiceNameError that names the rule broken.
+ * InvalidServiceNameError that names the rule broken: 'type', 'empty', 'separator' (`|`),
+ * 'control-character' (FORBIDDEN_NAME_CHARACTERS), 'not-utf8' (a lone surrogate, which has
+ * no UTF-8 encoding) or 'too-long' (over maxNameBytes UTF-8 bytes). An accepted name is
+ * sent, listed and yielded byte for byte as given.
  */
 export function validateServiceName(name: unknown, maxNameBytes = DEFAULT_MAX_NAME_BYTES): string {
   if (typeof name !== 'string') throw new InvalidServiceNameError('type', `expected a string, got ${typeof name}`);
@@ -38,9 +70,13 @@ export function validateServiceName(name: unknown, maxNameBytes = DEFAULT_MAX_NA
       `${JSON.stringify(name)} contains "|", the member-list separator, and would split into several members`,
     );
   }
-  // Control characters (NUL, newlines...) render lists unreadable in logs and terminals.
-  if (/[\u0000-\u001f\u007f]/.test(name)) {
-    throw new InvalidServiceNameError('control-character', `${JSON.stringify(name)} contains a control character`);
+  const forbidden = forbiddenCharacter(name);
+  if (forbidden) {
+    throw new InvalidServiceNameError('control-character', `${JSON.stringify(name)} contains a control, line-break or bidi-override character (${forbidden})`);
+  }
+  // A lone surrogate would be sent as U+FFFD (Buffer and TextEncoder replace it): listed under another name.
+  if (LONE_SURROGATE.test(name)) {
+    throw new InvalidServiceNameError('not-utf8', `${JSON.stringify(name)} contains a lone surrogate, which has no UTF-8 encoding`);
   }
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > maxNameBytes) {
@@ -54,7 +90,12 @@ export function encodeMembers(members: Iterable<string>): Buffer {
   return Buffer.from([...members].sort().join(SEPARATOR), 'utf8');
 }
 
-/** Decodes a published list. Throws MalformedMessageError on invalid UTF-8 or an empty member. */
+/**
+ * Decodes a published list, each member byte for byte (a leading U+FEFF kept). Throws
+ * MalformedMessageError on invalid UTF-8 or an empty member. Members are not checked
+ * against the name rules: a foreign server (the Go original) may list any name, and a
+ * subscriber reports what was published; whatever prints names escapes them (src/printable.ts).
+ */
 export function decodeMembers(data: Uint8Array): string[] {
   if (data.byteLength === 0) return [];
   let text: string;
@@ -112,7 +153,10 @@ export const LIST_REFUSAL_REASONS: readonly ListRefusalReason[] = ['malformed', 
 
 export type AnswerResult = { ok: true; name: string } | { ok: false; code: RefusalReason; reason: string };
 
-/** Decodes one survey answer without throwing: hostile peers send anything. */
+/**
+ * Decodes one survey answer without throwing: hostile peers send anything. The rules are
+ * validateServiceName's, applied to bytes (invalid UTF-8, encoded surrogates included, is 'not-utf8').
+ */
 export function decodeAnswer(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAME_BYTES): AnswerResult {
   if (data.byteLength === 0) return { ok: false, code: 'empty', reason: 'empty answer' };
   if (data.byteLength > maxNameBytes) {
@@ -125,7 +169,8 @@ export function decodeAnswer(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAME_B
   } catch {
     return { ok: false, code: 'not-utf8', reason: 'answer is not valid UTF-8' };
   }
-  if (/[\u0000-\u001f\u007f]/.test(name)) return { ok: false, code: 'control-character', reason: 'answer contains a control character' };
+  const forbidden = forbiddenCharacter(name);
+  if (forbidden) return { ok: false, code: 'control-character', reason: `answer contains a control, line-break or bidi-override character (${forbidden})` };
   return { ok: true, name };
 }
 
@@ -139,47 +184,91 @@ export type Endpoint =
   | { scheme: 'inproc'; url: string; name: string };
 
 /** Unix socket paths are limited by sockaddr_un.sun_path (108 bytes with the NUL). */
-const MAX_IPC_PATH_BYTES = 107;
+export const MAX_IPC_PATH_BYTES = 107;
+/** nanomsg refuses an address of NN_SOCKADDR_MAX (128) bytes or more, the NUL included. */
+export const MAX_URL_BYTES = 127;
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /**
- * Parses and checks an SP endpoint URL: `tcp://host:port`, `ipc:///path` or
- * `inproc://name`. Anything else is refused here, before a socket is opened.
+ * Which end of a connection a URL is for: a server binds its URLs (listens), clients and
+ * subscribers connect to theirs. The host forms differ (see parseEndpoint).
  */
-export function parseEndpoint(url: unknown): Endpoint {
+export type EndpointRole = 'bind' | 'connect';
+
+/**
+ * Parses and checks an SP endpoint URL, refusing with InvalidUrlError (saying why) every
+ * form nanomsg cannot serve as written, before a socket is opened. The grammar:
+ *
+ * - `tcp://HOST:PORT`, PORT 1–65535 (nanomsg cannot report the port it picked for 0).
+ *   To bind, HOST is an IPv4 address or `*` (every interface): nanomsg 1.x binds neither
+ *   host names nor interface names (ENODEV). To connect, HOST is an IPv4 address or a DNS
+ *   name, resolved by nanomsg (again at every reconnection); `*` is refused. IPv6
+ *   (`[::1]`) is refused: the sockets are IPv4-only (nanomsg's NN_IPV4ONLY default).
+ *   nanomsg's `tcp://iface;host:port` local-interface form is not supported.
+ * - `ipc:///absolute/path`: an absolute path of at most 107 bytes (sockaddr_un). A
+ *   relative path is refused: it would resolve against each process's working directory,
+ *   so processes started in different directories would never meet.
+ * - `inproc://NAME`: any non-empty name; reaches only sockets of this process (any thread).
+ *
+ * Every URL is at most 127 bytes (nanomsg's NN_SOCKADDR_MAX) and holds no control
+ * characters or spaces. Without `role`, hosts valid for either role are accepted.
+ */
+export function parseEndpoint(url: unknown, role?: EndpointRole): Endpoint {
   if (typeof url !== 'string') throw new InvalidUrlError(String(url), `expected a string, got ${typeof url}`);
-  const m = /^([a-z]+):\/\/(.*)$/.exec(url);
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(url)) throw new InvalidUrlError(url, 'a URL must not contain spaces or control characters');
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(url);
   if (!m) throw new InvalidUrlError(url, 'expected scheme://address (tcp://host:port, ipc:///path or inproc://name)');
   const [, scheme, rest] = m as unknown as [string, string, string];
+  if (scheme !== 'tcp' && scheme !== 'ipc' && scheme !== 'inproc') {
+    throw new InvalidUrlError(url, `unsupported scheme ${JSON.stringify(scheme)}: use tcp, ipc or inproc (lowercase)`);
+  }
+  const bytes = Buffer.byteLength(url);
+  if (bytes > MAX_URL_BYTES) throw new InvalidUrlError(url, `${bytes} bytes, nanomsg takes at most ${MAX_URL_BYTES}`);
   switch (scheme) {
-    case 'tcp': {
-      const hp = /^(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):(\d+)$/.exec(rest);
-      if (!hp) throw new InvalidUrlError(url, 'tcp URLs need host:port, e.g. tcp://127.0.0.1:40007');
-      const host = hp[1]!;
-      const port = Number(hp[2]);
-      if (!(host === '*' || IPV4.test(host) || host.startsWith('[') || HOSTNAME.test(host))) {
-        throw new InvalidUrlError(url, `${JSON.stringify(host)} is not a host name or IP address`);
-      }
-      if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new InvalidUrlError(url, `port ${hp[2]} is outside 1..65535`);
-      }
-      return { scheme, url, host, port };
-    }
+    case 'tcp':
+      return { scheme, url, ...parseTcpAddress(url, rest, role) };
     case 'ipc': {
       if (rest.length === 0) throw new InvalidUrlError(url, 'ipc URLs need a path, e.g. ipc:///tmp/discovery.ipc');
-      if (Buffer.byteLength(rest) > MAX_IPC_PATH_BYTES) {
-        throw new InvalidUrlError(url, `ipc path is longer than ${MAX_IPC_PATH_BYTES} bytes`);
+      if (!rest.startsWith('/')) {
+        throw new InvalidUrlError(
+          url,
+          `ipc path ${JSON.stringify(rest)} is relative: it would resolve against each process's working directory; use an absolute path, e.g. ipc:///tmp/${rest}`,
+        );
       }
+      const pathBytes = Buffer.byteLength(rest);
+      if (pathBytes > MAX_IPC_PATH_BYTES) throw new InvalidUrlError(url, `ipc path is ${pathBytes} bytes, a Unix socket path holds at most ${MAX_IPC_PATH_BYTES}`);
       return { scheme, url, path: rest };
     }
     case 'inproc': {
       if (rest.length === 0) throw new InvalidUrlError(url, 'inproc URLs need a name, e.g. inproc://discovery');
       return { scheme, url, name: rest };
     }
-    default:
-      throw new InvalidUrlError(url, `unsupported scheme ${JSON.stringify(scheme)}: use tcp, ipc or inproc`);
   }
+}
+
+function parseTcpAddress(url: string, rest: string, role: EndpointRole | undefined): { host: string; port: number } {
+  if (rest.includes(';')) throw new InvalidUrlError(url, "nanomsg's local-interface form (tcp://iface;host:port) is not supported");
+  const hp = /^(\[[^\]]*\]|[^:[\]/]+):(\d{1,5})$/.exec(rest);
+  if (!hp) throw new InvalidUrlError(url, 'tcp URLs need host:port and nothing else, e.g. tcp://127.0.0.1:40007');
+  const host = hp[1]!;
+  const port = Number(hp[2]);
+  if (port < 1 || port > 65535) throw new InvalidUrlError(url, `port ${hp[2]} is outside 1..65535 (nanomsg cannot report the port it picks for 0)`);
+  if (host.startsWith('[')) throw new InvalidUrlError(url, 'IPv6 is not supported: the sockets are IPv4-only (nanomsg NN_IPV4ONLY); use an IPv4 address');
+  if (host === '*') {
+    if (role === 'connect') throw new InvalidUrlError(url, '* (every interface) is for listening; to connect, give the server\'s address, e.g. tcp://127.0.0.1:' + port);
+    return { host, port };
+  }
+  if (IPV4.test(host)) return { host, port };
+  if (/^[\d.]+$/.test(host)) throw new InvalidUrlError(url, `${JSON.stringify(host)} is not an IPv4 address (four numbers 0-255, no leading zeros)`);
+  if (!HOSTNAME.test(host)) throw new InvalidUrlError(url, `${JSON.stringify(host)} is not an IPv4 address or DNS name`);
+  if (role === 'bind') {
+    throw new InvalidUrlError(
+      url,
+      `a listening URL needs an IPv4 address or *, not a host or interface name (nanomsg binds neither): e.g. tcp://127.0.0.1:${port} for this host only, tcp://*:${port} for every interface`,
+    );
+  }
+  return { host, port };
 }
 
 /** Who joined and who left between two lists (as published, in any order). */

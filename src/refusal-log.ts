@@ -9,8 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import type { RefusalReason } from './protocol.js';
 
-export interface RefusalSummary {
-  code: RefusalReason;
+export interface RefusalSummary<K extends string = RefusalReason> {
+  code: K;
   /** Refusals of this reason since its previous summary. */
   count: number;
   /** The latest refusal's detail, e.g. `answer of 1500 bytes exceeds 1024`. */
@@ -25,13 +25,19 @@ interface Entry {
   reason: string;
 }
 
-export class RefusalLog {
-  private readonly entries = new Map<RefusalReason, Entry>();
+/**
+ * Keyed by refusal reason by default; the server keys a second one by member name for its
+ * duplicate reports (`forgetQuiet`: a key quiet for an interval is forgotten, so the keys
+ * held stay bounded by those active within an interval).
+ */
+export class RefusalLog<K extends string = RefusalReason> {
+  private readonly entries = new Map<K, Entry>();
 
   constructor(
     readonly intervalMs: number,
-    private readonly emit: (summary: RefusalSummary) => void,
+    private readonly emit: (summary: RefusalSummary<K>) => void,
     private readonly now: () => number = () => performance.now(),
+    private readonly forgetQuiet = false,
   ) {}
 
   /**
@@ -39,7 +45,7 @@ export class RefusalLog {
    * interval) is summarised at once, so an operator sees an attack start; later ones are
    * counted until the interval since the previous summary has passed.
    */
-  add(code: RefusalReason, count: number, reason: string): void {
+  add(code: K, count: number, reason: string): void {
     const t = this.now();
     const e = this.entries.get(code);
     if (!e) {
@@ -57,6 +63,7 @@ export class RefusalLog {
     const t = this.now();
     for (const [code, e] of this.entries) {
       if (e.pending > 0 && (force || t - e.lastSummary >= this.intervalMs)) this.summarise(code, e, t);
+      else if (this.forgetQuiet && e.pending === 0 && t - e.lastSummary >= this.intervalMs) this.entries.delete(code);
     }
   }
 
@@ -67,8 +74,13 @@ export class RefusalLog {
     return n;
   }
 
-  private summarise(code: RefusalReason, e: Entry, t: number): void {
-    const summary: RefusalSummary = { code, count: e.pending, reason: e.reason, periodMs: t - e.lastSummary };
+  /** Keys held (reasons, or names for duplicates). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private summarise(code: K, e: Entry, t: number): void {
+    const summary: RefusalSummary<K> = { code, count: e.pending, reason: e.reason, periodMs: t - e.lastSummary };
     e.lastSummary = t;
     e.pending = 0;
     this.emit(summary);

@@ -4,6 +4,7 @@
  * a strategy restarts together.
  */
 import { InvalidOptionError } from './errors.js';
+import { optionNames } from './options.js';
 
 export type RestartPolicy =
   /** Always restarted, whatever the exit. */
@@ -37,6 +38,18 @@ export interface RestartSettings {
   /** A child that ran this long without failing starts its backoff from minBackoffMs again. Default periodMs. */
   resetBackoffAfterMs?: number;
 }
+
+/** Every RestartSettings name (src/options.ts); both supervisors extend the list. */
+export const RESTART_SETTING_NAMES = optionNames<RestartSettings>()([
+  'name',
+  'strategy',
+  'maxRestarts',
+  'periodMs',
+  'minBackoffMs',
+  'maxBackoffMs',
+  'randomFactor',
+  'resetBackoffAfterMs',
+]);
 
 export interface RestartOptions {
   strategy: Strategy;

@@ -5,9 +5,10 @@
  * spurious empty list nor republishes an unchanged one.
  */
 import { acceptRule, judge, type AcceptOption } from './admission.js';
-import type { AdmissionQueryMessage, ChangeMessage, RoundMessage } from './actors/messages.js';
+import type { AdmissionQueryMessage, ChangeMessage, Detection, DuplicatesMessage, RoundMessage } from './actors/messages.js';
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
+import { checkOptionNames, optionNames } from './options.js';
 import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
 import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import {
@@ -33,11 +34,20 @@ export interface ServerOptions extends Partial<ServerTiming> {
   /** Longest accepted service string, in UTF-8 bytes. Default 1,024. */
   maxNameBytes?: number;
   /**
-   * Heartbeat: republish the full list every this many ms even when unchanged, so late
-   * subscribers catch up within a period and multi-server subscribers can tell a silent
-   * server from a dead one. Default 0: publish only on change, as the original.
+   * Heartbeat: republish the full list once this many ms pass without a publication, so
+   * late subscribers catch up within a period and multi-server subscribers can tell a
+   * silent server from a dead one. Default 'auto': max(2,000 ms, list bytes / 32 KiB/s),
+   * at most 10,000 ms (see heartbeatPeriodMs). 0: publish only on change, as the original.
    */
-  republishMs?: number;
+  republishMs?: number | 'auto';
+  /**
+   * State on connect: each survey carries a digest of the current list ("GDX1" body,
+   * src/extensions.ts) and a client of this library that does not hold that list asks for
+   * it in its answer; the list is then republished at once (at most once per round).
+   * Go, nanocat and nng respondents answer such surveys as any other. Default true;
+   * false sends the original's empty survey. With `republishMs: 0` too, the wire is the original's byte for byte.
+   */
+  listDigest?: boolean;
   /**
    * 'fixed-rate' (default): a round starts every pollTime, which needs surveyTime < pollTime.
    * 'original': as the Go original, wait pollTime after each round ends (a period is pollTime + the survey).
@@ -45,7 +55,7 @@ export interface ServerOptions extends Partial<ServerTiming> {
   schedule?: Schedule;
   /**
    * Publish a newcomer as soon as its answer arrives instead of at the round's end
-   * (departures are still published at the round's end). Default true; false is the original.
+   * (departures: see `detection`). Default true; false is the original.
    */
   eagerJoin?: boolean;
   /** Grace rounds: a member is dropped only after missing this many consecutive surveys. Default 1, the original. */
@@ -79,19 +89,51 @@ export interface ServerOptions extends Partial<ServerTiming> {
    * README, "Security". Default: none (plain mode, the original's wire format).
    */
   secret?: string | string[];
-  /** At most one 'refused:summary' event per refusal reason per this many ms. Default 60,000. */
+  /**
+   * How a silent member is noticed. 'adaptive' (default): each member gets its own answer
+   * deadline in the round — its usual answer time plus a margin, RFC 6298's SRTT +
+   * max(surveyTime / 4 or at least 100 ms, 4 × RTTVAR), stretched while the surveyor itself runs late
+   * (Lifeguard's local health) and never past `surveyTime` — and a member that reaches
+   * `missedRounds` there is published as gone at once, mid-round. 'deadline': every member
+   * has until the survey's end, as the original.
+   */
+  detection?: Detection;
+  /** At most one 'refused:summary' event per refusal reason, and one 'duplicate' event per name, per this many ms. Default 60,000. */
   refusalLogIntervalMs?: number;
   supervision?: SupervisorOptions;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
 }
 
+/** Every ServerOptions name, checked against the interface at compile time (src/options.ts). */
+export const SERVER_OPTION_NAMES = optionNames<ServerOptions>()([
+  'surveyUrl',
+  'pubsubUrl',
+  'surveyTime',
+  'recvDeadline',
+  'pollTime',
+  'maxMembers',
+  'maxNameBytes',
+  'republishMs',
+  'schedule',
+  'eagerJoin',
+  'missedRounds',
+  'lateAnswers',
+  'detection',
+  'listDigest',
+  'accept',
+  'secret',
+  'refusalLogIntervalMs',
+  'supervision',
+  'signal',
+]);
+
 export interface MembershipChange {
   members: string[];
   joined: string[];
   left: string[];
   round: number;
-  /** A mid-round eager join (true) or a round's end (false). */
+  /** Published mid-round (true: an eager join, or a departure at a member's adaptive deadline) or at a round's end (false). */
   eager: boolean;
 }
 
@@ -104,10 +146,12 @@ export interface RoundInfo {
   /** From the round's start to the last answer, in ms (0 without answers): how long collecting took, before the round's closing wait. */
   lastAnswerMs: number;
   members: number;
+  /** With `detection: 'adaptive'`: the surveyor's local health multiplier (0 healthy .. 8), by which answer deadlines are stretched × (1 + it). */
+  localHealth?: number;
 }
 
 export interface ServerEvents extends HandleEvents {
-  /** The member set changed at the end of a round. */
+  /** The member set changed: at the end of a round, or mid-round (an eager join, an adaptive departure). */
   change: [MembershipChange];
   /** A round ended (every round). */
   round: [RoundInfo];
@@ -117,6 +161,23 @@ export interface ServerEvents extends HandleEvents {
   refused: [{ code: RefusalReason; reason: string; count: number }];
   /** Refusals summarised at most once per reason per `refusalLogIntervalMs`: the event to log. */
   'refused:summary': [RefusalSummary];
+  /**
+   * Names answered more than once in a round: two members claiming one name, or one member
+   * connected twice (each name with its answers beyond the first). One event per such round.
+   */
+  duplicates: [{ round: number; names: Array<{ name: string; count: number }> }];
+  /**
+   * A name answered more than once, summarised at most once per name per
+   * `refusalLogIntervalMs` (the first at once): `count` answers beyond the first since the
+   * name's previous summary, over `periodMs` (0 for the first). The event to log or alert on.
+   */
+  duplicate: [DuplicateSummary];
+}
+
+export interface DuplicateSummary {
+  name: string;
+  count: number;
+  periodMs: number;
 }
 
 /** Counters since the server was created; they survive actor restarts. */
@@ -130,6 +191,8 @@ export interface ServerStats {
   published: number;
   /** Answers refused, by reason (every reason present, zero when none). */
   refused: Record<RefusalReason, number>;
+  /** Answers that repeated a name already answered in their round (answers beyond the first per name and round). */
+  duplicates: number;
 }
 
 export const DEFAULT_REFUSAL_LOG_INTERVAL_MS = 60_000;
@@ -148,15 +211,18 @@ export class Server extends SupervisedHandle<ServerEvents> {
     changes: 0,
     published: 0,
     refused: Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>,
+    duplicates: 0,
   };
   private readonly refusalLog: RefusalLog;
   /** Shared-secret mode's keyring (undefined in plain mode). */
   private keys: KeyMaterial[] | undefined;
+  private readonly duplicateLog: RefusalLog<string>;
   private refusalTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: ServerOptions) {
-    parseEndpoint(options.surveyUrl);
-    parseEndpoint(options.pubsubUrl);
+    checkOptionNames('createServer', options, SERVER_OPTION_NAMES);
+    parseEndpoint(options.surveyUrl, 'bind');
+    parseEndpoint(options.pubsubUrl, 'bind');
     if (options.surveyUrl === options.pubsubUrl) throw new InvalidOptionError('surveyUrl and pubsubUrl must differ');
     const timing = validateTiming(options);
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
@@ -172,7 +238,11 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const eagerJoin = options.eagerJoin ?? true;
     const lateAnswers = options.lateAnswers ?? 'drop';
     if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${String(lateAnswers)}`);
-    const republishMs = options.republishMs ? validateDuration('republishMs', options.republishMs) : 0;
+    const detection = options.detection ?? 'adaptive';
+    if (detection !== 'adaptive' && detection !== 'deadline') throw new InvalidOptionError(`detection must be 'adaptive' or 'deadline', got ${String(detection)}`);
+    const republishMs = options.republishMs === undefined || options.republishMs === 'auto' ? 'auto' : options.republishMs === 0 ? 0 : validateDuration('republishMs', options.republishMs);
+    const listDigest = options.listDigest ?? true;
+    if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${String(listDigest)}`);
     const accept = options.accept === undefined ? undefined : acceptRule(options.accept);
     const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
     const keyring = () => (this.keys ? { keys: this.keys } : {});
@@ -205,7 +275,9 @@ export class Server extends SupervisedHandle<ServerEvents> {
             schedule,
             eagerJoin,
             lateAnswers,
+            detection,
             initialMembers: this.current,
+            listDigest,
             ...(accept ? { accept } : {}),
             ...keyring(),
           }),
@@ -214,6 +286,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
             else if (msg.type === 'round') this.onRound(msg);
             // The surveyor's refusals are answer refusals (RefusalReason), never a subscriber's.
             else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code as RefusalReason, msg.reason, msg.count);
+            else if (msg.type === 'duplicates') this.onDuplicates(msg);
             else if (msg.type === 'admission-query') this.onAdmissionQuery(msg, options.accept as (name: string) => boolean);
           },
         },
@@ -227,6 +300,12 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
     this.refusalLog = new RefusalLog(refusalLogIntervalMs, (summary) => this.emit('refused:summary', summary));
+    this.duplicateLog = new RefusalLog<string>(
+      refusalLogIntervalMs,
+      (s) => this.emit('duplicate', { name: s.code, count: s.count, periodMs: s.periodMs }),
+      undefined,
+      true,
+    );
   }
 
   static async create(options: ServerOptions): Promise<Server> {
@@ -257,8 +336,25 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.counters.refused[code] += count;
     this.emit('refused', { code, reason, count });
     this.refusalLog.add(code, count, reason);
-    // Summaries of a burst that then stops still go out once their interval has passed.
-    if (!this.closed) this.refusalTimer ??= setInterval(() => this.refusalLog.flush(), this.refusalLog.intervalMs).unref();
+    this.startSummaryTimer();
+  }
+
+  private onDuplicates(msg: DuplicatesMessage): void {
+    for (const d of msg.names) {
+      this.counters.duplicates += d.count;
+      this.duplicateLog.add(d.name, d.count, '');
+    }
+    this.emit('duplicates', { round: msg.round, names: msg.names });
+    this.startSummaryTimer();
+  }
+
+  /** Summaries of a burst that then stops still go out once their interval has passed. */
+  private startSummaryTimer(): void {
+    if (this.closed) return;
+    this.refusalTimer ??= setInterval(() => {
+      this.refusalLog.flush();
+      this.duplicateLog.flush();
+    }, this.refusalLog.intervalMs).unref();
   }
 
   /** Judges newcomers with the user's `accept` function, in this thread, and tells the surveyor. */
@@ -276,12 +372,13 @@ export class Server extends SupervisedHandle<ServerEvents> {
   private onRound(msg: RoundMessage): void {
     this.counters.rounds++;
     this.counters.answers += msg.answers;
-    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members });
+    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members, ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}) });
   }
 
   protected onEnd(): void {
     clearInterval(this.refusalTimer);
     this.refusalLog.flush(true);
+    this.duplicateLog.flush(true);
   }
 }
 

@@ -3,7 +3,8 @@
  * lists `changes()` yields, stopped by `close()` or by aborting its signal.
  */
 import { SupervisedHandle, type HandleEvents } from './handle.js';
-import { PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
+import { checkOptionNames, optionNames } from './options.js';
+import { PEER_LIST_OPTION_NAMES, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
 import type { ListRefusalReason } from './protocol.js';
 import type { SourceState } from './merge.js';
 import type { SupervisorOptions } from './supervisor.js';
@@ -14,9 +15,16 @@ export interface SubscribeOptions extends PeerListOptions {
   supervision?: SupervisorOptions;
 }
 
+/** Every SubscribeOptions name (src/options.ts). */
+export const SUBSCRIBE_OPTION_NAMES = optionNames<SubscribeOptions>()([...PEER_LIST_OPTION_NAMES, 'signal', 'supervision']);
+
 export interface SubscriberEvents extends HandleEvents {
   /** The (merged) member list changed. */
   change: [string[]];
+  /** A member entered the (merged) list: once per name per change, after 'change'. */
+  joined: [string];
+  /** A member left the (merged) list: once per name per change, after 'change'. */
+  left: [string];
   /** A message that is not a valid list was dropped: malformed, or in secret mode unsealed, sealed with an unknown key, altered or forged, or replayed. */
   refused: [ListRefusal];
 }
@@ -28,16 +36,22 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
   private readonly lists: PeerLists;
 
   private constructor(options: SubscribeOptions) {
-    const lists = new PeerLists(options, (members) => this.emit('change', members));
-    super(lists.specs((refusal) => this.emit('refused', refusal)), options.supervision, `subscriber#${++subscriberSeq}`, options.signal);
+    checkOptionNames('subscribe', options, SUBSCRIBE_OPTION_NAMES);
+    const lists = new PeerLists(options, {
+      change: (members, joined, left) => {
+        this.emit('change', members);
+        for (const name of joined) this.emit('joined', name);
+        for (const name of left) this.emit('left', name);
+      },
+      refused: (refusal) => this.emit('refused', refusal),
+    });
+    super(lists.specs(), options.supervision, `subscriber#${++subscriberSeq}`, options.signal);
     this.lists = lists;
     this.pubsubUrls = lists.urls;
   }
 
   static async create(options: SubscribeOptions): Promise<Subscriber> {
-    const sub = await new Subscriber(options).start();
-    sub.lists.start();
-    return sub;
+    return new Subscriber(options).start();
   }
 
   /** The first pub/sub URL (the only one, unless several servers are merged). */

@@ -6,17 +6,20 @@
  * and restart a hung actor. Every exit of an actor closes the sockets it leaked before
  * anything is restarted, so a restarted actor can bind its port again.
  */
+import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorOut, Fault } from './actors/messages.js';
 import { ActorTimeoutError, ClosedError, InvalidOptionError, SupervisorGiveUpError } from './errors.js';
+import { checkOptionNames, optionNames } from './options.js';
 import { createActorPool, type ActorPool } from './pool.js';
 import {
   affectedBy,
   BackoffTimers,
   backoffDelay,
   recordRestart,
+  RESTART_SETTING_NAMES,
   shouldRestart,
   validateRestartOptions,
   type RestartPolicy,
@@ -57,6 +60,16 @@ export interface SupervisorOptions extends RestartSettings {
   /** Bound on one blocking receive inside actors: how late they notice stop() and messages. Default 50 ms. */
   sliceMs?: number;
 }
+
+/** Every SupervisorOptions name (src/options.ts). */
+export const SUPERVISOR_OPTION_NAMES = optionNames<SupervisorOptions>()([
+  ...RESTART_SETTING_NAMES,
+  'livenessIntervalMs',
+  'livenessTimeoutMs',
+  'startTimeoutMs',
+  'stopTimeoutMs',
+  'sliceMs',
+]);
 
 export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'resetBackoffAfterMs'>> = {
   strategy: 'one_for_one',
@@ -121,6 +134,7 @@ export interface ChildHealth {
   state: ChildState;
   restarts: number;
   sockets: number[];
+  /** `at` is wall time (Date.now(), ms since the epoch): a timestamp shown to people, never used for a duration. */
   lastExit?: { reason: ExitReason; error?: string; at: number };
 }
 
@@ -154,6 +168,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   constructor(specs: ChildSpec[], options: SupervisorOptions = {}) {
     super();
+    checkOptionNames('supervision', options, SUPERVISOR_OPTION_NAMES);
     this.name = options.name ?? `supervisor#${++supervisorSeq}`;
     const o = { ...SUPERVISOR_DEFAULTS, ...stripUndefined(options) };
     this.opts = { ...o, resetBackoffAfterMs: options.resetBackoffAfterMs ?? o.periodMs };
@@ -307,7 +322,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw new ClosedError(`supervisor ${this.name}`);
     }
     child.state = 'running';
-    child.startedAt = Date.now();
+    child.startedAt = performance.now();
     this.emit('actor:start', { supervisor: this.name, id: child.spec.id, name: run.name, kind: child.kind, restarts: child.restarts });
   }
 
@@ -333,7 +348,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private onFailure(child: Child, exit: ActorExit): void {
-    const now = Date.now();
+    // Monotonic: restart intensity and backoff reset are durations, immune to wall-clock steps.
+    const now = performance.now();
     const intensity = recordRestart(this.restartLog, now, this.opts);
     this.restartLog = intensity.log;
     if (intensity.exceeded) {

@@ -77,9 +77,9 @@ function fail(operation: string, url?: string, hint?: (errno: number) => string 
   throw new SocketError(operation, errnoName(errno), errno, more ? `${detail}; ${more}` : detail, url);
 }
 
-/** nanomsg binds to an IP address, `*` or an interface name (`lo`): a DNS name fails with a bare ENODEV. */
+/** nanomsg 1.x binds to an IPv4 address or `*`: a DNS or interface name fails with a bare ENODEV (parseEndpoint refuses them first). */
 const bindHint = (errno: number) =>
-  errno === ENODEV ? 'a listening URL needs an IP address, * or a local interface name, not a host name' : undefined;
+  errno === ENODEV ? 'a listening URL needs an IPv4 address or *, not a host or interface name' : undefined;
 
 /**
  * Where a thread writes the ids of the nanomsg sockets it holds, so that the

@@ -55,7 +55,7 @@ test('a bad value from the environment names the variable', () => {
 test('unknown flags, stray arguments and missing values are one-line usage errors', () => {
   const spec = COMMANDS.client!.spec;
   const cases: Array<[string[], RegExp]> = [
-    [['--nme', 'x'], /^client: unknown option --nme; see gopherdiscovery client --help$/],
+    [['--nme', 'x'], /^client: unknown option --nme \(did you mean --name\?\); see gopherdiscovery client --help$/],
     [['x'], /^client: unexpected argument x;/],
     [['--name'], /^client: --name needs a value;/],
     [['--json=1'], /^client: --json takes no value;/],

@@ -42,7 +42,7 @@ test('client and watch with two servers: SIGKILL one, a client that leaves still
   }
 });
 
-test('bad values of the schedule, grace-round and timing flags are usage errors (exit 2)', async () => {
+test('bad values of the schedule, detection, grace-round and timing flags are usage errors (exit 2)', async () => {
   const { runCli } = await import('./helpers/cli.js');
   const bad = await runCli(['server', '--missed-rounds', '0']);
   assert.equal(bad.code, 2);
@@ -50,7 +50,10 @@ test('bad values of the schedule, grace-round and timing flags are usage errors 
   const schedule = await runCli(['server', '--schedule', 'sometimes']);
   assert.equal(schedule.code, 2);
   assert.match(schedule.stderr.join('\n'), /--schedule: "sometimes" is not one of fixed-rate, original/);
+  const detection = await runCli(['server', '--detection', 'psychic']);
+  assert.equal(detection.code, 2);
+  assert.match(detection.stderr.join('\n'), /--detection: "psychic" is not one of adaptive, deadline/);
   const slow = await runCli(['server', '--poll-time', '100ms', '--survey-time', '200ms', '--http', 'off']);
   assert.equal(slow.code, 2);
-  assert.match(slow.stderr.join('\n'), /surveyTime \(200 ms\) must be shorter than pollTime \(100 ms\)/);
+  assert.match(slow.stderr.join('\n'), /--survey-time \(200 ms\) must be shorter than --poll-time \(100 ms\)/);
 });

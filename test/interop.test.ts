@@ -74,7 +74,8 @@ test('a nanocat --respondent is listed next to our client, and dropped once it i
 
 test('a nanocat --sub receives our lists byte for byte: a|b|c joined by |, the empty set as an empty message', async () => {
   const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...TIMING });
+  // The original mode: lists only on change (no heartbeat, no list requests), so the sequence is exact.
+  const server = await createServer({ ...urls, ...TIMING, republishMs: 0, listDigest: false });
   const published: Buffer[] = [];
   server.on('published', (p) => published.push(encodeMembers(p.members)));
   const clients = new Map<string, Client>();

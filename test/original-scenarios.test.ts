@@ -8,7 +8,7 @@ import { closeActorPool, createClient, createServer, subscribe, type Client } fr
 import { FAST, tcpPair } from './helpers/endpoints.js';
 import { nothingWithin, sameMembers, until } from './helpers/wait.js';
 
-const LIST_DEADLINE = 10_000;
+const LIST_DEADLINE = 20_000;
 after(() => closeActorPool());
 
 async function withClients<T>(fn: (track: (c: Client) => Client) => Promise<T>): Promise<T> {
@@ -80,9 +80,10 @@ test('5. adding clients one by one: the first client sees [client1], then 1+2, t
       const peers = first.peers()[Symbol.asyncIterator]();
       assert.deepEqual((await until(peers, (l) => l.length > 0, LIST_DEADLINE, '[client1]')).value, ['client1']);
       track(await createClient({ ...urls, service: 'client2' }));
-      assert.ok(sameMembers((await until(peers, (l) => l.length !== 1, LIST_DEADLINE, 'client1+2')).value, ['client1', 'client2']));
+      // The expected lists, not "the next list": on a starved machine a member can miss its rounds and come back in between.
+      await until(peers, (l) => sameMembers(l, ['client1', 'client2']), LIST_DEADLINE, 'client1+2');
       track(await createClient({ ...urls, service: 'client3' }));
-      assert.ok(sameMembers((await until(peers, (l) => l.length !== 2, LIST_DEADLINE, 'all three')).value, ['client1', 'client2', 'client3']));
+      await until(peers, (l) => sameMembers(l, ['client1', 'client2', 'client3']), LIST_DEADLINE, 'all three');
     });
   } finally {
     await server.close();
@@ -98,9 +99,9 @@ test('6. removing clients: cancelling client3 gives 1+2, then cancelling client2
       const peers = c1!.peers()[Symbol.asyncIterator]();
       await until(peers, (l) => l.length === 3, LIST_DEADLINE, 'all three');
       await c3!.close();
-      assert.ok(sameMembers((await until(peers, (l) => l.length !== 3, LIST_DEADLINE, 'client3 gone')).value, ['client1', 'client2']));
+      await until(peers, (l) => sameMembers(l, ['client1', 'client2']), LIST_DEADLINE, 'client3 gone');
       await c2!.close();
-      assert.deepEqual((await until(peers, (l) => l.length !== 2, LIST_DEADLINE, 'client2 gone')).value, ['client1']);
+      await until(peers, (l) => sameMembers(l, ['client1']), LIST_DEADLINE, 'client2 gone');
     });
   } finally {
     await server.close();

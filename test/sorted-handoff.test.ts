@@ -26,8 +26,8 @@ test('the members handed down the pipe are sorted, whatever order the answers ca
     }
   })();
   try {
-    const full = await probe.pipe!.next({ where: (m) => m.members.length === 3, timeoutMs: 10_000 });
-    assert.deepEqual(full.members, ['svc-a', 'svc-b', 'svc-c']);
+    const full = await probe.pipe!.next({ where: (m) => m.type === 'members' && m.members.length === 3, timeoutMs: 10_000 });
+    assert.deepEqual(full.type === 'members' && full.members, ['svc-a', 'svc-b', 'svc-c']);
     const change = await probe.next('change', { where: (m) => m.members.length === 3, timeoutMs: 10_000 });
     assert.deepEqual(change.members, ['svc-a', 'svc-b', 'svc-c']);
   } finally {

@@ -80,6 +80,26 @@ function close(m: Member): void {
   m.socket.close();
 }
 
+/**
+ * Starvation runs: SWARM_BLOCK_MS=50-200 blocks this process's event loop (a busy loop) for
+ * a random 50–200 ms at random moments, about every SWARM_BLOCK_EVERY_MS ms (default 2000,
+ * exponentially distributed): its members answer late, as a GC or a blocked loop would make them.
+ */
+const BLOCK_MS = process.env.SWARM_BLOCK_MS?.split('-').map(Number);
+let blocks = 0;
+if (BLOCK_MS) {
+  const [lo, hi] = BLOCK_MS as [number, number];
+  const every = Number(process.env.SWARM_BLOCK_EVERY_MS ?? 2000);
+  const schedule = () =>
+    setTimeout(() => {
+      const until = performance.now() + lo + Math.random() * (hi - lo);
+      while (performance.now() < until);
+      blocks++;
+      schedule();
+    }, -Math.log(1 - Math.random()) * every);
+  schedule();
+}
+
 if (MODE === 'sweep') {
   const sweep = () => {
     for (const m of members.values()) drain(m);
@@ -121,7 +141,7 @@ serve(
     },
     stats() {
       const cpu = process.cpuUsage();
-      return { sockets: members.size, answers, sendFailures, rss: process.memoryUsage().rss, cpuMs: (cpu.user + cpu.system) / 1000, threads: threadTimes().filter((t) => t.cpuMs > 0) };
+      return { sockets: members.size, answers, sendFailures, blocks, rss: process.memoryUsage().rss, cpuMs: (cpu.user + cpu.system) / 1000, threads: threadTimes().filter((t) => t.cpuMs > 0) };
     },
   },
   () => {

@@ -29,8 +29,6 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
   private readonly mailbox: MessagePort;
   private pipe: MessagePort | undefined;
   private pipeHandler: ((msg: PipeMessage) => void) | undefined;
-  /** The actor's own handler of inbound messages from its supervisor (all but attach-pipe). */
-  inbox: ((msg: ActorIn) => void) | undefined;
   private stopRequested = false;
   private fault: InjectedFault | undefined;
   private wake: (() => void) | undefined;
@@ -46,7 +44,7 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
     this.pipe = task.pipe;
     this.mailbox.on('message', (msg: { type: string; port?: MessagePort }) => {
       if (msg.type === 'attach-pipe' && msg.port) this.attachPipe(msg.port);
-      else this.inbox?.(msg as ActorIn);
+      else this.inboxHandler?.(msg as ActorIn);
     });
   }
 
@@ -66,6 +64,13 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
 
   count(stat: string, n = 1): void {
     this.stats[stat] = (this.stats[stat] ?? 0) + n;
+  }
+
+  private inboxHandler: ((msg: ActorIn) => void) | undefined;
+
+  /** Receives the typed inbound messages from the supervisor (other than attach-pipe). */
+  onInbox(handler: (msg: ActorIn) => void): void {
+    this.inboxHandler = handler;
   }
 
   // ------------------------------------------------------------ sibling pipe

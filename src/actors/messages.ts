@@ -17,6 +17,9 @@ export type ActorStatus = 'active' | 'done' | 'error' | 'stopped';
 
 // ---------------------------------------------------------------- start arguments
 
+/** How the surveyor decides that a member missed a round (see SurveyorArgs.detection). */
+export type Detection = 'adaptive' | 'deadline';
+
 export interface SurveyorArgs {
   kind: 'surveyor';
   /** Where the SURVEYOR socket listens. */
@@ -38,12 +41,25 @@ export interface SurveyorArgs {
    * drops answers to any survey but the current one.
    */
   lateAnswers?: 'count' | 'drop';
+  /**
+   * 'adaptive': each member has its own answer deadline, learnt from when its answers
+   * arrive (src/answer-deadline.ts), and a member that reaches `missedRounds` at it is
+   * dropped at once, mid-round; 'deadline' (the original, and the default here): every
+   * member has until the survey's end.
+   */
+  detection?: Detection;
   /** The member set before this start: the supervisor's mirror, so a restart publishes no spurious change. */
   initialMembers: string[];
   /** The server's `accept` rule for newcomers; absent: every name. */
   accept?: AcceptRule;
   /** Shared-secret mode: the keyring (first key used in surveys); absent: plain surveys and answers. */
   keys?: KeyMaterial[];
+  /**
+   * State on connect: every survey carries the digest of the current list (FieldTag.listDigest
+   * in a GDX1 body), and an answer with FieldTag.needList makes the publisher republish at
+   * once (at most once per round). false: the original's empty survey.
+   */
+  listDigest?: boolean;
 }
 
 export interface PublisherArgs {
@@ -55,8 +71,12 @@ export interface PublisherArgs {
    * empty set), so a restart republishes nothing unchanged and never a spurious empty list.
    */
   lastPublished: string[];
-  /** Heartbeat: republish the current list every this many ms even if unchanged; 0 = only on change (the original). */
-  republishMs: number;
+  /**
+   * Heartbeat: republish the current list this many ms after the last publication, even if
+   * unchanged; 'auto' = a period that grows with the list's size (heartbeatPeriodMs in
+   * src/actors/publisher.ts); 0 = only on change (the original).
+   */
+  republishMs: number | 'auto';
   /** Shared-secret mode: lists are sealed with the first key; absent: plain lists. */
   keys?: KeyMaterial[];
 }
@@ -68,6 +88,13 @@ export interface RespondentArgs {
   service: string;
   /** Shared-secret mode: answer only surveys with a nonce, with a MAC by the first key. */
   keys?: KeyMaterial[];
+  /**
+   * Whether this client holds lists (it has a subscription): then it answers a survey whose
+   * list digest it does not hold with FieldTag.needList. A client without one never asks.
+   */
+  asksForLists?: boolean;
+  /** Digests (hex) of the lists the client holds at this start (see HeldListsMessage). */
+  heldDigests?: string[];
 }
 
 export interface SubscriberArgs {
@@ -143,9 +170,11 @@ export interface RoundMessage {
   lastAnswerMs: number;
   /** How many members after the round. */
   members: number;
+  /** Adaptive detection only: the local health multiplier (0..8) after the round; deadlines are stretched × (1 + it). */
+  localHealth?: number;
 }
 
-/** The member set changed: at a round's end, or mid-round for an eager join. */
+/** The member set changed: at a round's end, or mid-round (`eager`) for an eager join or an adaptive departure. */
 export interface ChangeMessage {
   type: 'change';
   round: number;
@@ -174,8 +203,19 @@ export interface RekeyMessage {
   keys: KeyMaterial[];
 }
 
+/**
+ * Names answered more than once in a round (sent before that round's RoundMessage, only
+ * when there were any): two members claiming one name, or one member connected twice.
+ */
+export interface DuplicatesMessage {
+  type: 'duplicates';
+  round: number;
+  /** Each such name with its answers beyond the first in the round. */
+  names: Array<{ name: string; count: number }>;
+}
+
 export type SurveyorIn = AttachPipeMessage | AdmissionVerdictMessage | RekeyMessage;
-export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | AdmissionQueryMessage;
+export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | DuplicatesMessage | AdmissionQueryMessage;
 
 // ---------------------------------------------------------------- surveyor → publisher pipe
 
@@ -185,7 +225,12 @@ export interface MembersMessage {
   members: string[];
 }
 
-export type PipeMessage = MembersMessage;
+/** A client answered that it does not hold the current list: publish it again now, changed or not. */
+export interface RepublishMessage {
+  type: 'republish';
+}
+
+export type PipeMessage = MembersMessage | RepublishMessage;
 
 // ---------------------------------------------------------------- publisher
 
@@ -209,7 +254,16 @@ export interface AnsweredMessage {
   surveys: number;
 }
 
-export type RespondentIn = RekeyMessage;
+/**
+ * The digests (hex, src/extensions.ts listDigest) of the latest list the client holds from
+ * each server: the lists live in the main thread, the answers are made in the worker.
+ */
+export interface HeldListsMessage {
+  type: 'held-lists';
+  digests: string[];
+}
+
+export type RespondentIn = HeldListsMessage | RekeyMessage;
 export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage;
 
 // ---------------------------------------------------------------- subscriber
@@ -218,6 +272,8 @@ export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage;
 export interface ListMessage {
   type: 'list';
   members: string[];
+  /** listDigest of the bytes received (hex): what the server's survey names when this is its current list. */
+  digest: string;
 }
 
 export type SubscriberIn = RekeyMessage;

@@ -3,6 +3,7 @@
  * that decodes each published list and forwards it to its owner.
  */
 import { keyringOf } from '../admission.js';
+import { listDigest } from '../extensions.js';
 import { MIN_SEALED_BYTES, ReplayGuard, type KeyMaterial } from '../keyring.js';
 import { decodeMembers, type ListRefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
@@ -34,6 +35,15 @@ export function listOpening(args: Pick<SubscriberArgs, 'keys'>): {
   return { open, rekey: (keys) => (keyring = keyringOf(keys) ?? keyring) };
 }
 
+/** An opened list's members, or its refusal as 'malformed'. */
+function decodeList(list: Buffer): { ok: true; list: Buffer; members: string[] } | { ok: false; code: ListRefusalReason; reason: string } {
+  try {
+    return { ok: true, list, members: decodeMembers(list) };
+  } catch (e) {
+    return { ok: false, code: 'malformed', reason: (e as Error).message };
+  }
+}
+
 export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<SubscriberOut>): Promise<void> {
   const socket = NnSocket.open('sub', ctx.ledger);
   try {
@@ -43,31 +53,25 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
     socket.setOption('reconnectIvl', RECONNECT_IVL_MS);
     socket.connect(args.url);
     const opening = listOpening(args);
-    ctx.inbox = (msg) => {
+    ctx.onInbox((msg) => {
       if (msg.type === 'rekey') opening.rekey(msg.keys);
-    };
+    });
     ctx.markReady();
     while (!ctx.stopping) {
       const data = socket.recv(ctx.sliceMs);
       if (data) {
         const opened = opening.open(data);
-        let refusal = opened.ok ? undefined : opened;
-        let members: string[] = [];
-        if (opened.ok) {
-          try {
-            members = decodeMembers(opened.list);
-          } catch (e) {
-            refusal = { ok: false, code: 'malformed', reason: (e as Error).message };
-          }
-        }
-        if (refusal) {
+        const read = opened.ok ? decodeList(opened.list) : opened;
+        if (!read.ok) {
           ctx.count('refused');
-          ctx.emit({ type: 'refused', code: refusal.code, reason: refusal.reason, count: 1 });
+          ctx.emit({ type: 'refused', code: read.code, reason: read.reason, count: 1 });
           await ctx.maybeYield();
           continue;
         }
         ctx.count('lists');
-        ctx.emit({ type: 'list', members });
+        // Digested here, off the main thread: the client's respondent compares it with the
+        // survey's, which names the list as published before sealing (the opened bytes).
+        ctx.emit({ type: 'list', members: read.members, digest: listDigest(read.list).toString('hex') });
         await ctx.maybeYield();
       } else {
         await ctx.yield();

@@ -2,12 +2,15 @@
  * The surveyor actor: a SURVEYOR socket that listens on the server's survey URL and,
  * every round, sends an empty survey and collects the answers until the survey
  * deadline. A round whose set differs from the current one replaces it and hands the
- * new set to the publisher over the sibling pipe.
+ * new set to the publisher over the sibling pipe. With adaptive detection a member that
+ * lets its own answer deadline (src/answer-deadline.ts) pass is dropped mid-round.
  */
 import { performance } from 'node:perf_hooks';
-import { compileAccept, keyringOf, openAnswer, secretSurveyBody } from '../admission.js';
+import { compileAccept, keyringOf, openAnswer, secretSurveyFields, type Field } from '../admission.js';
+import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
+import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
 import { surveyNonce, type KeyMaterial } from '../keyring.js';
-import { decodeAnswer, diffMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
+import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import type { SurveyorArgs, SurveyorOut } from './messages.js';
@@ -43,7 +46,8 @@ export interface SurveyorLimits {
 export type AnswerOutcome =
   /** A name counted in this round; `newcomer` when it is not a member yet (an eager join candidate). */
   | { kind: 'counted'; name: string; newcomer: boolean }
-  | { kind: 'duplicate' }
+  /** A name already answered in this round (by another member, or by one connected twice). */
+  | { kind: 'duplicate'; name: string }
   /** A newcomer whose admission the main thread must decide (`accept` is a predicate). */
   | { kind: 'pending'; name: string }
   | { kind: 'refused'; code: RefusalReason; reason: string };
@@ -75,7 +79,7 @@ export const surveyorLogic = {
     const decoded = decodeAnswer(data, limits.maxNameBytes);
     if (!decoded.ok) return { kind: 'refused', code: decoded.code, reason: decoded.reason };
     const name = decoded.name;
-    if (state.fresh.has(name)) return { kind: 'duplicate' };
+    if (state.fresh.has(name)) return { kind: 'duplicate', name };
     const incumbent = state.members.has(name);
     if (!incumbent && limits.accept) {
       const verdict = limits.accept(name);
@@ -93,7 +97,7 @@ export const surveyorLogic = {
 
   /**
    * Eager join: makes newcomers members now, mid-round, instead of at the round's end.
-   * Only joins are eager; a departure is only known once a round is over. The admitted
+   * (Departures are mid-round only with adaptive detection: see `expire`.) The admitted
    * have answered this round, so they count as members that claimed their place.
    */
   admit(state: SurveyorState, names: readonly string[]): { state: SurveyorState; joined: string[] } {
@@ -102,6 +106,25 @@ export const surveyorLogic = {
     const members = new Set(state.members);
     for (const n of joined) members.add(n);
     return { state: { ...state, members, tally: { incumbents: state.tally.incumbents + joined.length } }, joined: joined.sort() };
+  },
+
+  /**
+   * Adaptive detection: `names` let their own answer deadlines pass this round without
+   * answering. One that thereby reaches `missedRounds` consecutive misses is dropped now,
+   * mid-round (returned in `left`, sorted); the others are judged at the round's end as
+   * before. Nothing counts during the restart grace.
+   */
+  expire(state: SurveyorState, names: readonly string[], limits: SurveyorLimits, now: number): { state: SurveyorState; left: string[] } {
+    if (now < state.graceUntil) return { state, left: [] };
+    const left = names.filter((n) => state.members.has(n) && !state.fresh.has(n) && (state.misses.get(n) ?? 0) + 1 >= limits.missedRounds);
+    if (left.length === 0) return { state, left };
+    const members = new Set(state.members);
+    const misses = new Map(state.misses);
+    for (const n of left) {
+      members.delete(n);
+      misses.delete(n);
+    }
+    return { state: { ...state, members, misses }, left: left.sort() };
   },
 
   /**
@@ -167,6 +190,36 @@ export function eagerIntervalMs(members: number): number {
 }
 
 /**
+ * The survey body for a member set: with `digest`, "GDX1" + FieldTag.listDigest of the list
+ * the publisher publishes for it (so a client can tell whether it holds it); without, the
+ * original's empty body.
+ */
+export function surveyBodyFor(members: Iterable<string>, digest: boolean): Buffer {
+  const fields = surveyDigestFields(members, digest);
+  return fields.length > 0 ? encodeSurveyBody(fields) : Buffer.from(SURVEY_BODY);
+}
+
+/** The list-digest field of a survey for a member set (none without `digest`). */
+export function surveyDigestFields(members: Iterable<string>, digest: boolean): Field[] {
+  return digest ? [[FieldTag.listDigest, listDigest(encodeMembers(members))]] : [];
+}
+
+/**
+ * The name part of an answer, and whether it asks for the current list (FieldTag.needList).
+ * Only answers to extended surveys carry fields; an answer whose fields do not parse is
+ * left whole, for decodeAnswer to refuse (its NUL is a control character).
+ */
+export function readAnswer(data: Buffer, extended: boolean): { name: Uint8Array; needList: boolean } {
+  if (!extended || !data.includes(0)) return { name: data, needList: false };
+  try {
+    const { name, fields } = splitAnswer(data);
+    return { name, needList: fields.has(FieldTag.needList) };
+  } catch {
+    return { name: data, needList: false };
+  }
+}
+
+/**
  * The SP header a raw SURVEYOR puts before a survey's body: the 32-bit survey id, big
  * endian, with its top bit set (the last hop of the backtrace). The bytes on the wire are
  * those of a survey from a cooked SURVEYOR; respondents answer with the id in front.
@@ -185,19 +238,27 @@ export function surveyHeader(id: number): Buffer {
  * answers taken as they are.
  */
 export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnswers'>): {
-  body(): Uint8Array;
-  open(data: Buffer): ReturnType<typeof openAnswer>;
+  /** The next survey's body: `before` (other extensions' fields, e.g. the list digest), then in secret mode a fresh nonce and key id. */
+  body(before?: readonly Field[]): Uint8Array;
+  /** Secret mode: checks the answer's MAC and gives its name. Plain mode: `plain` (the name as readAnswer split it; by default the whole answer). */
+  open(data: Buffer, plain?: Uint8Array): ReturnType<typeof openAnswer>;
   /** Rotation: the new keyring checks answers from now on (the survey under way included). */
   rekey(keys: KeyMaterial[]): void;
 } {
   let keyring = keyringOf(args.keys);
-  if (!keyring) return { body: () => SURVEY_BODY, open: (data) => ({ ok: true, name: data }), rekey: () => {} };
+  if (!keyring) {
+    return {
+      body: (before = []) => (before.length > 0 ? encodeSurveyBody(before) : SURVEY_BODY),
+      open: (data, plain = data) => ({ ok: true, name: plain }),
+      rekey: () => {},
+    };
+  }
   let nonces: Buffer[] = [];
   return {
-    body() {
+    body(before = []) {
       const nonce = surveyNonce();
       nonces = args.lateAnswers === 'count' ? [nonce, ...nonces.slice(0, 1)] : [nonce];
-      return secretSurveyBody(keyring!, nonce);
+      return encodeSurveyBody([...before, ...secretSurveyFields(keyring!, nonce)]);
     },
     open: (data) => openAnswer(keyring!, nonces, data),
     rekey: (keys) => (keyring = keyringOf(keys) ?? keyring),
@@ -270,6 +331,16 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const sortedMembers = () => [...state.members].sort();
     // A new pipe means a (re)started publisher: tell it the current set; it publishes only if that differs.
     const sendMembers = (members: string[] = sortedMembers()) => ctx.sendPipe({ type: 'members', members });
+    // The list digest, once per member set (state.members is replaced on every change); in
+    // secret mode the nonce and key id follow it in the same body, fresh every survey.
+    const digestOn = args.listDigest ?? false;
+    let digest = { of: state.members, fields: surveyDigestFields(state.members, digestOn) };
+    const surveyBody = () => {
+      if (digest.of !== state.members) digest = { of: state.members, fields: surveyDigestFields(state.members, digestOn) };
+      return auth.body(digest.fields);
+    };
+    // At most one extra publication per round, however many clients ask for the list.
+    let listAsked = false;
     ctx.onPipeAttached = () => sendMembers();
     if (ctx.hasPipe) sendMembers();
     ctx.markReady();
@@ -286,6 +357,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
 
     // Refusals of the round under way, by reason (the latest detail of each).
     const refused = new Map<RefusalReason, { count: number; reason: string }>();
+    // Names answered more than once in the round under way: answers beyond the first.
+    const duplicates = new Map<string, number>();
     let pendingJoins: string[] = [];
     let lastEager = -Infinity;
     /** The earliest time (performance.now()) the next eager publication may go out. */
@@ -309,49 +382,116 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     };
     // Newcomers of the round under way whose admission the main thread is deciding.
     const awaiting = new Set<string>();
-    const takeName = (name: Uint8Array) => {
+    // Adaptive detection: each member's answer deadline, from when its answers usually come.
+    const deadlines = args.detection === 'adaptive' ? new AnswerDeadlines(args.surveyTime) : undefined;
+    let plan: PlannedDeadline[] = [];
+    let planned = 0; // plan[planned] is the next deadline to watch
+    /** Members dropped this round at their own deadline (an answer from one afterwards is a false accusation). */
+    const accused = new Set<string>();
+    let sentAt = 0;
+    /** When the next member still silent reaches its deadline (performance.now()), or Infinity. */
+    const nextDue = (): number => {
+      while (planned < plan.length && state.fresh.has(plan[planned].name)) planned++;
+      return planned < plan.length ? sentAt + deadlines!.due(plan[planned].baseMs) : Infinity;
+    };
+    /** Drops the members whose deadlines have passed by `now`, if they reached missedRounds, and publishes at once. */
+    const expireDue = (now: number) => {
+      const due: string[] = [];
+      let passed = planned;
+      for (; passed < plan.length && sentAt + deadlines!.due(plan[passed].baseMs) <= now; passed++) {
+        if (!state.fresh.has(plan[passed].name)) due.push(plan[passed].name);
+      }
+      if (due.length === 0) return;
+      if (!deadlines!.mayAccuse(due.length, passed)) {
+        // Many silent at once: this side is slow, not they gone. The rest of this round is
+        // judged at its end, by the fixed deadline; the next rounds' deadlines are stretched.
+        planned = plan.length;
+        return;
+      }
+      planned = passed;
+      const expired = surveyorLogic.expire(state, due, limits, now);
+      if (expired.left.length === 0) return;
+      state = expired.state;
+      for (const n of expired.left) accused.add(n);
+      ctx.count('earlyLeaves', expired.left.length);
+      publishChange([], expired.left, true);
+    };
+    /** A cooperative yield, timed: one that takes long means this thread was paused (Lifeguard's local health). */
+    const timedYield = async (yieldNow: () => Promise<void>) => {
+      const t = performance.now();
+      await yieldNow();
+      deadlines?.observerLag(performance.now() - t);
+    };
+
+    /**
+     * One authenticated (or plain) name: counted, refused, held for the main thread's
+     * verdict, or a duplicate. `at` (performance.now()) is when it arrived off the wire,
+     * absent for an answer taken again once its verdict came.
+     */
+    const takeName = (name: Uint8Array, needList: boolean, at?: number) => {
       const outcome = surveyorLogic.answer(state, name, limits);
+      // A member that lacks the list gets it republished now. A newcomer does not: its own
+      // join changes the list, and that publication (eager, or at the round's end) is what it needs.
+      if (needList && !listAsked && outcome.kind === 'counted' && !outcome.newcomer) {
+        listAsked = true;
+        ctx.count('listRequests');
+        ctx.sendPipe({ type: 'republish' });
+      }
+      if (deadlines && at !== undefined && outcome.kind === 'counted') {
+        if (accused.has(outcome.name)) {
+          ctx.count('falseSuspicions');
+          deadlines.falseSuspicion(outcome.name, at - sentAt);
+        } else deadlines.observe(outcome.name, at - sentAt);
+      }
       if (outcome.kind === 'refused') refuse(outcome.code, outcome.reason);
       else if (outcome.kind === 'pending') {
         awaiting.add(outcome.name);
         admission!.ask(outcome.name);
-      } else if (outcome.kind === 'counted' && outcome.newcomer && args.eagerJoin) {
-        pendingJoins.push(outcome.name);
-      }
+      } else if (outcome.kind === 'counted') {
+        if (outcome.newcomer && args.eagerJoin) pendingJoins.push(outcome.name);
+      } else duplicates.set(outcome.name, (duplicates.get(outcome.name) ?? 0) + 1);
     };
-    const take = (data: Buffer) => {
-      const opened = auth.open(data);
-      if (opened.ok) takeName(opened.name);
+    const extended = digestOn || (args.keys?.length ?? 0) > 0;
+    const take = (data: Buffer, at: number) => {
+      // One answer may carry both extensions: needList (state on connect) and a MAC (secret mode).
+      const { name, needList } = readAnswer(data, extended);
+      const opened = auth.open(data, name);
+      if (opened.ok) takeName(opened.name, needList, at);
       else refuse(opened.code, opened.reason);
     };
     const askMainThread = () => {
       const names = admission?.takeQueries() ?? [];
       if (names.length > 0) ctx.emit({ type: 'admission-query', names });
     };
-    ctx.inbox = (msg) => {
+    ctx.onInbox((msg) => {
       if (msg.type === 'rekey') auth.rekey(msg.keys);
       if (msg.type !== 'admission-verdict' || !admission) return;
       admission.record(msg.accepted, msg.refused);
       // A verdict that arrives while its round is open counts the answer in that round.
       for (const name of [...msg.accepted, ...msg.refused]) {
-        if (awaiting.delete(name)) takeName(Buffer.from(name, 'utf8'));
+        if (awaiting.delete(name)) takeName(Buffer.from(name, 'utf8'), false);
       }
-    };
+    });
 
     let surveyId = Math.floor(Math.random() * 0x80000000);
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
     while (await ctx.sleep(Math.max(0, nextStart - performance.now()))) {
       state = surveyorLogic.beginRound(state);
+      listAsked = false;
       const started = performance.now();
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
       if (args.schedule === 'fixed-rate') nextStart = Math.max(nextStart + args.pollTime, started);
       surveyId = (surveyId + 1) & 0x7fffffff;
-      const body = auth.body();
-      if (!socket.send(raw ? Buffer.concat([surveyHeader(surveyId), body]) : body)) {
+      if (!socket.send(raw ? Buffer.concat([surveyHeader(surveyId), surveyBody()]) : surveyBody())) {
         if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
         continue;
       }
-      const sentAt = performance.now();
+      sentAt = performance.now();
+      if (deadlines) {
+        plan = deadlines.plan(state.members);
+        planned = 0;
+        accused.clear();
+      }
       // The deadline runs from the moment the survey has gone out to every respondent, as
       // nanomsg's own survey deadline does: sending to 10,000 pipes takes a while itself.
       const surveyEnd = sentAt + args.surveyTime;
@@ -363,15 +503,16 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         const remaining = Math.min(surveyEnd, lastAnswer + args.recvDeadline) - now;
         if (remaining <= 0 || ctx.stopping) break;
         let data: Buffer | null;
+        const wait = Math.max(0, Math.round(Math.min(remaining, ctx.sliceMs, pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity, nextDue() - now)));
         try {
-          data = socket.recv(Math.min(remaining, ctx.sliceMs, pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity));
+          data = socket.recv(wait);
         } catch (e) {
           if ((e as { code?: string }).code === 'EFSM') break; // the survey expired
           throw e;
         }
         if (data) {
           answers++;
-          take(data);
+          take(data, performance.now());
           // Drain what is already queued before publishing, so a burst of newcomers becomes one
           // list; but not for long once a newcomer waits: at 10,000 members the answers of the
           // others stream in for hundreds of ms, and draining them all first would hold the
@@ -384,15 +525,20 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           };
           for (let more = socket.recvNow(); more; more = keepDraining() ? socket.recvNow() : null) {
             answers++;
-            take(more);
+            take(more, performance.now());
           }
           lastAnswer = performance.now();
           askMainThread();
           flushJoins(lastAnswer);
-          await ctx.maybeYield();
+          await timedYield(() => ctx.maybeYield());
         } else {
-          flushJoins(performance.now());
-          await ctx.yield();
+          const back = performance.now();
+          flushJoins(back);
+          // The socket was empty just now. Members past their deadlines are accused only if this
+          // receive came back on time: a late one means this thread was descheduled, and answers
+          // may be waiting unread (nanomsg's own I/O thread starves with it).
+          if (deadlines && !deadlines.observerLag(back - now - wait)) expireDue(back);
+          await timedYield(() => ctx.yield());
         }
       }
       if (ctx.stopping) break;
@@ -401,6 +547,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       awaiting.clear();
       const outcome = surveyorLogic.endRound(state, limits, performance.now());
       state = outcome.state;
+      if (deadlines) {
+        deadlines.endRound();
+        deadlines.retain(state.members);
+      }
       ctx.count('rounds');
       ctx.count('answers', answers);
       // Refusals are reported once per round and reason, not per message: a hostile peer cannot flood the mailbox.
@@ -409,8 +559,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         ctx.emit({ type: 'refused', code, reason: r.reason, count: r.count });
       }
       refused.clear();
+      if (duplicates.size > 0) {
+        ctx.emit({ type: 'duplicates', round: state.round, names: [...duplicates].map(([name, count]) => ({ name, count })) });
+        duplicates.clear();
+      }
       if (outcome.changed) publishChange(outcome.joined, outcome.left, false);
-      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size });
+      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size, ...(deadlines ? { localHealth: deadlines.localHealth } : {}) });
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {

@@ -5,6 +5,7 @@
  * `util.parseArgs` (strict: unknown flags and stray arguments are usage errors).
  */
 import { parseArgs } from 'node:util';
+import { closestName } from '../options.js';
 
 /** Bad command-line input: the process exits 2 with the message on one line. */
 export class UsageError extends Error {
@@ -106,15 +107,24 @@ export class Parsed {
 /**
  * Parses argv against the command's table and fills every flag not given from its
  * environment variable. Returns strings for value flags and booleans for boolean flags.
+ * An unknown flag is a UsageError naming the closest known flag. A GOPHERDISCOVERY_*
+ * variable that no command reads (`allEnv`: every command's variables; default this
+ * command's) is a UsageError too, naming the closest known variable: a misspelt variable
+ * would otherwise leave its setting silently at the default.
  */
-export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv): Parsed {
+export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv, allEnv: readonly string[] = spec.options.map((o) => envName(o.flag))): Parsed {
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith(ENV_PREFIX) || allEnv.includes(name)) continue;
+    const suggestion = closestName(name.slice(ENV_PREFIX.length), allEnv.map((n) => n.slice(ENV_PREFIX.length)));
+    throw new UsageError(`unknown environment variable ${name}${suggestion ? `; did you mean ${ENV_PREFIX}${suggestion}?` : ''} (unset it, or see gopherdiscovery ${spec.name} --help)`);
+  }
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
   for (const o of spec.options) options[o.flag] = { type: o.boolean ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}) };
   let parsed: Record<string, string | string[] | boolean | undefined>;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof parsed;
   } catch (e) {
-    throw new UsageError(`${spec.name}: ${parseArgsMessage(e as Error & { code?: string })}; see gopherdiscovery ${spec.name} --help`);
+    throw new UsageError(`${spec.name}: ${parseArgsMessage(e as Error & { code?: string }, spec)}; see gopherdiscovery ${spec.name} --help`);
   }
   const result = new Parsed();
   result.help = parsed.help === true;
@@ -140,11 +150,15 @@ export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.Proc
   return result;
 }
 
-function parseArgsMessage(e: Error & { code?: string }): string {
+function parseArgsMessage(e: Error & { code?: string }, spec: CommandSpec): string {
   const first = e.message.split('\n')[0]!;
   switch (e.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option ${/'([^']+)'/.exec(first)?.[1] ?? first}`;
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const flag = /'([^']+)'/.exec(first)?.[1];
+      if (!flag) return first;
+      const suggestion = closestName(flag.replace(/^-+/, '').split('=')[0]!, spec.options.map((o) => o.flag));
+      return `unknown option ${flag}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
+    }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${/'([^']*)'/.exec(first)?.[1] ?? first}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
@@ -162,6 +176,24 @@ function envBoolean(name: string, text: string): boolean {
   if (/^(1|true|yes|on)$/i.test(text)) return true;
   if (/^(0|false|no|off)$/i.test(text)) return false;
   throw new UsageError(`${name}=${JSON.stringify(text)} is not a boolean (use 1 or 0)`);
+}
+
+/**
+ * Runs a library call with the command's flags, and words its option errors in the flags'
+ * names: `gopherdiscovery server --survey-time 2m` should hear about `--survey-time`, not
+ * about the library's `surveyTime`. `flags` maps option names to flags, e.g.
+ * `{ surveyTime: '--survey-time' }`. Other errors pass unchanged.
+ */
+export async function inFlagTerms<T>(flags: Record<string, string>, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    const err = e as Error & { code?: unknown };
+    if (err.code === 'ERR_INVALID_OPTION' && typeof err.message === 'string') {
+      for (const [option, flag] of Object.entries(flags)) err.message = err.message.replace(new RegExp(`\\b${option}\\b`, 'g'), flag);
+    }
+    throw e;
+  }
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };

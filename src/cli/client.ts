@@ -1,7 +1,8 @@
 /** `gopherdiscovery client`: registers a service; with a pub/sub URL prints each peer list. */
 import { createClient } from '../client.js';
 import { logSupervisor } from '../log.js';
-import { LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
+import { jsonLine, printable } from '../printable.js';
+import { inFlagTerms, LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 import { SECRET_OPTIONS, secretOption } from './secret.js';
 
@@ -14,7 +15,7 @@ const spec: CommandSpec = {
     { flag: 'name', value: 'NAME', help: "this client's service string; required" },
     { flag: 'survey-url', value: 'URL', multiple: true, defaultText: DEFAULTS.surveyUrl, help: "the server's survey URL; repeat it to register with several servers" },
     { flag: 'pubsub-url', value: 'URL', multiple: true, help: "the server's pub/sub URL: print each peer list; repeat it to merge several servers" },
-    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (use >= 2 x their --republish)' },
+    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (default: when it misses its learned heartbeat)' },
     { flag: 'json', boolean: true, help: 'print peer lists as one JSON object per line' },
     ...SECRET_OPTIONS,
     ...LOG_OPTIONS,
@@ -34,19 +35,22 @@ export const clientCommand: Command = {
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
     const secret = secretOption(o);
-    const client = await createClient({
+    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url', secret: '--secret' }, () => createClient({
       surveyUrl,
       service: name,
       ...(pubsubUrls.length > 0 ? { pubsubUrl: pubsubUrls } : {}),
       ...(staleAfterMs !== undefined ? { staleAfterMs } : {}),
       ...(secret ? { secret } : {}),
       signal: stop,
-    });
+    }));
     const detachLog = logSupervisor(client.supervisor, log);
     if (pubsubUrl) {
-      client.on('peers', (peers) =>
-        out(json ? JSON.stringify({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.join(', ') || '(none)'}`),
-      );
+      const print = (peers: string[]) =>
+        out(json ? jsonLine({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.map(printable).join(', ') || '(none)'}`);
+      client.on('peers', print);
+      // A list that came while the client was starting (its subscribers start first) was before this listener.
+      const latest = client.latestPeers();
+      if (latest) print(latest);
     }
     log.info(
       { service: name, surveyUrl: surveyUrl.join(', '), pubsubUrl: pubsubUrl ?? null },

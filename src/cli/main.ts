@@ -4,15 +4,19 @@
  * (unknown command or flag, bad value, malformed URL). Either failure prints one line
  * `gopherdiscovery: ...` on stderr.
  */
+import { escapeUnprintable } from '../printable.js';
 import { closeActorPool } from '../pool.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
-import { parseCommand, UsageError, helpText } from './args.js';
+import { envName, parseCommand, UsageError, helpText } from './args.js';
 import { clientCommand } from './client.js';
 import { StopSignal, type Command } from './context.js';
 import { serverCommand } from './server.js';
 import { watchCommand } from './watch.js';
 
 export const COMMANDS: Record<string, Command> = { server: serverCommand, client: clientCommand, watch: watchCommand };
+
+/** Every command's environment variables: one set in the environment for another command is not an error. */
+const ALL_ENV = [...new Set(Object.values(COMMANDS).flatMap((c) => c.spec.options.map((o) => envName(o.flag))))];
 
 export const USAGE = `usage: gopherdiscovery <command> [options]
 
@@ -47,7 +51,7 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}: use server, client or watch; see gopherdiscovery --help`);
-    const options = parseCommand(command.spec, rest, io.env);
+    const options = parseCommand(command.spec, rest, io.env, ALL_ENV);
     if (options.help) {
       io.out(helpText(command.spec));
       return 0;
@@ -75,4 +79,5 @@ function isAbort(e: unknown): boolean {
   return e instanceof StopSignal || (e instanceof Error && e.name === 'AbortError');
 }
 
-const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
+/** One line on stderr, a name from the input (a --name with a C1 control...) escaped for the terminal. */
+const oneLine = (s: string): string => escapeUnprintable(s.replace(/\s*\n\s*/g, ' ').trim());

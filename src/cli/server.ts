@@ -4,7 +4,7 @@ import { startHttpServer, type HttpEndpoint } from '../http/server.js';
 import { logServer } from '../log.js';
 import { createServer } from '../server.js';
 import { DEFAULT_TIMING } from '../protocol.js';
-import { LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
+import { inFlagTerms, LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 import { ACCEPT_OPTION, acceptOption, SECRET_OPTIONS, secretOption } from './secret.js';
 
@@ -23,14 +23,29 @@ const spec: CommandSpec = {
     { flag: 'poll-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.pollTime), help: 'the period of the rounds (see --schedule)' },
     { flag: 'schedule', value: 'KIND', defaultText: 'fixed-rate', help: 'fixed-rate: a round every poll time (survey time < poll time); original: poll time after each round ends' },
     { flag: 'no-eager-join', boolean: true, help: "publish newcomers at the round's end, as the original, not as soon as they answer" },
+    { flag: 'detection', value: 'KIND', defaultText: 'adaptive', help: "adaptive: each member has its own answer deadline and is dropped mid-round; deadline: at the survey's end, as the original" },
     { flag: 'missed-rounds', value: 'N', defaultText: '1', help: 'grace rounds: drop a member after it missed N surveys in a row' },
-    { flag: 'republish', value: 'DUR', defaultText: 'off', help: 'heartbeat: republish the unchanged list this often (late subscribers, several servers)' },
+    { flag: 'republish', value: 'DUR', defaultText: 'auto', help: 'heartbeat: republish the unchanged list this often (late subscribers, several servers); auto: 2-10s by list size; off: only on change' },
     ACCEPT_OPTION,
     ...SECRET_OPTIONS,
+    { flag: 'no-list-digest', boolean: true, help: 'send empty surveys, as the original (no list digest, so restarted clients wait for a heartbeat)' },
     { flag: 'http', value: 'HOST:PORT', defaultText: DEFAULTS.http, help: 'dashboard, /members, /events, /healthz, /metrics; "off" for none' },
     ...LOG_OPTIONS,
   ],
   notes: 'Durations: 250ms, 1s, 2m (a bare number is milliseconds). Logs go to stderr.\nSIGINT / SIGTERM stop the server gracefully (exit 0).',
+};
+
+/** The server options this command sets, by the flags that set them (for error messages). */
+const SERVER_FLAGS = {
+  surveyTime: '--survey-time',
+  recvDeadline: '--recv-deadline',
+  pollTime: '--poll-time',
+  missedRounds: '--missed-rounds',
+  republishMs: '--republish',
+  surveyUrl: '--survey-url',
+  pubsubUrl: '--pubsub-url',
+  accept: '--accept',
+  secret: '--secret',
 };
 
 export const serverCommand: Command = {
@@ -44,24 +59,27 @@ export const serverCommand: Command = {
       pollTime: o.duration('poll-time'),
     };
     const schedule = o.oneOf('schedule', ['fixed-rate', 'original'] as const, 'fixed-rate');
+    const detection = o.oneOf('detection', ['adaptive', 'deadline'] as const, 'adaptive');
     const missedRounds = o.integer('missed-rounds', 1);
-    const republishMs = o.duration('republish');
+    const republishMs = o.string('republish') === 'off' ? 0 : o.string('republish') === 'auto' ? 'auto' : o.duration('republish');
     const accept = acceptOption(o);
     const secret = secretOption(o);
     const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
 
-    const server = await createServer({
+    const server = await inFlagTerms(SERVER_FLAGS, () => createServer({
       surveyUrl,
       pubsubUrl,
       ...timing,
       schedule,
       eagerJoin: !o.bool('no-eager-join'),
+      detection,
       ...(missedRounds !== undefined ? { missedRounds } : {}),
       ...(republishMs !== undefined ? { republishMs } : {}),
       ...(accept ? { accept } : {}),
       ...(secret ? { secret } : {}),
+      listDigest: !o.bool('no-list-digest'),
       signal: stop,
-    });
+    }));
     const detachLog = logServer(server, log);
     let metrics: ServerMetrics | undefined;
     let http: HttpEndpoint | undefined;

@@ -1,8 +1,9 @@
 /** `gopherdiscovery watch`: prints each membership change (joined, left, the full list). */
+import { jsonLine, printable } from '../printable.js';
 import { diffLists } from '../protocol.js';
 import { logSupervisor } from '../log.js';
 import { subscribe } from '../subscriber.js';
-import { LOG_OPTIONS, type CommandSpec } from './args.js';
+import { inFlagTerms, LOG_OPTIONS, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
 import { SECRET_OPTIONS, secretOption } from './secret.js';
 
@@ -13,7 +14,7 @@ const spec: CommandSpec = {
   summary: 'Subscribes to a discovery server and prints one line per published member list: who joined, who left, and everyone.',
   options: [
     { flag: 'pubsub-url', value: 'URL', multiple: true, defaultText: DEFAULTS.pubsubUrl, help: "the server's pub/sub URL; repeat it to merge several servers" },
-    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (use >= 2 x their --republish)' },
+    { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (default: when it misses its learned heartbeat)' },
     { flag: 'json', boolean: true, help: 'one JSON object per line: {"time","joined","left","members"}' },
     ...SECRET_OPTIONS,
     ...LOG_OPTIONS,
@@ -30,9 +31,9 @@ export interface WatchLine {
   members: string[];
 }
 
-/** The human-readable form of one change. */
+/** The human-readable form of one change; names escaped for a terminal (src/printable.ts). */
 export function formatChange(c: WatchLine): string {
-  const list = (l: string[]) => (l.length ? l.join(', ') : '-');
+  const list = (l: string[]) => (l.length ? l.map(printable).join(', ') : '-');
   return `${c.time}  joined: ${list(c.joined)}  left: ${list(c.left)}  members (${c.members.length}): ${list(c.members)}`;
 }
 
@@ -45,15 +46,21 @@ export const watchCommand: Command = {
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
     const secret = secretOption(o);
-    const sub = await subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), ...(secret ? { secret } : {}), signal: stop });
+    const sub = await inFlagTerms({ staleAfterMs: '--stale-after', pubsubUrl: '--pubsub-url', secret: '--secret' }, () =>
+      subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), ...(secret ? { secret } : {}), signal: stop }),
+    );
     const detachLog = logSupervisor(sub.supervisor, log);
     let previous: string[] = [];
-    sub.on('change', (members) => {
+    const print = (members: string[]) => {
       const { joined, left } = diffLists(previous, members);
       previous = members;
       const line: WatchLine = { time: new Date().toISOString(), joined, left, members };
-      out(json ? JSON.stringify(line) : formatChange(line));
-    });
+      out(json ? jsonLine(line) : formatChange(line));
+    };
+    sub.on('change', print);
+    // A list that came while the subscriber was starting was before this listener.
+    const latest = sub.latest();
+    if (latest) print(latest);
     log.info({ pubsubUrl }, `watching ${pubsubUrl}`);
     await runUntilStopped({ stop, log }, [sub], 'stopping', async () => {
       await sub.close();

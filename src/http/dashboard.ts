@@ -92,6 +92,8 @@ h2 { display: flex; align-items: center; gap: 10px; margin: 0 0 12px; font-size:
 .members li { display: flex; justify-content: space-between; gap: 12px; padding: 7px 10px; border-radius: 6px; background: #1d2631; border-left: 3px solid var(--ok); }
 .members li .name { font-family: ui-monospace, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
 .members li .since { color: var(--muted); font-size: 12px; white-space: nowrap; }
+.members li.duplicate { border-left-color: var(--bad); }
+.members li .dup { color: var(--bad); font-size: 12px; white-space: nowrap; }
 .members li.fresh { animation: fresh 1.5s ease-out; }
 @keyframes fresh { from { background: #1f4d3a; } to { background: #1d2631; } }
 .empty { margin: 6px 0 0; color: var(--muted); }
@@ -163,9 +165,15 @@ export const DASHBOARD_JS = `'use strict';
     var ul = $('members');
     ul.replaceChildren();
     members.forEach(function (m) {
-      var li = el('li', fresh && fresh.indexOf(m.name) >= 0 ? 'fresh' : '');
+      var li = el('li', (fresh && fresh.indexOf(m.name) >= 0 ? 'fresh' : '') + (m.duplicates ? ' duplicate' : ''));
       li.dataset.name = m.name;
       li.appendChild(el('span', 'name', m.name));
+      if (m.duplicates) {
+        li.dataset.duplicates = String(m.duplicates);
+        var dup = el('span', 'dup', 'answered ' + (m.duplicates + 1) + '× in the last round');
+        dup.title = 'more than one member answers with this name (or one is connected twice)';
+        li.appendChild(dup);
+      }
       li.appendChild(el('span', 'since', m.since ? 'since ' + clock(m.since) : 'before start'));
       ul.appendChild(li);
     });
@@ -273,6 +281,7 @@ export const DASHBOARD_JS = `'use strict';
       markChanged(d.entry.round);
       renderRounds();
     });
+    es.addEventListener('members', function (e) { renderMembers(JSON.parse(e.data).members); });
     es.addEventListener('rounds', function (e) {
       var d = JSON.parse(e.data);
       d.rounds.forEach(function (r) { if (r.round === state.lastChangeRound) r.changed = true; });

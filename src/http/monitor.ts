@@ -5,7 +5,9 @@
  * update for the SSE stream; rounds are coalesced (at most one event per `roundFlushMs`)
  * so fast rounds cannot flood a browser.
  */
+import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
+import { checkOptionNames, optionNames } from '../options.js';
 import type { MembershipChange, RoundInfo, Server } from '../server.js';
 import type { ActorExitEvent, ActorRestartEvent, ActorStartEvent, ChildHealth, GiveUpEvent } from '../supervisor.js';
 
@@ -13,6 +15,8 @@ export interface MemberEntry {
   name: string;
   /** When this process saw it join (ms since the epoch); null for members it found at start. */
   since: number | null;
+  /** Present when the latest round heard this name more than once: the answers beyond the first. */
+  duplicates?: number;
 }
 
 export type TimelineEntry =
@@ -48,6 +52,8 @@ export interface Snapshot {
 
 export type LiveEvent =
   | { type: 'change'; data: { members: MemberEntry[]; entry: TimelineEntry } }
+  /** The duplicate marks changed (a round heard a name more than once, or no longer does). */
+  | { type: 'members'; data: { members: MemberEntry[] } }
   | { type: 'rounds'; data: { rounds: RoundEntry[] } }
   | { type: 'health'; data: HealthReport & { entry?: TimelineEntry } };
 
@@ -60,6 +66,8 @@ export interface MonitorOptions {
   roundFlushMs?: number;
 }
 
+export const MONITOR_OPTION_NAMES = optionNames<MonitorOptions>()(['timelineSize', 'roundsSize', 'roundFlushMs']);
+
 export function healthReport(server: Server): HealthReport {
   const actors = server.health();
   return { healthy: actors.length > 0 && actors.every((a) => a.state === 'running'), actors };
@@ -67,10 +75,14 @@ export function healthReport(server: Server): HealthReport {
 
 export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
   private readonly since = new Map<string, number | null>();
+  /** Names the latest round heard more than once, with the answers beyond the first. */
+  private duplicates = new Map<string, number>();
+  private pendingDuplicates: { round: number; names: Map<string, number> } | undefined;
   private readonly timeline: TimelineEntry[] = [];
   private readonly rounds: RoundEntry[] = [];
   private pendingRounds: RoundEntry[] = [];
-  private lastFlush = 0;
+  /** performance.now() of the last flush: the flush interval is a duration (timestamps shown stay wall time). */
+  private lastFlush = -Infinity;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly opts: Required<MonitorOptions>;
@@ -78,6 +90,7 @@ export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
 
   constructor(private readonly server: Server, options: MonitorOptions = {}) {
     super();
+    checkOptionNames('monitor', options, MONITOR_OPTION_NAMES);
     this.opts = { timelineSize: 200, roundsSize: 60, roundFlushMs: 250, ...options };
     for (const m of server.members()) this.since.set(m, null);
 
@@ -89,7 +102,17 @@ export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
       this.push(this.timeline, entry, this.opts.timelineSize);
       this.emit('live', { type: 'change', data: { members: this.members(), entry } });
     };
+    const onDuplicates = (d: { round: number; names: Array<{ name: string; count: number }> }) => {
+      this.pendingDuplicates = { round: d.round, names: new Map(d.names.map((x) => [x.name, x.count])) };
+    };
     const onRound = (r: RoundInfo) => {
+      // A round's duplicates come just before the round: the marks show the latest round's.
+      const names = this.pendingDuplicates?.round === r.round ? this.pendingDuplicates.names : new Map<string, number>();
+      this.pendingDuplicates = undefined;
+      if (names.size > 0 || this.duplicates.size > 0) {
+        this.duplicates = names;
+        this.emit('live', { type: 'members', data: { members: this.members() } });
+      }
       const entry: RoundEntry = { at: Date.now(), round: r.round, answers: r.answers, durationMs: r.durationMs, members: r.members };
       this.push(this.rounds, entry, this.opts.roundsSize);
       this.pendingRounds.push(entry);
@@ -114,6 +137,7 @@ export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
 
     server.on('change', onChange);
     server.on('round', onRound);
+    server.on('duplicates', onDuplicates);
     const sup = server.supervisor;
     sup.on('actor:exit', onExit);
     sup.on('actor:restart', onRestart);
@@ -122,6 +146,7 @@ export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
     this.detachAll = () => {
       server.off('change', onChange);
       server.off('round', onRound);
+      server.off('duplicates', onDuplicates);
       sup.off('actor:exit', onExit);
       sup.off('actor:restart', onRestart);
       sup.off('actor:start', onStart);
@@ -130,7 +155,12 @@ export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
   }
 
   members(): MemberEntry[] {
-    return [...this.since].map(([name, since]) => ({ name, since })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.since]
+      .map(([name, since]): MemberEntry => {
+        const duplicates = this.duplicates.get(name);
+        return duplicates === undefined ? { name, since } : { name, since, duplicates };
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   snapshot(): Snapshot {
@@ -159,10 +189,10 @@ export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {
 
   private scheduleFlush(): void {
     if (this.flushTimer) return;
-    const wait = Math.max(0, this.lastFlush + this.opts.roundFlushMs - Date.now());
+    const wait = Math.max(0, this.lastFlush + this.opts.roundFlushMs - performance.now());
     const flush = () => {
       this.flushTimer = undefined;
-      this.lastFlush = Date.now();
+      this.lastFlush = performance.now();
       const rounds = this.pendingRounds.slice(-this.opts.roundsSize);
       this.pendingRounds = [];
       if (rounds.length) this.emit('live', { type: 'rounds', data: { rounds } });

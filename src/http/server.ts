@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Server } from '../server.js';
 import type { ServerMetrics } from '../metrics.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS, FAVICON_SVG } from './dashboard.js';
+import { checkOptionNames, optionNames } from '../options.js';
 import { healthReport, ServerMonitor, type LiveEvent, type MonitorOptions } from './monitor.js';
 
 export interface HttpServerOptions {
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
   /** Interval of SSE keep-alive comments. Default 15 s. */
   heartbeatMs?: number;
 }
+
+export const HTTP_SERVER_OPTION_NAMES = optionNames<HttpServerOptions>()(['host', 'port', 'server', 'metrics', 'log', 'monitor', 'heartbeatMs']);
 
 export interface HttpEndpoint {
   /** e.g. http://127.0.0.1:8080/ */
@@ -62,6 +65,7 @@ const SECURITY_HEADERS = {
 };
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpEndpoint> {
+  checkOptionNames('startHttpServer', options, HTTP_SERVER_OPTION_NAMES);
   const host = options.host ?? '127.0.0.1';
   const { server, metrics, log } = options;
   const heartbeatMs = options.heartbeatMs ?? 15_000;

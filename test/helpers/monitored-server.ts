@@ -18,6 +18,7 @@ export async function startMonitoredServer(
   return {
     urls,
     server,
+    metrics,
     http,
     /** Closes the HTTP endpoint, detaches the metrics, closes the server: the CLI's order. */
     async close() {

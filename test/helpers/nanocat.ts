@@ -6,17 +6,21 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { within } from './wait.js';
 
-let checked = false;
+/** The SP command-line peers the tests run, and the Debian package of each. */
+const PROGRAMS = { nanocat: 'nanomsg-utils', nngcat: 'nng-utils' } as const;
+export type SpCat = keyof typeof PROGRAMS;
+const checked = new Set<SpCat>();
 
-/** Fails (never skips) with the way to install nanocat when it is missing. */
-export function requireNanocat(): void {
-  if (checked) return;
+/** Fails (never skips) with the way to install the program when it is missing. */
+export function requireNanocat(program: SpCat = 'nanocat'): void {
+  if (checked.has(program)) return;
   try {
-    execFileSync('nanocat', ['--help'], { stdio: 'ignore' });
+    // nngcat --help exits with 1; --version exits with 0. nanocat has no --version.
+    execFileSync(program, [program === 'nngcat' ? '--version' : '--help'], { stdio: 'ignore' });
   } catch {
-    throw new Error('nanocat is not installed: apt-get install nanomsg-utils (the interoperability tests need it)');
+    throw new Error(`${program} is not installed: apt-get install ${PROGRAMS[program]} (the interoperability tests need it)`);
   }
-  checked = true;
+  checked.add(program);
 }
 
 /** Splits nanocat's --msgpack output into messages: bin 8/16/32 (0xc4–0xc6) and str (fixstr, 0xd9–0xdb). */
@@ -55,9 +59,9 @@ export class Nanocat {
   private waiters = new Set<() => void>();
   readonly exited: Promise<number | null>;
 
-  private constructor(args: string[]) {
-    requireNanocat();
-    this.child = spawn('nanocat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  private constructor(args: string[], program: SpCat) {
+    requireNanocat(program);
+    this.child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       const parsed = parseMsgpackStream(Buffer.concat([this.rest, d]));
       this.rest = parsed.rest;
@@ -70,7 +74,12 @@ export class Nanocat {
 
   /** `nanocat` with these arguments; `--msgpack` is added for sockets that print what they receive. */
   static start(...args: string[]): Nanocat {
-    return new Nanocat(args);
+    return new Nanocat(args, 'nanocat');
+  }
+
+  /** `nngcat` (nng's, Debian's nng-utils) with these arguments: the same msgpack output. */
+  static startNngcat(...args: string[]): Nanocat {
+    return new Nanocat(args, 'nngcat');
   }
 
   get pid(): number {

@@ -1,0 +1,216 @@
+/**
+ * Adaptive answer deadlines: for each member, when after a survey's send its answer
+ * usually arrives, and so how long the surveyor should wait for it before counting it as
+ * missing for the round — never longer than the survey itself (`surveyTime`).
+ *
+ * Pure: no clock, no socket. The surveyor feeds it times (ms on its monotonic clock,
+ * relative to the moment the survey had gone out) and asks it for deadlines.
+ *
+ * - Per member, TCP's retransmission timeout rule (RFC 6298, section 2): a smoothed offset
+ *   SRTT and its mean deviation RTTVAR (gains α = 1/8, β = 1/4); the deadline is
+ *   SRTT + max(floor, K × RTTVAR) with K = 4, where the floor (a quarter of `surveyTime`,
+ *   at least 100 ms)
+ *   plays the part of RFC 6298's clock granularity G: the least slack any member gets,
+ *   sized to cover a respondent's own pauses (GC, a blocked event loop) that no history predicts.
+ * - Surprises: the largest amount by which any member's answer came after its deadline
+ *   (decaying by 2 % a round) is added to every deadline, twice over: one member's
+ *   stall widens everyone's margin before it can cost a false accusation.
+ * - Local health, after HashiCorp memberlist's Lifeguard (Dadgar et al., "Lifeguard: Local
+ *   Health Awareness for More Accurate Failure Detection", 2018): a saturating counter, the
+ *   local health multiplier LHM (0..8), rises when the surveyor sees itself late — a receive
+ *   that returned well after the time it asked for, or a cooperative yield that took long (its
+ *   event loop or thread was paused), by more than 10 ms or a quarter of the floor — and when a member it declared missing answered after
+ *   all, or when many members fall silent at once (`mayAccuse`); it falls by one each round
+ *   without such an event. Every deadline is multiplied by (1 + LHM), so a struggling
+ *   observer waits longer instead of accusing healthy members.
+ * - A member with fewer than 3 answers has the fixed deadline, `surveyTime`.
+ */
+
+/** RFC 6298's gains and multiplier, and this module's own constants. */
+export const ANSWER_DEADLINE = {
+  /** SRTT gain (RFC 6298: 1/8). */
+  alpha: 1 / 8,
+  /** RTTVAR gain (RFC 6298: 1/4). */
+  beta: 1 / 4,
+  /** RTTVAR multiplier (RFC 6298: 4). */
+  k: 4,
+  /** Answers seen before a member gets an adaptive deadline; fewer: `surveyTime`. */
+  minSamples: 3,
+  /** The least slack over SRTT, as a fraction of `surveyTime`... */
+  floorFraction: 0.25,
+  /**
+   * ...but at least this many ms: a GC pause or a thread's scheduling hiccup on a loaded
+   * machine. With a survey this short or shorter every member keeps the fixed deadline.
+   */
+  minFloorMs: 100,
+  /** Multiplier on the largest recent surprise (an answer later than its deadline would have been). */
+  surpriseSafety: 2,
+  /** The remembered surprise is multiplied by this every round (half-life ~34 rounds). */
+  surpriseDecay: 0.98,
+  /** More members silent at once than this, and than `maxSilentShare` of those due, means trouble here, not departures. */
+  maxSilentTogether: 2,
+  maxSilentShare: 0.05,
+  /** Lifeguard's cap on the local health multiplier (memberlist's default awareness max is 8). */
+  maxLocalHealth: 8,
+  /** The surveyor is "late" when a receive or a yield overruns the time asked for by more than this, in ms... */
+  lateToleranceMs: 10,
+  /** ...or this fraction of the floor, if more: a lag that eats a real part of the margin. */
+  lateToleranceFloorFraction: 0.25,
+} as const;
+
+interface Estimate {
+  /** Smoothed answer offset, ms. */
+  srtt: number;
+  /** Mean deviation of the offset, ms. */
+  rttvar: number;
+  samples: number;
+}
+
+/** One member's deadline in a round, before the local health stretch. */
+export interface PlannedDeadline {
+  name: string;
+  /** ms after the survey's send, unstretched (may exceed `surveyTime`; `due()` caps it). */
+  baseMs: number;
+}
+
+export class AnswerDeadlines {
+  /** The fixed deadline and cap, ms. */
+  readonly surveyTime: number;
+  /** The least slack over a member's SRTT, ms. */
+  readonly floorMs: number;
+  /** A receive or yield that overruns by more than this (ms) means the surveyor is late. */
+  readonly lateToleranceMs: number;
+  private readonly estimates = new Map<string, Estimate>();
+  private lhm = 0;
+  private surpriseMs = 0;
+  private troubledThisRound = false;
+
+  /** `surveyTime`: the survey's length in ms (positive), the deadline no member's exceeds. */
+  constructor(surveyTime: number) {
+    if (!(surveyTime > 0)) throw new RangeError(`surveyTime must be a positive number of ms, got ${surveyTime}`);
+    this.surveyTime = surveyTime;
+    this.floorMs = Math.max(surveyTime * ANSWER_DEADLINE.floorFraction, ANSWER_DEADLINE.minFloorMs);
+    this.lateToleranceMs = Math.max(ANSWER_DEADLINE.lateToleranceMs, this.floorMs * ANSWER_DEADLINE.lateToleranceFloorFraction);
+  }
+
+  /** Lifeguard's local health multiplier, 0 (healthy) .. 8. */
+  get localHealth(): number {
+    return this.lhm;
+  }
+
+  /** The largest recent surprise, ms (decayed). */
+  get surprise(): number {
+    return this.surpriseMs;
+  }
+
+  /** Answers seen from `name` (0 when unknown). */
+  samples(name: string): number {
+    return this.estimates.get(name)?.samples ?? 0;
+  }
+
+  /**
+   * One answer from `name`, `offsetMs` after the survey went out (its first answer of the
+   * round; negative offsets count as 0). Updates SRTT and RTTVAR as RFC 6298 does, and
+   * the surprise when the answer came after the deadline it would have had.
+   */
+  observe(name: string, offsetMs: number): void {
+    const r = Math.max(0, offsetMs);
+    const e = this.estimates.get(name);
+    if (!e) {
+      this.estimates.set(name, { srtt: r, rttvar: r / 2, samples: 1 });
+      return;
+    }
+    if (e.samples >= ANSWER_DEADLINE.minSamples) {
+      const over = r - (e.srtt + Math.max(this.floorMs, ANSWER_DEADLINE.k * e.rttvar));
+      if (over > this.surpriseMs) this.surpriseMs = over;
+    }
+    e.rttvar = (1 - ANSWER_DEADLINE.beta) * e.rttvar + ANSWER_DEADLINE.beta * Math.abs(e.srtt - r);
+    e.srtt = (1 - ANSWER_DEADLINE.alpha) * e.srtt + ANSWER_DEADLINE.alpha * r;
+    e.samples++;
+  }
+
+  /**
+   * A member declared missing this round answered after all, `offsetMs` after the send:
+   * a false accusation. Counted as a surprise and as a sign of poor local health.
+   */
+  falseSuspicion(name: string, offsetMs: number): void {
+    this.observe(name, offsetMs);
+    this.troubled();
+  }
+
+  /**
+   * The surveyor overran a wait (a receive returned, or a yield resumed) `lagMs` after the
+   * time it asked for. Beyond `lateToleranceMs` (10 ms, or a quarter of the floor if more)
+   * it counts as local trouble (Lifeguard).
+   * Returns whether it did: a late observer accuses no one on that observation.
+   */
+  observerLag(lagMs: number): boolean {
+    if (!(lagMs > this.lateToleranceMs)) return false;
+    this.troubled();
+    return true;
+  }
+
+  /**
+   * Before accusing: `silent` members are past their deadlines without an answer, out of
+   * `passed` whose deadlines have passed this round (answered or not). Many silent at once
+   * (more than 2, and more than 5 % of those passed) looks like trouble on this side — the
+   * surveyor or its host is slow, answers are still on their way — rather than that many
+   * members left together: it counts as local trouble (deadlines stretch) and nobody is
+   * accused on it (the surveyor judges the rest of the round at its end, as the original).
+   * Returns whether the accusations may go ahead.
+   */
+  mayAccuse(silent: number, passed: number): boolean {
+    if (silent <= ANSWER_DEADLINE.maxSilentTogether || silent <= ANSWER_DEADLINE.maxSilentShare * passed) return true;
+    this.troubled();
+    return false;
+  }
+
+  /** The round is over: local health recovers by one step if nothing went wrong; surprises fade. */
+  endRound(): void {
+    if (!this.troubledThisRound) this.lhm = Math.max(0, this.lhm - 1);
+    this.troubledThisRound = false;
+    this.surpriseMs *= ANSWER_DEADLINE.surpriseDecay;
+  }
+
+  /** Forgets every member not in `members` (dropped or left), so departed names cost nothing. */
+  retain(members: ReadonlySet<string>): void {
+    for (const name of this.estimates.keys()) if (!members.has(name)) this.estimates.delete(name);
+  }
+
+  /**
+   * The round's plan: the members with an adaptive deadline, earliest first. Members left
+   * out (too few answers) keep the fixed deadline and are judged at the round's end.
+   */
+  plan(members: Iterable<string>): PlannedDeadline[] {
+    const out: PlannedDeadline[] = [];
+    for (const name of members) {
+      const e = this.estimates.get(name);
+      if (e && e.samples >= ANSWER_DEADLINE.minSamples) {
+        const baseMs = this.baseOf(e);
+        if (baseMs < this.surveyTime) out.push({ name, baseMs });
+      }
+    }
+    return out.sort((a, b) => a.baseMs - b.baseMs);
+  }
+
+  /** A planned deadline stretched by the current local health, in ms after the send, at most `surveyTime`. */
+  due(baseMs: number): number {
+    return Math.min(this.surveyTime, baseMs * (1 + this.lhm));
+  }
+
+  /** `name`'s deadline now, ms after the send: `surveyTime` for a member with too few answers. */
+  deadline(name: string): number {
+    const e = this.estimates.get(name);
+    if (!e || e.samples < ANSWER_DEADLINE.minSamples) return this.surveyTime;
+    return this.due(this.baseOf(e));
+  }
+
+  private baseOf(e: Estimate): number {
+    return e.srtt + Math.max(this.floorMs, ANSWER_DEADLINE.k * e.rttvar) + ANSWER_DEADLINE.surpriseSafety * this.surpriseMs;
+  }
+
+  private troubled(): void {
+    this.troubledThisRound = true;
+    this.lhm = Math.min(ANSWER_DEADLINE.maxLocalHealth, this.lhm + 1);
+  }
+}
