@@ -9,7 +9,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { publisherLogic } from '../src/actors/publisher.js';
-import { surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
+import { surveyAuthentication, surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
+import { answerTo } from '../src/admission.js';
+import { deriveKey, Keyring, ListSealer } from '../src/keyring.js';
+import { encodeMembers } from '../src/protocol.js';
 import { BENCH_DIR } from './ipc.js';
 import { machine } from './machine.js';
 import { round, summarize } from './stats.js';
@@ -68,19 +71,62 @@ for (const n of [1000, 10_000]) {
   console.log(`one change at N=${n}: set order ${before.p50.toFixed(2)} ms, sorted hand-off ${after.p50.toFixed(2)} ms (×${(after.p50 / before.p50).toFixed(2)})`);
 }
 
+/** A round of every member's answer through the surveyor's logic, each answer first opened by `open` (secret mode). */
+function answerRound(list: string[], answers: Buffer[], open: (answer: Buffer) => Uint8Array = (a) => a): ReturnType<typeof summarize> {
+  const limits: SurveyorLimits = { maxNameBytes: 1024, maxMembers: 20_000, missedRounds: 1 };
+  const state = surveyorLogic.initial(list);
+  return time(() => {
+    const s = surveyorLogic.beginRound(state);
+    for (const b of answers) surveyorLogic.answer(s, open(b), limits);
+  }, 40);
+}
+
 // One answer: decode, validate, count (the JS side of the surveyor's receive loop).
 {
   const n = 10_000;
   const list = names(n);
-  const buffers = list.map((s) => Buffer.from(s));
-  const limits: SurveyorLimits = { maxNameBytes: 1024, maxMembers: 20_000, missedRounds: 1 };
-  const state = surveyorLogic.initial(list);
-  const perRound = time(() => {
-    const s = surveyorLogic.beginRound(state);
-    for (const b of buffers) surveyorLogic.answer(s, b, limits);
-  }, 40);
+  const perRound = answerRound(list, list.map((s) => Buffer.from(s)));
   results[`answers@${n}`] = { perRoundMs: perRound, perAnswerUs: round((perRound.p50 * 1000) / n, 2) };
   console.log(`${n} answers in a round: ${perRound.p50.toFixed(2)} ms (${((perRound.p50 * 1000) / n).toFixed(2)} µs per answer)`);
+}
+// Shared-secret mode: the same round with each answer's MAC checked first (the surveyor's
+// extra work), a respondent's MAC per survey, and sealing / opening a list of N names.
+{
+  const n = 10_000;
+  const list = names(n);
+  const keys = [deriveKey('micro-secret-0123456789abcdef')];
+  const ring = new Keyring(keys);
+  const auth = surveyAuthentication({ keys, lateAnswers: 'drop' });
+  const body = Buffer.from(auth.body());
+  const answers = list.map((s) => answerTo(Buffer.from(s), ring, body)!);
+  const plainRound = answerRound(list, list.map((s) => Buffer.from(s)));
+  const secretRound = answerRound(list, answers, (b) => {
+    const opened = auth.open(b);
+    if (!opened.ok) throw new Error(opened.reason);
+    return opened.name;
+  });
+  const name = Buffer.from(list[0]!);
+  const answer = time(() => answerTo(name, ring, body), 2000);
+  const encoded = encodeMembers(list);
+  const sealer = new ListSealer(ring);
+  const seal = time(() => sealer.seal(encoded), 200);
+  const sealed = sealer.seal(encoded);
+  const open = time(() => ring.open(sealed), 200);
+  results[`secret@${n}`] = {
+    plainRoundMs: plainRound,
+    secretRoundMs: secretRound,
+    ratioP50: round(secretRound.p50 / plainRound.p50, 2),
+    verifyUsPerAnswer: round(((secretRound.p50 - plainRound.p50) * 1000) / n, 2),
+    answerMacUs: round(answer.p50 * 1000, 2),
+    sealMs: seal,
+    openMs: open,
+    listBytes: encoded.byteLength,
+  };
+  console.log(
+    `${n} answers in a round, secret mode: ${secretRound.p50.toFixed(2)} ms against ${plainRound.p50.toFixed(2)} ms plain ` +
+      `(×${(secretRound.p50 / plainRound.p50).toFixed(2)}, +${(((secretRound.p50 - plainRound.p50) * 1000) / n).toFixed(2)} µs per answer); ` +
+      `a respondent's MAC ${(answer.p50 * 1000).toFixed(1)} µs; sealing / opening a list of ${n} (${encoded.byteLength} bytes) ${seal.p50.toFixed(2)} / ${open.p50.toFixed(2)} ms`,
+  );
 }
 port1.close();
 

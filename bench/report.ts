@@ -7,6 +7,12 @@ export interface AlgoAtN {
   leave: Summary;
   /** Connect → the server's own change event (before publication and delivery). */
   serverJoin: Summary;
+  /**
+   * The start of the survey a probe answered (the last round that started before its join) →
+   * the server's change: the server's own work on a newcomer, without the wait for a survey,
+   * whose phase differs between two servers side by side.
+   */
+  serverJoinAfterSurvey?: Summary;
   serverLeave: Summary;
   failedTrials: number;
   rounds: {
@@ -23,6 +29,8 @@ export interface AlgoAtN {
   };
   /** Actor restarts in the server during the window (a hung or crashed surveyor / publisher). */
   actorRestarts: number;
+  /** Answers refused in the window, by reason. */
+  refused?: Record<string, number>;
   eld: { p50: number; p99: number; max: number; samples: number };
   rssServerMiB: number;
   cpuPerRoundMs: number;

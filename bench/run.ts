@@ -51,13 +51,21 @@ const { values: argv } = parseArgs({
 });
 
 const quick = argv.quick!;
-const compareWhat = (argv.compare ?? 'algorithms') as 'algorithms' | 'late-answers';
-if (!['algorithms', 'late-answers'].includes(compareWhat)) throw new Error(`--compare: one of algorithms, late-answers`);
+const compareWhat = (argv.compare ?? 'algorithms') as 'algorithms' | 'late-answers' | 'secret';
+if (!['algorithms', 'late-answers', 'secret'].includes(compareWhat)) throw new Error(`--compare: one of algorithms, late-answers, secret`);
 const lateAnswersRun = compareWhat === 'late-answers';
+const secretRun = compareWhat === 'secret';
+/**
+ * The shared secret of the secret-mode comparison. Every child process inherits it: the
+ * swarm's raw respondents then answer a survey with a nonce with a MAC (and an empty
+ * survey, the plain server's, with the bare name), subscribers and the client of the
+ * secret server open its sealed lists.
+ */
+if (secretRun) process.env.BENCH_SECRET = 'bench-secret-0123456789abcdef';
 const config = {
-  mode: lateAnswersRun ? 'late-answers' : quick ? 'quick' : 'full',
+  mode: lateAnswersRun ? 'late-answers' : secretRun ? (quick ? 'secret-quick' : 'secret') : quick ? 'quick' : 'full',
   compare: compareWhat,
-  ns: (argv.n ?? (lateAnswersRun ? '1000,5000' : quick ? '100,1000' : '100,1000,5000,10000')).split(',').map(Number),
+  ns: (argv.n ?? (lateAnswersRun ? '1000,5000' : secretRun ? (quick ? '1000' : '1000,10000') : quick ? '100,1000' : '100,1000,5000,10000')).split(',').map(Number),
   /** Join + leave trials per N (per algorithm: both see every trial). */
   reps: Number(argv.reps ?? (quick ? 8 : 48)),
   /** Probes in flight at once, each at its own random phase. */
@@ -70,7 +78,7 @@ const config = {
     : { surveyTime: Number(argv.survey ?? 1000), recvDeadline: Number(argv.recv ?? 1000), pollTime: Number(argv.poll ?? 2000) },
   perProcess: Number(argv['per-process'] ?? 400),
   /** Mass leave + connection storm at the largest N, and a server short of file descriptors. */
-  scenarios: argv.scenarios ?? (!quick && !lateAnswersRun),
+  scenarios: argv.scenarios ?? (!quick && !lateAnswersRun && !secretRun),
   maxMembers: 20_000,
 };
 for (const n of config.ns) if (!Number.isInteger(n) || n < 2) throw new Error(`--n: bad member count ${n}`);
@@ -92,8 +100,22 @@ const COMPARISONS = {
       { id: 'library', label: "this library with lateAnswers 'count' (opt-in)", options: { schedule: 'fixed-rate', eagerJoin: true, lateAnswers: 'count' } },
     ],
   },
+  /** Shared-secret mode's cost: the same server plain and with `secret` (nonces, MACs, sealed lists). */
+  secret: {
+    names: { original: 'plain', library: 'secret mode' },
+    algos: [
+      { id: 'original', label: 'this library, plain mode (the defaults)', options: { schedule: 'fixed-rate', eagerJoin: true, lateAnswers: 'drop' } },
+      {
+        id: 'library',
+        label: 'this library in shared-secret mode (secret: HMAC-SHA-256 answers, AES-256-GCM lists)',
+        options: { schedule: 'fixed-rate', eagerJoin: true, lateAnswers: 'drop', secret: process.env.BENCH_SECRET ?? '' },
+      },
+    ],
+  },
 } as const;
 const comparison = COMPARISONS[compareWhat];
+/** The secret of one compared configuration, if it has one. */
+const secretOf = (a: (typeof ALGOS)[number]): string | undefined => ('secret' in a.options ? a.options.secret : undefined);
 const ALGOS = comparison.algos;
 type AlgoId = (typeof ALGOS)[number]['id'];
 
@@ -182,8 +204,16 @@ async function main(): Promise<void> {
       options: { ...urls[a.id], ...config.timing, ...a.options, maxMembers: config.maxMembers },
     });
   }
-  for (const a of ALGOS) await subs.get(a.id)!.child.request('start', { url: urls[a.id].pubsubUrl, count: config.subscribers });
-  await clientProc.request('start', { surveyUrls, pubsubUrls: ALGOS.map((a) => urls[a.id].pubsubUrl), service: 'http://10.255.255.1:8080' });
+  for (const a of ALGOS) await subs.get(a.id)!.child.request('start', { url: urls[a.id].pubsubUrl, count: config.subscribers, secret: secretOf(a) });
+  // A secret-mode client answers only its own server: then one client per server, both in the client process.
+  const secretAlgo = ALGOS.find((a) => secretOf(a) !== undefined);
+  const plainAlgos = ALGOS.filter((a) => a !== secretAlgo);
+  await clientProc.request('start', {
+    surveyUrls: plainAlgos.map((a) => urls[a.id].surveyUrl),
+    pubsubUrls: plainAlgos.map((a) => urls[a.id].pubsubUrl),
+    service: 'http://10.255.255.1:8080',
+    ...(secretAlgo ? { secretServer: { ...urls[secretAlgo.id], secret: secretOf(secretAlgo) } } : {}),
+  });
   swarm = new Swarm(surveyUrls, config.perProcess, { nofile: swarmNofile });
 
   let prevN = 1; // the client
@@ -278,9 +308,13 @@ async function measureAtN(n: number, ni: number, prevN: number, surveyUrls: stri
     const published = view.published.slice(from[a.id].published).filter((p) => p.at <= w1 && !p.heartbeat);
     const probeNames = new Set(probeTimes.map((p) => p.name));
     const serverJoin: number[] = [];
+    const serverJoinAfterSurvey: number[] = [];
     const serverLeave: number[] = [];
+    const roundStarts = view.rounds.map((r) => r.at - r.durationMs);
     for (const p of probeTimes) {
       const j = changes.find((c) => c.joined.includes(p.name));
+      const surveyed = j ? roundStarts.filter((s) => s >= p.joinAt && s <= j.at).at(-1) : undefined;
+      if (j && surveyed !== undefined) serverJoinAfterSurvey.push(j.at - surveyed);
       const l = changes.find((c) => c.left.includes(p.name));
       if (j) serverJoin.push(j.at - p.joinAt);
       if (l) serverLeave.push(l.at - p.leaveAt);
@@ -298,6 +332,7 @@ async function measureAtN(n: number, ni: number, prevN: number, surveyUrls: stri
       join: summarize(joins[a.id]),
       leave: summarize(leaves[a.id]),
       serverJoin: summarize(serverJoin),
+      serverJoinAfterSurvey: summarize(serverJoinAfterSurvey),
       serverLeave: summarize(serverLeave),
       failedTrials: failed,
       rounds: {
@@ -309,6 +344,10 @@ async function measureAtN(n: number, ni: number, prevN: number, surveyUrls: stri
         sendMs: summarize(rounds.map((r) => r.sendMs)),
       },
       actorRestarts: restarts,
+      // Answers the server refused in the window, by reason: none expected (a secret server refusing the swarm's MACs would show here).
+      refused: view.troubles
+        .filter((t) => t.ev === 'refused' && (t.at as number) >= w0 && (t.at as number) <= w1)
+        .reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.code as string]: (acc[t.code as string] ?? 0) + (t.count as number) }), {}),
       eld: { p50: round(eld.p50, 2), p99: round(eld.p99, 2), max: round(eld.max, 2), samples: eld.count },
       rssServerMiB: round(mem.rss / 2 ** 20),
       cpuPerRoundMs: round((mem.cpuMs - cpu0[a.id].cpuMs) / Math.max(1, rounds.length)),

@@ -6,9 +6,10 @@
 import { ClosedError, NoPubSubError } from './errors.js';
 import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
+import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import { checkOptionNames, optionNames } from './options.js';
-import { PEER_LIST_OPTION_NAMES, PeerLists, type PeerListOptions } from './peer-lists.js';
-import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName } from './protocol.js';
+import { noListRefusals, PEER_LIST_OPTION_NAMES, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
+import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName, type ListRefusalReason } from './protocol.js';
 import type { ChildSpec, SupervisorOptions } from './supervisor.js';
 
 export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
@@ -38,6 +39,8 @@ export const CLIENT_OPTION_NAMES = optionNames<ClientOptions>()([
 export interface ClientEvents extends HandleEvents {
   /** The (merged) peer list changed. */
   peers: [string[]];
+  /** A published message was dropped (see SubscriberEvents['refused']). */
+  refused: [ListRefusal];
   /** A member entered the (merged) peer list: once per name per change, after 'peers'. */
   joined: [string];
   /** A member left the (merged) peer list: once per name per change, after 'peers'. */
@@ -51,6 +54,8 @@ export class Client extends SupervisedHandle<ClientEvents> {
   readonly surveyUrls: string[];
   readonly pubsubUrls: string[];
   private readonly lists: PeerLists | undefined;
+  /** Shared-secret mode's keyring for the respondent (the subscribers' is in `lists`). */
+  private keys: KeyMaterial[] | undefined;
   private readonly listedOnce: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void; settled: boolean };
   private readonly abortSignal: AbortSignal | undefined;
 
@@ -60,6 +65,9 @@ export class Client extends SupervisedHandle<ClientEvents> {
     surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
+    // Checked before anything starts; derived once per secret per process (cached).
+    const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
+    const keyring = () => (this.keys ? { keys: this.keys } : {});
     const lists =
       options.pubsubUrl === undefined
         ? undefined
@@ -74,18 +82,20 @@ export class Client extends SupervisedHandle<ClientEvents> {
               },
               // The lists live here, the answers are made in the respondent's worker: tell it what we hold.
               held: (digests) => this.supervisor.actor('respondent')?.post({ type: 'held-lists', digests }),
+              refused: (refusal) => this.emit('refused', refusal),
             },
           );
     // Subscribers connect first, so they listen before this client's answer can change the list.
     const specs: ChildSpec[] = [
       ...(lists?.specs() ?? []),
-      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [] }) },
+      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...keyring() }) },
     ];
     super(specs, options.supervision, `client#${++clientSeq}(${service})`, options.signal);
     this.service = service;
     this.surveyUrls = surveyUrls;
     this.pubsubUrls = lists?.urls ?? [];
     this.lists = lists;
+    this.keys = keys;
     this.abortSignal = options.signal;
     let resolve!: () => void;
     let reject!: (e: Error) => void;
@@ -135,6 +145,21 @@ export class Client extends SupervisedHandle<ClientEvents> {
   /** The latest peer list received, or undefined if none yet (or no pubsubUrl). */
   latestPeers(): string[] | undefined {
     return this.lists?.feed.latest;
+  }
+
+  /**
+   * Key rotation in place (shared-secret mode): answers are signed with the new keyring's
+   * first key from the next survey on, and lists opened with any of its keys. Throws
+   * InvalidOptionError for a bad secret, or for a client created without one.
+   */
+  setSecret(secret: string | string[]): void {
+    this.keys = this.rekeyActors(this.keys, secret);
+    if (this.lists) this.lists.keys = this.keys;
+  }
+
+  /** Published messages dropped since creation, by reason (all zero without pubsubUrl). */
+  refusedLists(): Record<ListRefusalReason, number> {
+    return { ...(this.lists?.refused ?? noListRefusals()) };
   }
 
   /** Each server's latest list and whether it still counts in the merge ([] without pubsubUrl). */

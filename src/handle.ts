@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ClosedError, InvalidOptionError } from './errors.js';
+import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import { type ChildHealth, type ChildSpec, Supervisor, type SupervisorEvents, type SupervisorOptions } from './supervisor.js';
 
 export interface HandleEvents extends SupervisorEvents {
@@ -123,6 +124,20 @@ export abstract class SupervisedHandle<Events extends HandleEvents & Record<keyo
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Shared-secret mode's rotation: hands every running actor the new keyring and returns
+   * it; the caller keeps it for its actors' start arguments, so an actor (re)started later
+   * gets it too. Throws InvalidOptionError when `current` is undefined: a handle
+   * made without a secret cannot be switched to secret mode in place.
+   */
+  protected rekeyActors(current: KeyMaterial[] | undefined, secret: unknown): KeyMaterial[] {
+    if (!current) throw new InvalidOptionError(`${this.name} was created without a secret: plain mode cannot be switched to secret mode in place`);
+    this.assertOpen(this.name);
+    const keys = keysFromSecrets('secret', secret);
+    for (const h of this.tree.health()) this.tree.actor(h.id)?.post({ type: 'rekey', keys });
+    return keys;
   }
 
   /** End iterators: normally after close(), with the error after a failure. */

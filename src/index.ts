@@ -12,6 +12,9 @@ export {
 export { RefusalLog, type RefusalSummary } from './refusal-log.js';
 export { createClient, Client, type ClientOptions, type ClientEvents } from './client.js';
 export { subscribe, Subscriber, type SubscribeOptions, type SubscriberEvents } from './subscriber.js';
+export type { ListRefusal } from './peer-lists.js';
+export type { AcceptOption } from './admission.js';
+export { MIN_SECRET_LENGTH } from './keyring.js';
 export {
   Supervisor,
   SUPERVISOR_DEFAULTS,
@@ -46,10 +49,12 @@ export {
   DEFAULT_TIMING,
   TIMING_LIMITS,
   REFUSAL_REASONS,
+  LIST_REFUSAL_REASONS,
   validateTiming,
   type Endpoint,
   type ServerTiming,
   type RefusalReason,
+  type ListRefusalReason,
   type RoundSchedule,
 } from './protocol.js';
 export type * from './actors/messages.js';

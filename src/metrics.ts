@@ -5,6 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { checkOptionNames, optionNames } from './options.js';
+import { REFUSAL_REASONS, type RefusalReason } from './protocol.js';
 import type { MembershipChange, RoundInfo, Server } from './server.js';
 import type { ActorRestartEvent } from './supervisor.js';
 
@@ -51,6 +52,14 @@ export function createServerMetrics(server: Server, options: ServerMetricsOption
     help: 'Answers refused (oversized, not UTF-8, containing "|" or a control character, over the member cap).',
     registers,
   });
+  const refusedByReason = new Counter({
+    name: 'gopherdiscovery_refused_answers_by_reason_total',
+    help: 'Answers refused, by reason (as server.stats().refused): not-accepted by the accept rule, and in secret mode unauthenticated, unknown-key, bad-mac.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  // Every reason's series exists from the start at 0, so rate() sees the first refusal.
+  for (const reason of REFUSAL_REASONS) refusedByReason.inc({ reason }, 0);
   const duplicates = new Counter({
     name: 'gopherdiscovery_duplicate_answers_total',
     help: 'Answers that repeated a name already answered in their round: two members claiming one name, or one connected twice.',
@@ -83,7 +92,10 @@ export function createServerMetrics(server: Server, options: ServerMetricsOption
     leaves.inc(c.left.length);
   };
   const onPublished = () => publications.inc();
-  const onRefused = (r: { count: number }) => refused.inc(r.count);
+  const onRefused = (r: { code: RefusalReason; count: number }) => {
+    refused.inc(r.count);
+    refusedByReason.inc({ reason: r.code }, r.count);
+  };
   const onDuplicates = (d: { names: Array<{ count: number }> }) => duplicates.inc(d.names.reduce((n, x) => n + x.count, 0));
   const onRestart = (e: ActorRestartEvent) => {
     for (const id of e.ids) restarts.inc({ actor: id });

@@ -6,8 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { ListFeed } from './feed.js';
 import { positiveInteger, urlList } from './handle.js';
 import { ListMerger, type SourceState } from './merge.js';
+import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import { optionNames } from './options.js';
-import { diffLists, maxListBytes as defaultMaxListBytes, parseEndpoint, validateDuration } from './protocol.js';
+import { diffLists, LIST_REFUSAL_REASONS, maxListBytes as defaultMaxListBytes, parseEndpoint, validateDuration, type ListRefusalReason } from './protocol.js';
 import type { SubscriberOut } from './actors/messages.js';
 import type { ChildSpec } from './supervisor.js';
 
@@ -26,6 +27,24 @@ export interface PeerListOptions {
    * its last list counts until it publishes another.
    */
   staleAfterMs?: number;
+  /**
+   * Shared-secret mode: the server's secret (or a keyring, an array: any of its keys opens a
+   * list; the first one also signs this client's answers). Only lists sealed with one of
+   * these keys, and newer than the last one from the same publisher, are accepted; anything
+   * else is dropped and counted (`refusedLists()`, a 'refused' event). Default: none (plain).
+   */
+  secret?: string | string[];
+}
+
+/** A dropped message: why, and the detail. */
+export interface ListRefusal {
+  code: ListRefusalReason;
+  reason: string;
+}
+
+/** A zero count for every list refusal reason. */
+export function noListRefusals(): Record<ListRefusalReason, number> {
+  return Object.fromEntries(LIST_REFUSAL_REASONS.map((r) => [r, 0])) as Record<ListRefusalReason, number>;
 }
 
 /** What the owner (a Client or Subscriber) hears of the merged list. */
@@ -34,18 +53,22 @@ export interface PeerListEvents {
   change(members: string[], joined: string[], left: string[]): void;
   /** The digests (hex) of the latest list held from each server changed (state on connect). */
   held?(digests: string[]): void;
-  /** A message that is not a valid list was dropped. */
-  refused?(reason: string): void;
+  /** A message that is not a valid list (or, in secret mode, not sealed by a key held, or replayed) was dropped. */
+  refused?(refusal: ListRefusal): void;
 }
 
 /** Every PeerListOptions name (src/options.ts); clients and subscribers extend the list. */
-export const PEER_LIST_OPTION_NAMES = optionNames<PeerListOptions>()(['pubsubUrl', 'maxListBytes', 'bufferSize', 'staleAfterMs']);
+export const PEER_LIST_OPTION_NAMES = optionNames<PeerListOptions>()(['pubsubUrl', 'maxListBytes', 'bufferSize', 'staleAfterMs', 'secret']);
 
 export class PeerLists {
   readonly urls: string[];
   readonly feed: ListFeed;
   private readonly merger: ListMerger;
   private readonly listBytes: number;
+  /** Shared-secret mode's keyring, for (re)started subscriber actors; rotated by the owner. */
+  keys: KeyMaterial[] | undefined;
+  /** Messages dropped, by reason. */
+  readonly refused = noListRefusals();
   private readonly digests = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
@@ -57,6 +80,7 @@ export class PeerLists {
     this.feed = new ListFeed(positiveInteger('bufferSize', options.bufferSize, 16));
     const staleAfterMs = options.staleAfterMs === undefined ? undefined : validateDuration('staleAfterMs', options.staleAfterMs);
     this.merger = new ListMerger(this.urls, staleAfterMs);
+    this.keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
   }
 
   /** One subscriber actor per URL ('subscriber', or 'subscriber:0', 'subscriber:1'... for several). */
@@ -64,10 +88,15 @@ export class PeerLists {
     return this.urls.map((url, i) => ({
       id: this.urls.length === 1 ? 'subscriber' : `subscriber:${i}`,
       kind: 'subscriber' as const,
-      args: () => ({ url, maxListBytes: this.listBytes }),
+      args: () => ({ url, maxListBytes: this.listBytes, ...(this.keys ? { keys: this.keys } : {}) }),
       onMessage: (msg: SubscriberOut) => {
         if (msg.type === 'list') this.receive(url, msg.members, msg.digest);
-        else if (msg.type === 'refused') this.events.refused?.(msg.reason);
+        else if (msg.type === 'refused') {
+          // A subscriber's refusals are list refusals; 'malformed' when it gave no code.
+          const code = (msg.code ?? 'malformed') as ListRefusalReason;
+          this.refused[code] += msg.count;
+          this.events.refused?.({ code, reason: msg.reason });
+        }
       },
     }));
   }

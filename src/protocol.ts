@@ -112,12 +112,44 @@ export function decodeMembers(data: Uint8Array): string[] {
 }
 
 /**
- * Why an answer (or, on the subscriber side, a list) was refused: stable codes for
- * counters and rate-limited logs. The first four match the InvalidServiceNameError rules.
+ * Why an answer was refused: stable codes for counters and rate-limited logs. The first
+ * four match the InvalidServiceNameError rules; 'not-accepted' is the server's `accept`
+ * rule; the last three are shared-secret mode's (src/admission.ts).
  */
-export type RefusalReason = 'empty' | 'too-long' | 'separator' | 'control-character' | 'not-utf8' | 'member-cap';
+export type RefusalReason =
+  | 'empty'
+  | 'too-long'
+  | 'separator'
+  | 'control-character'
+  | 'not-utf8'
+  | 'member-cap'
+  | 'not-accepted'
+  | 'unauthenticated'
+  | 'unknown-key'
+  | 'bad-mac';
 
-export const REFUSAL_REASONS: readonly RefusalReason[] = ['empty', 'too-long', 'separator', 'control-character', 'not-utf8', 'member-cap'];
+export const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'empty',
+  'too-long',
+  'separator',
+  'control-character',
+  'not-utf8',
+  'member-cap',
+  'not-accepted',
+  'unauthenticated',
+  'unknown-key',
+  'bad-mac',
+];
+
+/**
+ * Why a subscriber dropped a published message: 'malformed' (not a list), and in
+ * shared-secret mode 'unsealed' (a plain message), 'unknown-key' (sealed with a key not
+ * in the keyring), 'bad-seal' (altered, truncated or forged) and 'replayed' (older than a
+ * list already accepted from the same publisher).
+ */
+export type ListRefusalReason = 'malformed' | 'unsealed' | 'unknown-key' | 'bad-seal' | 'replayed';
+
+export const LIST_REFUSAL_REASONS: readonly ListRefusalReason[] = ['malformed', 'unsealed', 'unknown-key', 'bad-seal', 'replayed'];
 
 export type AnswerResult = { ok: true; name: string } | { ok: false; code: RefusalReason; reason: string };
 

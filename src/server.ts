@@ -4,11 +4,13 @@
  * publication; restarted actors are started from it, so a restart neither publishes a
  * spurious empty list nor republishes an unchanged one.
  */
-import type { ChangeMessage, Detection, DuplicatesMessage, RoundMessage } from './actors/messages.js';
+import { acceptRule, judge, type AcceptOption } from './admission.js';
+import type { AdmissionQueryMessage, ChangeMessage, Detection, DuplicatesMessage, RoundMessage } from './actors/messages.js';
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { checkOptionNames, optionNames } from './options.js';
 import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
+import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import {
   DEFAULT_MAX_MEMBERS,
   DEFAULT_MAX_NAME_BYTES,
@@ -68,6 +70,26 @@ export interface ServerOptions extends Partial<ServerTiming> {
    */
   lateAnswers?: 'count' | 'drop';
   /**
+   * Admission rule (wire-compatible: applies to Go, nanocat and nng clients too): only
+   * names in this list, names matching this RegExp, or names for which this function
+   * returns true are listed; any other answer is refused and counted as 'not-accepted'.
+   * Lists and patterns are checked in the surveyor's thread. A function cannot cross into
+   * it: it runs in the main thread, once per newcomer, and its verdict is cached in the
+   * surveyor (4,096 names, oldest forgotten first), so a newcomer joins a mailbox round
+   * trip later (well under a round) and a refused name costs a map lookup per answer. A
+   * function that throws refuses the name. Members are not checked again. Default: all.
+   */
+  accept?: AcceptOption;
+  /**
+   * Shared-secret mode (an extension, NOT compatible with Go, nanocat or nng peers): a
+   * secret of at least 16 characters, or an array of them (a keyring: all are accepted,
+   * the first signs and seals). Surveys carry a fresh nonce, answers must carry a MAC over
+   * it (else they are refused as 'unauthenticated', 'unknown-key' or 'bad-mac'), and lists
+   * are sealed with AES-256-GCM. Clients and subscribers need the same `secret`. See the
+   * README, "Security". Default: none (plain mode, the original's wire format).
+   */
+  secret?: string | string[];
+  /**
    * How a silent member is noticed. 'adaptive' (default): each member gets its own answer
    * deadline in the round — its usual answer time plus a margin, RFC 6298's SRTT +
    * max(surveyTime / 4 or at least 100 ms, 4 × RTTVAR), stretched while the surveyor itself runs late
@@ -99,6 +121,8 @@ export const SERVER_OPTION_NAMES = optionNames<ServerOptions>()([
   'lateAnswers',
   'detection',
   'listDigest',
+  'accept',
+  'secret',
   'refusalLogIntervalMs',
   'supervision',
   'signal',
@@ -190,6 +214,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
     duplicates: 0,
   };
   private readonly refusalLog: RefusalLog;
+  /** Shared-secret mode's keyring (undefined in plain mode). */
+  private keys: KeyMaterial[] | undefined;
   private readonly duplicateLog: RefusalLog<string>;
   private refusalTimer: NodeJS.Timeout | undefined;
 
@@ -217,6 +243,9 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const republishMs = options.republishMs === undefined || options.republishMs === 'auto' ? 'auto' : options.republishMs === 0 ? 0 : validateDuration('republishMs', options.republishMs);
     const listDigest = options.listDigest ?? true;
     if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${String(listDigest)}`);
+    const accept = options.accept === undefined ? undefined : acceptRule(options.accept);
+    const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
+    const keyring = () => (this.keys ? { keys: this.keys } : {});
     const refusalLogIntervalMs = positiveInteger('refusalLogIntervalMs', options.refusalLogIntervalMs, DEFAULT_REFUSAL_LOG_INTERVAL_MS);
     super(
       [
@@ -225,7 +254,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'publisher',
           pipe: 'surveyor',
           kind: 'publisher',
-          args: () => ({ url: options.pubsubUrl, lastPublished: this.lastPublished, republishMs }),
+          args: () => ({ url: options.pubsubUrl, lastPublished: this.lastPublished, republishMs, ...keyring() }),
           onMessage: (msg) => {
             if (msg.type !== 'published') return;
             if (msg.members) this.lastPublished = msg.members;
@@ -237,12 +266,28 @@ export class Server extends SupervisedHandle<ServerEvents> {
           id: 'surveyor',
           pipe: 'publisher',
           kind: 'surveyor',
-          args: () => ({ url: options.surveyUrl, ...timing, maxMembers, maxNameBytes, missedRounds, schedule, eagerJoin, lateAnswers, detection, initialMembers: this.current, listDigest }),
+          args: () => ({
+            url: options.surveyUrl,
+            ...timing,
+            maxMembers,
+            maxNameBytes,
+            missedRounds,
+            schedule,
+            eagerJoin,
+            lateAnswers,
+            detection,
+            initialMembers: this.current,
+            listDigest,
+            ...(accept ? { accept } : {}),
+            ...keyring(),
+          }),
           onMessage: (msg) => {
             if (msg.type === 'change') this.onChange(msg);
             else if (msg.type === 'round') this.onRound(msg);
-            else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code, msg.reason, msg.count);
+            // The surveyor's refusals are answer refusals (RefusalReason), never a subscriber's.
+            else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code as RefusalReason, msg.reason, msg.count);
             else if (msg.type === 'duplicates') this.onDuplicates(msg);
+            else if (msg.type === 'admission-query') this.onAdmissionQuery(msg, options.accept as (name: string) => boolean);
           },
         },
       ],
@@ -250,6 +295,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
       `server#${++serverSeq}`,
       options.signal,
     );
+    this.keys = keys;
     this.surveyUrl = options.surveyUrl;
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
@@ -269,6 +315,16 @@ export class Server extends SupervisedHandle<ServerEvents> {
   /** The current member list (sorted), as of the last finished round. */
   members(): string[] {
     return [...this.current];
+  }
+
+  /**
+   * Key rotation in place (shared-secret mode): answers are checked against the new
+   * keyring and lists sealed with its first key from the next survey and publication on;
+   * nothing restarts and no member is dropped. Throws InvalidOptionError for a bad secret,
+   * or when the server was created without one. README "Security" gives the procedure.
+   */
+  setSecret(secret: string | string[]): void {
+    this.keys = this.rekeyActors(this.keys, secret);
   }
 
   /** Counters since creation: rounds, answers, changes, publications and refusals by reason. */
@@ -299,6 +355,12 @@ export class Server extends SupervisedHandle<ServerEvents> {
       this.refusalLog.flush();
       this.duplicateLog.flush();
     }, this.refusalLog.intervalMs).unref();
+  }
+
+  /** Judges newcomers with the user's `accept` function, in this thread, and tells the surveyor. */
+  private onAdmissionQuery(msg: AdmissionQueryMessage, accept: (name: string) => boolean): void {
+    const { accepted, refused } = judge(accept, msg.names);
+    this.supervisor.actor('surveyor')?.post({ type: 'admission-verdict', accepted, refused });
   }
 
   private onChange(msg: ChangeMessage): void {

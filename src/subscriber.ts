@@ -4,7 +4,8 @@
  */
 import { SupervisedHandle, type HandleEvents } from './handle.js';
 import { checkOptionNames, optionNames } from './options.js';
-import { PEER_LIST_OPTION_NAMES, PeerLists, type PeerListOptions } from './peer-lists.js';
+import { PEER_LIST_OPTION_NAMES, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
+import type { ListRefusalReason } from './protocol.js';
 import type { SourceState } from './merge.js';
 import type { SupervisorOptions } from './supervisor.js';
 
@@ -24,8 +25,8 @@ export interface SubscriberEvents extends HandleEvents {
   joined: [string];
   /** A member left the (merged) list: once per name per change, after 'change'. */
   left: [string];
-  /** A message that is not a valid list was dropped. */
-  refused: [{ reason: string }];
+  /** A message that is not a valid list was dropped: malformed, or in secret mode unsealed, sealed with an unknown key, altered or forged, or replayed. */
+  refused: [ListRefusal];
 }
 
 let subscriberSeq = 0;
@@ -42,7 +43,7 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
         for (const name of joined) this.emit('joined', name);
         for (const name of left) this.emit('left', name);
       },
-      refused: (reason) => this.emit('refused', { reason }),
+      refused: (refusal) => this.emit('refused', refusal),
     });
     super(lists.specs(), options.supervision, `subscriber#${++subscriberSeq}`, options.signal);
     this.lists = lists;
@@ -67,6 +68,20 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
   /** The latest list received, or undefined if none yet. */
   latest(): string[] | undefined {
     return this.lists.feed.latest;
+  }
+
+  /**
+   * Key rotation in place (shared-secret mode): lists are opened with the new keyring
+   * from now on. Throws InvalidOptionError for a bad secret, or for a subscriber created
+   * without one.
+   */
+  setSecret(secret: string | string[]): void {
+    this.lists.keys = this.rekeyActors(this.lists.keys, secret);
+  }
+
+  /** Messages dropped since creation, by reason (every reason present, zero when none). */
+  refusedLists(): Record<ListRefusalReason, number> {
+    return { ...this.lists.refused };
   }
 
   /** Each server's latest list and whether it still counts in the merge. */

@@ -3,7 +3,8 @@
  * membership does not change, so nothing is published for it) gets the current list in
  * about one round through the survey's list digest; a standalone subscriber gets it from
  * the heartbeat; nanocat and nng respondents are still listed when surveys carry a body.
- * The original mode (republishMs: 0, listDigest: false) keeps the original's silence.
+ * The original mode (republishMs: 0, listDigest: false) keeps the original's silence. In
+ * shared-secret mode the digest, the nonce and the MAC share one survey and one answer.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -11,8 +12,10 @@ import { performance } from 'node:perf_hooks';
 import { closeActorPool, createClient, createServer, subscribe, type Client, type Server } from '../src/index.js';
 import { HEARTBEAT_BASE_MS, HEARTBEAT_MAX_MS, heartbeatPeriodMs, nextHeartbeatMs } from '../src/actors/publisher.js';
 import { answerFor } from '../src/actors/respondent.js';
-import { readAnswer, surveyBodyFor } from '../src/actors/surveyor.js';
-import { listDigest } from '../src/extensions.js';
+import { readAnswer, surveyAuthentication, surveyBodyFor, surveyDigestFields } from '../src/actors/surveyor.js';
+import { answerTo } from '../src/admission.js';
+import { decodeSurveyBody, FieldTag, listDigest } from '../src/extensions.js';
+import { deriveKey, Keyring } from '../src/keyring.js';
 import { encodeMembers } from '../src/protocol.js';
 import { tcpPair, type EndpointPair } from './helpers/endpoints.js';
 import { Nanocat, requireNanocat } from './helpers/nanocat.js';
@@ -26,6 +29,8 @@ after(() => closeActorPool());
  */
 const TIMING = { surveyTime: 150, recvDeadline: 150, pollTime: 300, missedRounds: 100 } as const;
 const DEADLINE = 15_000;
+/** Shared-secret mode's key for the secret-mode cases. */
+const SECRET = 'state-on-connect-secret-0123';
 
 test('the automatic heartbeat period: 2 s for small lists, list bytes / 32 KiB/s beyond 64 KiB, never over 10 s; it grows at most 1.5× at a time', () => {
   assert.equal(heartbeatPeriodMs('auto', 0), HEARTBEAT_BASE_MS);
@@ -188,6 +193,54 @@ test('nanocat and nng (nngcat) respondents answer surveys that carry a list dige
   } finally {
     await Promise.all(peers.map((p) => p.kill()));
     await client.close();
+    await server.close();
+  }
+});
+
+test('pure, secret mode: one survey body carries the list digest, the nonce and the key id; one answer carries needList and the MAC, and both are read', () => {
+  const keys = [deriveKey(SECRET)];
+  const auth = surveyAuthentication({ keys, lateAnswers: 'drop' });
+  const digest = surveyDigestFields(['a', 'b'], true);
+  const body = Buffer.from(auth.body(digest));
+  const fields = decodeSurveyBody(body)!;
+  assert.deepEqual(fields.get(FieldTag.listDigest), listDigest(encodeMembers(['a', 'b'])));
+  assert.equal(fields.get(FieldTag.nonce)?.byteLength, 16);
+  assert.ok(fields.has(FieldTag.keyId));
+  const name = Buffer.from('me');
+  const ring = new Keyring(keys);
+  const asking = answerTo(name, ring, body, [[FieldTag.needList, new Uint8Array(0)]])!;
+  assert.equal(readAnswer(asking, true).needList, true);
+  assert.deepEqual(auth.open(asking), { ok: true, name }, 'the MAC still verifies next to needList');
+  const holding = answerTo(name, ring, body)!;
+  assert.equal(readAnswer(holding, true).needList, false);
+  assert.deepEqual(auth.open(holding), { ok: true, name });
+});
+
+test('secret mode: a same-name restart gets its (sealed) list through the digest alone, and once held it asks no more', async () => {
+  const secret = { secret: SECRET };
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...TIMING, republishMs: 0, ...secret });
+  const clients = [await createClient({ ...urls, service: 'svc-1', ...secret }), await createClient({ surveyUrl: urls.surveyUrl, service: 'svc-2', ...secret })];
+  let again: Client | undefined;
+  try {
+    await eventually(() => sameMembers(server.members(), ['svc-1', 'svc-2']), DEADLINE, 'both listed');
+    await clients[0]!.close();
+    let requested = 0;
+    server.on('published', (p) => p.heartbeat && requested++);
+    again = await createClient({ ...urls, service: 'svc-1', ...secret });
+    await within(DEADLINE, 'the restarted secret-mode client listed', again.listed());
+    assert.ok(sameMembers(again.latestPeers()!, ['svc-1', 'svc-2']));
+    await server.supervisor.actor('publisher')!.call('status', 5000); // the publisher's events so far have arrived
+    assert.ok(requested >= 1, 'with no heartbeat and no change, only a request brings the list');
+    // The client digests the opened list, the server the list before sealing: they agree, so no more requests.
+    const before = requested;
+    const target = server.stats().rounds + 4;
+    await eventually(() => server.stats().rounds >= target, DEADLINE, 'four more rounds');
+    await server.supervisor.actor('publisher')!.call('status', 5000);
+    assert.equal(requested, before, 'a client holding the list does not ask again');
+    assert.equal(server.stats().refused.unauthenticated + server.stats().refused['bad-mac'], 0, 'every answer, needList included, authenticated');
+  } finally {
+    await Promise.all([again?.close(), ...clients.map((c) => c.close())]);
     await server.close();
   }
 });

@@ -3,13 +3,16 @@
  * subscriber actor per server) in its own process, so its RSS can be measured at each N.
  * It answers every server, so it is one of the N members.
  *
- * Requests: start {surveyUrls, pubsubUrls, service}; mem → {rss, heapUsed, peers}.
+ * Requests: start {surveyUrls, pubsubUrls, service, secretServer?: {surveyUrl, pubsubUrl, secret}}
+ * (a second client, in secret mode, for that server); mem → {rss, heapUsed, peers}.
  */
 import { createClient, type Client } from '../../src/index.js';
 import { maxListBytes } from '../../src/protocol.js';
 import { serve } from '../ipc.js';
 
 let client: Client | undefined;
+/** In the secret-mode comparison, the same service registered with the secret server. */
+let secretClient: Client | undefined;
 let peers = 0;
 
 serve(
@@ -24,6 +27,10 @@ serve(
       client.on('peers', (p) => {
         peers = p.length;
       });
+      const s = req.secretServer as { surveyUrl: string; pubsubUrl: string; secret: string } | undefined;
+      if (s) {
+        secretClient = await createClient({ ...s, service: req.service as string, maxListBytes: maxListBytes(20_000, 64) });
+      }
       return {};
     },
     mem() {
@@ -32,6 +39,6 @@ serve(
     },
   },
   async () => {
-    await client?.close();
+    await Promise.all([client?.close(), secretClient?.close()]);
   },
 );

@@ -2,7 +2,7 @@
  * S library subscribers (subscribe()) of one server, in one process: they tell the parent
  * when every one of them holds a list with (or without) a watched name.
  *
- * Requests: start {url, count}; watch {name, present} → registered at once; an event
+ * Requests: start {url, count, secret?}; watch {name, present} → registered at once; an event
  * `{ ev: 'watched', name, present, times }` follows when all S lists satisfy it (times: wall
  * clock of the first such list at each subscriber); sizes → {sizes}; mem → {rss}.
  */
@@ -40,7 +40,8 @@ serve(
       const count = req.count as number;
       for (let i = 0; i < count; i++) {
         // Lists of 20,000 long names must fit: the cap follows the servers' member cap.
-        const sub = await subscribe({ pubsubUrl: url, maxListBytes: maxListBytes(20_000, 64) });
+        const secret = req.secret as string | undefined;
+        const sub = await subscribe({ pubsubUrl: url, maxListBytes: maxListBytes(20_000, 64), ...(secret ? { secret } : {}) });
         latest.push([]);
         sub.on('change', (members) => {
           const at = wallNow();

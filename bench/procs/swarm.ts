@@ -14,6 +14,8 @@
  */
 import { createRequire } from 'node:module';
 import { emitEvent, serve, wallNow } from '../ipc.js';
+import { answerTo } from '../../src/admission.js';
+import { deriveKey, Keyring } from '../../src/keyring.js';
 import { NnSocket } from '../../src/transport.js';
 import { threadTimes } from './proc-stats.js';
 
@@ -36,6 +38,15 @@ interface Member {
   seen: number;
 }
 
+/**
+ * The secret-mode comparison (BENCH_SECRET): a survey with a nonce is answered with the
+ * name and a MAC (src/admission.ts, as a library client does), computed per survey; an empty
+ * survey (the plain server's) with the bare name. A library client in secret mode would
+ * leave the plain server's surveys unanswered; these answer both, so both servers see N.
+ */
+const keyring = process.env.BENCH_SECRET ? new Keyring([deriveKey(process.env.BENCH_SECRET)]) : undefined;
+const answerFor = (m: Member, survey: Buffer): Buffer => (keyring && survey.byteLength > 0 ? (answerTo(m.answer, keyring, survey) ?? m.answer) : m.answer);
+
 const members = new Map<string, Member>();
 let answers = 0;
 let sendFailures = 0;
@@ -44,7 +55,7 @@ function drain(m: Member): void {
   // A survey still queued when a newer one arrives is dropped by nanomsg; answering every
   // queued survey at once keeps this respondent current.
   for (let survey = m.socket.recvNow(); survey; survey = m.socket.recvNow()) {
-    if (m.socket.send(m.answer)) {
+    if (m.socket.send(answerFor(m, survey))) {
       m.answers++;
       answers++;
     } else {

@@ -6,7 +6,9 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.js';
-import type { RefusalReason } from '../protocol.js';
+import type { AcceptRule } from '../admission.js';
+import type { KeyMaterial } from '../keyring.js';
+import type { ListRefusalReason, RefusalReason } from '../protocol.js';
 
 export type ActorKind = 'surveyor' | 'publisher' | 'respondent' | 'subscriber';
 
@@ -48,6 +50,10 @@ export interface SurveyorArgs {
   detection?: Detection;
   /** The member set before this start: the supervisor's mirror, so a restart publishes no spurious change. */
   initialMembers: string[];
+  /** The server's `accept` rule for newcomers; absent: every name. */
+  accept?: AcceptRule;
+  /** Shared-secret mode: the keyring (first key used in surveys); absent: plain surveys and answers. */
+  keys?: KeyMaterial[];
   /**
    * State on connect: every survey carries the digest of the current list (FieldTag.listDigest
    * in a GDX1 body), and an answer with FieldTag.needList makes the publisher republish at
@@ -71,6 +77,8 @@ export interface PublisherArgs {
    * src/actors/publisher.ts); 0 = only on change (the original).
    */
   republishMs: number | 'auto';
+  /** Shared-secret mode: lists are sealed with the first key; absent: plain lists. */
+  keys?: KeyMaterial[];
 }
 
 export interface RespondentArgs {
@@ -78,6 +86,8 @@ export interface RespondentArgs {
   /** The surveyors to answer; one RESPONDENT socket connects to each. */
   urls: string[];
   service: string;
+  /** Shared-secret mode: answer only surveys with a nonce, with a MAC by the first key. */
+  keys?: KeyMaterial[];
   /**
    * Whether this client holds lists (it has a subscription): then it answers a survey whose
    * list digest it does not hold with FieldTag.needList. A client without one never asks.
@@ -93,6 +103,8 @@ export interface SubscriberArgs {
   url: string;
   /** NN_RCVMAXSIZE: lists above this are refused by the socket. */
   maxListBytes: number;
+  /** Shared-secret mode: accept only lists sealed by a key of this keyring. */
+  keys?: KeyMaterial[];
 }
 
 export type ActorArgs = SurveyorArgs | PublisherArgs | RespondentArgs | SubscriberArgs;
@@ -131,8 +143,8 @@ export interface StartFailedMessage {
 /** Bytes from a peer were refused (oversized, not UTF-8, contains `|`...). */
 export interface RefusedMessage {
   type: 'refused';
-  /** The surveyor's stable reason code (absent for the subscriber's malformed lists). */
-  code?: RefusalReason;
+  /** The stable reason code: the surveyor's RefusalReason, the subscriber's ListRefusalReason. */
+  code?: RefusalReason | ListRefusalReason;
   /** What was wrong, for humans (the latest instance when count > 1). */
   reason: string;
   count: number;
@@ -172,6 +184,25 @@ export interface ChangeMessage {
   eager: boolean;
 }
 
+/** `accept` is a predicate: the surveyor asks the main thread about these newcomers. */
+export interface AdmissionQueryMessage {
+  type: 'admission-query';
+  names: string[];
+}
+
+/** The main thread's verdicts on names the surveyor asked about. */
+export interface AdmissionVerdictMessage {
+  type: 'admission-verdict';
+  accepted: string[];
+  refused: string[];
+}
+
+/** Shared-secret mode: a new keyring (key rotation without a restart); the first key signs and seals from now on. */
+export interface RekeyMessage {
+  type: 'rekey';
+  keys: KeyMaterial[];
+}
+
 /**
  * Names answered more than once in a round (sent before that round's RoundMessage, only
  * when there were any): two members claiming one name, or one member connected twice.
@@ -183,8 +214,8 @@ export interface DuplicatesMessage {
   names: Array<{ name: string; count: number }>;
 }
 
-export type SurveyorIn = AttachPipeMessage;
-export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | DuplicatesMessage;
+export type SurveyorIn = AttachPipeMessage | AdmissionVerdictMessage | RekeyMessage;
+export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | DuplicatesMessage | AdmissionQueryMessage;
 
 // ---------------------------------------------------------------- surveyor → publisher pipe
 
@@ -212,7 +243,7 @@ export interface PublishedMessage {
   bytes: number;
 }
 
-export type PublisherIn = AttachPipeMessage;
+export type PublisherIn = AttachPipeMessage | RekeyMessage;
 export type PublisherOut = ReadyMessage | StartFailedMessage | PublishedMessage;
 
 // ---------------------------------------------------------------- respondent
@@ -232,7 +263,7 @@ export interface HeldListsMessage {
   digests: string[];
 }
 
-export type RespondentIn = HeldListsMessage;
+export type RespondentIn = HeldListsMessage | RekeyMessage;
 export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage;
 
 // ---------------------------------------------------------------- subscriber
@@ -245,7 +276,7 @@ export interface ListMessage {
   digest: string;
 }
 
-export type SubscriberIn = never;
+export type SubscriberIn = RekeyMessage;
 export type SubscriberOut = ReadyMessage | StartFailedMessage | ListMessage | RefusedMessage;
 
 export type ActorIn = SurveyorIn | PublisherIn | RespondentIn | SubscriberIn;

@@ -4,6 +4,8 @@
  * differs from the last one it published; and, as a heartbeat, republishes the unchanged
  * list once a period has passed without a publication. It receives nothing from the network.
  */
+import { keyringOf } from '../admission.js';
+import { ListSealer, type KeyMaterial } from '../keyring.js';
 import { encodeMembers } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
@@ -69,12 +71,30 @@ export const publisherLogic = {
 
 // ------------------------------------------------------------------ effects
 
+/**
+ * The last step before a list goes on the wire: in shared-secret mode it is sealed (a new
+ * IV and sequence number each time, heartbeats included); in plain mode it goes as it is.
+ */
+export function listSealing(args: Pick<PublisherArgs, 'keys'>): { seal(list: Buffer): Buffer; rekey(keys: KeyMaterial[]): void } {
+  const keyring = keyringOf(args.keys);
+  if (!keyring) return { seal: (list) => list, rekey: () => {} };
+  const sealer = new ListSealer(keyring);
+  return { seal: (list) => sealer.seal(list), rekey: (keys) => sealer.use(keyringOf(keys) ?? keyring) };
+}
+
 export async function runPublisher(args: PublisherArgs, ctx: ActorContext<PublisherOut>): Promise<void> {
   const socket = NnSocket.open('pub', ctx.ledger);
   let heartbeat: NodeJS.Timeout | undefined;
   try {
     socket.bind(args.url);
     let state = publisherLogic.initial(args.lastPublished);
+    // Secret mode seals every send (changes, heartbeats, republications on request), each
+    // with its own sequence number; the survey's list digest names the unsealed list.
+    const sealing = listSealing(args);
+    const seal = sealing.seal;
+    ctx.onInbox((msg) => {
+      if (msg.type === 'rekey') sealing.rekey(msg.keys);
+    });
     // The heartbeat: late subscribers get the list within one period, and a subscriber of
     // several servers can tell a silent server from a dead one. Same bytes as a change. It
     // runs a full period after the *last* publication of any kind, so the gaps between
@@ -88,9 +108,10 @@ export async function runPublisher(args: PublisherArgs, ctx: ActorContext<Publis
       heartbeat = setTimeout(() => republish('heartbeat'), period);
     };
     const republish = (why: 'heartbeat' | 'asked') => {
-      if (socket.send(state.encoded)) {
+      const wire = seal(state.encoded);
+      if (socket.send(wire)) {
         ctx.count(why === 'heartbeat' ? 'republished' : 'republishedOnRequest');
-        ctx.emit({ type: 'published', heartbeat: true, bytes: state.encoded.byteLength });
+        ctx.emit({ type: 'published', heartbeat: true, bytes: wire.byteLength });
       }
       armHeartbeat();
     };
@@ -103,10 +124,11 @@ export async function runPublisher(args: PublisherArgs, ctx: ActorContext<Publis
       const step = publisherLogic.receive(state, msg.members);
       if (!step.publish) return;
       // PUB never blocks: a slow subscriber loses messages, the publisher does not wait (SP semantics).
-      socket.send(step.publish);
+      const wire = seal(step.publish);
+      socket.send(wire);
       state = step.state;
       ctx.count('published');
-      ctx.emit({ type: 'published', heartbeat: false, members: [...state.lastPublished].sort(), bytes: step.publish.byteLength });
+      ctx.emit({ type: 'published', heartbeat: false, members: [...state.lastPublished].sort(), bytes: wire.byteLength });
       armHeartbeat();
     });
     armHeartbeat();

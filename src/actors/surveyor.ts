@@ -6,9 +6,11 @@
  * lets its own answer deadline (src/answer-deadline.ts) pass is dropped mid-round.
  */
 import { performance } from 'node:perf_hooks';
-import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
-import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
+import { compileAccept, keyringOf, openAnswer, secretSurveyFields, type Field } from '../admission.js';
 import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
+import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
+import { surveyNonce, type KeyMaterial } from '../keyring.js';
+import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import type { SurveyorArgs, SurveyorOut } from './messages.js';
@@ -33,6 +35,12 @@ export interface SurveyorLimits {
   maxMembers: number;
   /** A member is dropped after missing this many consecutive rounds (1 = the original). */
   missedRounds: number;
+  /**
+   * The `accept` rule, asked about newcomers only (members were accepted when they joined):
+   * true admits, false refuses ('not-accepted'), undefined means "not known yet" (a predicate
+   * the main thread evaluates): the answer is held as 'pending'.
+   */
+  accept?: (name: string) => boolean | undefined;
 }
 
 export type AnswerOutcome =
@@ -40,6 +48,8 @@ export type AnswerOutcome =
   | { kind: 'counted'; name: string; newcomer: boolean }
   /** A name already answered in this round (by another member, or by one connected twice). */
   | { kind: 'duplicate'; name: string }
+  /** A newcomer whose admission the main thread must decide (`accept` is a predicate). */
+  | { kind: 'pending'; name: string }
   | { kind: 'refused'; code: RefusalReason; reason: string };
 
 export interface RoundOutcome {
@@ -71,6 +81,11 @@ export const surveyorLogic = {
     const name = decoded.name;
     if (state.fresh.has(name)) return { kind: 'duplicate', name };
     const incumbent = state.members.has(name);
+    if (!incumbent && limits.accept) {
+      const verdict = limits.accept(name);
+      if (verdict === false) return { kind: 'refused', code: 'not-accepted', reason: `${JSON.stringify(name.slice(0, 80))} is not accepted by the server's accept rule` };
+      if (verdict === undefined) return { kind: 'pending', name };
+    }
     const reserved = incumbent ? 0 : state.members.size - state.tally.incumbents;
     if (state.fresh.size + reserved >= limits.maxMembers) {
       return { kind: 'refused', code: 'member-cap', reason: `member cap of ${limits.maxMembers} reached` };
@@ -180,8 +195,13 @@ export function eagerIntervalMs(members: number): number {
  * original's empty body.
  */
 export function surveyBodyFor(members: Iterable<string>, digest: boolean): Buffer {
-  if (!digest) return Buffer.from(SURVEY_BODY);
-  return encodeSurveyBody([[FieldTag.listDigest, listDigest(encodeMembers(members))]]);
+  const fields = surveyDigestFields(members, digest);
+  return fields.length > 0 ? encodeSurveyBody(fields) : Buffer.from(SURVEY_BODY);
+}
+
+/** The list-digest field of a survey for a member set (none without `digest`). */
+export function surveyDigestFields(members: Iterable<string>, digest: boolean): Field[] {
+  return digest ? [[FieldTag.listDigest, listDigest(encodeMembers(members))]] : [];
 }
 
 /**
@@ -210,6 +230,86 @@ export function surveyHeader(id: number): Buffer {
   return b;
 }
 
+/**
+ * Shared-secret mode's part of a round (src/admission.ts): a fresh nonce in every survey
+ * body, and each answer's MAC checked against it before the name is read. The previous
+ * survey's nonce stays valid only when late answers count: an answer one survey late is
+ * then accepted, an older one (or one replayed later) is not. Plain mode: empty surveys,
+ * answers taken as they are.
+ */
+export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnswers'>): {
+  /** The next survey's body: `before` (other extensions' fields, e.g. the list digest), then in secret mode a fresh nonce and key id. */
+  body(before?: readonly Field[]): Uint8Array;
+  /** Secret mode: checks the answer's MAC and gives its name. Plain mode: `plain` (the name as readAnswer split it; by default the whole answer). */
+  open(data: Buffer, plain?: Uint8Array): ReturnType<typeof openAnswer>;
+  /** Rotation: the new keyring checks answers from now on (the survey under way included). */
+  rekey(keys: KeyMaterial[]): void;
+} {
+  let keyring = keyringOf(args.keys);
+  if (!keyring) {
+    return {
+      body: (before = []) => (before.length > 0 ? encodeSurveyBody(before) : SURVEY_BODY),
+      open: (data, plain = data) => ({ ok: true, name: plain }),
+      rekey: () => {},
+    };
+  }
+  let nonces: Buffer[] = [];
+  return {
+    body(before = []) {
+      const nonce = surveyNonce();
+      nonces = args.lateAnswers === 'count' ? [nonce, ...nonces.slice(0, 1)] : [nonce];
+      return encodeSurveyBody([...before, ...secretSurveyFields(keyring!, nonce)]);
+    },
+    open: (data) => openAnswer(keyring!, nonces, data),
+    rekey: (keys) => (keyring = keyringOf(keys) ?? keyring),
+  };
+}
+
+/** Names asked about at once at most (a flood of distinct names waits, it does not queue without bound). */
+export const MAX_ADMISSION_QUERIES = 1024;
+/** Verdicts kept on names that are not members (refused ones, mostly); the oldest are forgotten first. */
+export const MAX_ADMISSION_VERDICTS = 4096;
+
+/**
+ * `accept` as a predicate, which cannot cross into this thread: the main thread judges
+ * each newcomer once and the verdict is cached here, so a refused name answering every
+ * round costs a map lookup, as any other refusal. Members are not looked up at all.
+ */
+export class AdmissionCache {
+  private readonly verdicts = new Map<string, boolean>();
+  private readonly asked = new Set<string>();
+  private toAsk: string[] = [];
+
+  get(name: string): boolean | undefined {
+    return this.verdicts.get(name);
+  }
+
+  /** Queues a question about `name`, unless it is already asked or too many are. */
+  ask(name: string): void {
+    if (this.asked.has(name) || this.asked.size >= MAX_ADMISSION_QUERIES) return;
+    this.asked.add(name);
+    this.toAsk.push(name);
+  }
+
+  /** The names to send to the main thread now (and forgets them as queued). */
+  takeQueries(): string[] {
+    const names = this.toAsk;
+    this.toAsk = [];
+    return names;
+  }
+
+  record(accepted: readonly string[], refused: readonly string[]): void {
+    for (const [names, verdict] of [[accepted, true], [refused, false]] as const) {
+      for (const n of names) {
+        this.asked.delete(n);
+        this.verdicts.delete(n);
+        this.verdicts.set(n, verdict);
+      }
+    }
+    while (this.verdicts.size > MAX_ADMISSION_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
+  }
+}
+
 export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<SurveyorOut>): Promise<void> {
   // Counting late answers needs a raw socket: a cooked one discards every answer to an
   // earlier survey inside nanomsg, so a member whose answer missed the deadline is counted
@@ -221,18 +321,23 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     socket.setOption('rcvmaxsize', surveyorRecvMaxSize(args.maxNameBytes));
     if (!raw) socket.setSurveyDeadline(args.surveyTime);
     socket.bind(args.url);
-    const limits: SurveyorLimits = { maxNameBytes: args.maxNameBytes, maxMembers: args.maxMembers, missedRounds: args.missedRounds };
+    const admission = args.accept?.kind === 'ask' ? new AdmissionCache() : undefined;
+    const accept = admission ? (name: string) => admission.get(name) : args.accept ? compileAccept(args.accept) : undefined;
+    const limits: SurveyorLimits = { maxNameBytes: args.maxNameBytes, maxMembers: args.maxMembers, missedRounds: args.missedRounds, ...(accept ? { accept } : {}) };
+    const auth = surveyAuthentication(args);
     let state = surveyorLogic.initial(args.initialMembers, args.initialMembers.length > 0 ? performance.now() + restartGraceMs(args.pollTime) : 0);
     // Sorted once per change, for the change report and for the publisher, whose encoding
     // and report then sort an already sorted list (linear) instead of sorting twice more.
     const sortedMembers = () => [...state.members].sort();
     // A new pipe means a (re)started publisher: tell it the current set; it publishes only if that differs.
     const sendMembers = (members: string[] = sortedMembers()) => ctx.sendPipe({ type: 'members', members });
-    // The survey body, digested once per member set (state.members is replaced on every change).
-    let body = { of: state.members, bytes: surveyBodyFor(state.members, args.listDigest ?? false) };
+    // The list digest, once per member set (state.members is replaced on every change); in
+    // secret mode the nonce and key id follow it in the same body, fresh every survey.
+    const digestOn = args.listDigest ?? false;
+    let digest = { of: state.members, fields: surveyDigestFields(state.members, digestOn) };
     const surveyBody = () => {
-      if (body.of !== state.members) body = { of: state.members, bytes: surveyBodyFor(state.members, args.listDigest ?? false) };
-      return body.bytes;
+      if (digest.of !== state.members) digest = { of: state.members, fields: surveyDigestFields(state.members, digestOn) };
+      return auth.body(digest.fields);
     };
     // At most one extra publication per round, however many clients ask for the list.
     let listAsked = false;
@@ -268,6 +373,15 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         publishChange(admitted.joined, [], true);
       }
     };
+    const refuse = (code: RefusalReason, reason: string) => {
+      const r = refused.get(code);
+      if (r) {
+        r.count++;
+        r.reason = reason;
+      } else refused.set(code, { count: 1, reason });
+    };
+    // Newcomers of the round under way whose admission the main thread is deciding.
+    const awaiting = new Set<string>();
     // Adaptive detection: each member's answer deadline, from when its answers usually come.
     const deadlines = args.detection === 'adaptive' ? new AnswerDeadlines(args.surveyTime) : undefined;
     let plan: PlannedDeadline[] = [];
@@ -309,8 +423,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       deadlines?.observerLag(performance.now() - t);
     };
 
-    const take = (data: Buffer, at: number) => {
-      const { name, needList } = readAnswer(data, args.listDigest ?? false);
+    /**
+     * One authenticated (or plain) name: counted, refused, held for the main thread's
+     * verdict, or a duplicate. `at` (performance.now()) is when it arrived off the wire,
+     * absent for an answer taken again once its verdict came.
+     */
+    const takeName = (name: Uint8Array, needList: boolean, at?: number) => {
       const outcome = surveyorLogic.answer(state, name, limits);
       // A member that lacks the list gets it republished now. A newcomer does not: its own
       // join changes the list, and that publication (eager, or at the round's end) is what it needs.
@@ -319,22 +437,41 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         ctx.count('listRequests');
         ctx.sendPipe({ type: 'republish' });
       }
-      if (deadlines && outcome.kind === 'counted') {
+      if (deadlines && at !== undefined && outcome.kind === 'counted') {
         if (accused.has(outcome.name)) {
           ctx.count('falseSuspicions');
           deadlines.falseSuspicion(outcome.name, at - sentAt);
         } else deadlines.observe(outcome.name, at - sentAt);
       }
-      if (outcome.kind === 'refused') {
-        const r = refused.get(outcome.code);
-        if (r) {
-          r.count++;
-          r.reason = outcome.reason;
-        } else refused.set(outcome.code, { count: 1, reason: outcome.reason });
+      if (outcome.kind === 'refused') refuse(outcome.code, outcome.reason);
+      else if (outcome.kind === 'pending') {
+        awaiting.add(outcome.name);
+        admission!.ask(outcome.name);
       } else if (outcome.kind === 'counted') {
         if (outcome.newcomer && args.eagerJoin) pendingJoins.push(outcome.name);
       } else duplicates.set(outcome.name, (duplicates.get(outcome.name) ?? 0) + 1);
     };
+    const extended = digestOn || (args.keys?.length ?? 0) > 0;
+    const take = (data: Buffer, at: number) => {
+      // One answer may carry both extensions: needList (state on connect) and a MAC (secret mode).
+      const { name, needList } = readAnswer(data, extended);
+      const opened = auth.open(data, name);
+      if (opened.ok) takeName(opened.name, needList, at);
+      else refuse(opened.code, opened.reason);
+    };
+    const askMainThread = () => {
+      const names = admission?.takeQueries() ?? [];
+      if (names.length > 0) ctx.emit({ type: 'admission-query', names });
+    };
+    ctx.onInbox((msg) => {
+      if (msg.type === 'rekey') auth.rekey(msg.keys);
+      if (msg.type !== 'admission-verdict' || !admission) return;
+      admission.record(msg.accepted, msg.refused);
+      // A verdict that arrives while its round is open counts the answer in that round.
+      for (const name of [...msg.accepted, ...msg.refused]) {
+        if (awaiting.delete(name)) takeName(Buffer.from(name, 'utf8'), false);
+      }
+    });
 
     let surveyId = Math.floor(Math.random() * 0x80000000);
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
@@ -391,6 +528,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
             take(more, performance.now());
           }
           lastAnswer = performance.now();
+          askMainThread();
           flushJoins(lastAnswer);
           await timedYield(() => ctx.maybeYield());
         } else {
@@ -406,6 +544,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       if (ctx.stopping) break;
       // Joins still held back by the eager interval are simply part of the round's result.
       pendingJoins = [];
+      awaiting.clear();
       const outcome = surveyorLogic.endRound(state, limits, performance.now());
       state = outcome.state;
       if (deadlines) {

@@ -4,6 +4,7 @@ import { logSupervisor } from '../log.js';
 import { jsonLine, printable } from '../printable.js';
 import { inFlagTerms, LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { SECRET_OPTIONS, secretOption } from './secret.js';
 
 const spec: CommandSpec = {
   name: 'client',
@@ -16,6 +17,7 @@ const spec: CommandSpec = {
     { flag: 'pubsub-url', value: 'URL', multiple: true, help: "the server's pub/sub URL: print each peer list; repeat it to merge several servers" },
     { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (default: when it misses its learned heartbeat)' },
     { flag: 'json', boolean: true, help: 'print peer lists as one JSON object per line' },
+    ...SECRET_OPTIONS,
     ...LOG_OPTIONS,
   ],
   notes: 'Peer lists go to stdout, logs to stderr. SIGINT / SIGTERM stop the client (exit 0).',
@@ -32,11 +34,13 @@ export const clientCommand: Command = {
     const pubsubUrl = pubsubUrls.length > 0 ? pubsubUrls.join(', ') : undefined;
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url' }, () => createClient({
+    const secret = secretOption(o);
+    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url', secret: '--secret' }, () => createClient({
       surveyUrl,
       service: name,
       ...(pubsubUrls.length > 0 ? { pubsubUrl: pubsubUrls } : {}),
       ...(staleAfterMs !== undefined ? { staleAfterMs } : {}),
+      ...(secret ? { secret } : {}),
       signal: stop,
     }));
     const detachLog = logSupervisor(client.supervisor, log);

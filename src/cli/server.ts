@@ -6,6 +6,7 @@ import { createServer } from '../server.js';
 import { DEFAULT_TIMING } from '../protocol.js';
 import { inFlagTerms, LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { ACCEPT_OPTION, acceptOption, SECRET_OPTIONS, secretOption } from './secret.js';
 
 const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 
@@ -25,6 +26,8 @@ const spec: CommandSpec = {
     { flag: 'detection', value: 'KIND', defaultText: 'adaptive', help: "adaptive: each member has its own answer deadline and is dropped mid-round; deadline: at the survey's end, as the original" },
     { flag: 'missed-rounds', value: 'N', defaultText: '1', help: 'grace rounds: drop a member after it missed N surveys in a row' },
     { flag: 'republish', value: 'DUR', defaultText: 'auto', help: 'heartbeat: republish the unchanged list this often (late subscribers, several servers); auto: 2-10s by list size; off: only on change' },
+    ACCEPT_OPTION,
+    ...SECRET_OPTIONS,
     { flag: 'no-list-digest', boolean: true, help: 'send empty surveys, as the original (no list digest, so restarted clients wait for a heartbeat)' },
     { flag: 'http', value: 'HOST:PORT', defaultText: DEFAULTS.http, help: 'dashboard, /members, /events, /healthz, /metrics; "off" for none' },
     ...LOG_OPTIONS,
@@ -41,6 +44,8 @@ const SERVER_FLAGS = {
   republishMs: '--republish',
   surveyUrl: '--survey-url',
   pubsubUrl: '--pubsub-url',
+  accept: '--accept',
+  secret: '--secret',
 };
 
 export const serverCommand: Command = {
@@ -57,6 +62,8 @@ export const serverCommand: Command = {
     const detection = o.oneOf('detection', ['adaptive', 'deadline'] as const, 'adaptive');
     const missedRounds = o.integer('missed-rounds', 1);
     const republishMs = o.string('republish') === 'off' ? 0 : o.string('republish') === 'auto' ? 'auto' : o.duration('republish');
+    const accept = acceptOption(o);
+    const secret = secretOption(o);
     const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
 
     const server = await inFlagTerms(SERVER_FLAGS, () => createServer({
@@ -68,6 +75,8 @@ export const serverCommand: Command = {
       detection,
       ...(missedRounds !== undefined ? { missedRounds } : {}),
       ...(republishMs !== undefined ? { republishMs } : {}),
+      ...(accept ? { accept } : {}),
+      ...(secret ? { secret } : {}),
       listDigest: !o.bool('no-list-digest'),
       signal: stop,
     }));

@@ -5,6 +5,7 @@ import { logSupervisor } from '../log.js';
 import { subscribe } from '../subscriber.js';
 import { inFlagTerms, LOG_OPTIONS, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { SECRET_OPTIONS, secretOption } from './secret.js';
 
 const spec: CommandSpec = {
   name: 'watch',
@@ -15,6 +16,7 @@ const spec: CommandSpec = {
     { flag: 'pubsub-url', value: 'URL', multiple: true, defaultText: DEFAULTS.pubsubUrl, help: "the server's pub/sub URL; repeat it to merge several servers" },
     { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (default: when it misses its learned heartbeat)' },
     { flag: 'json', boolean: true, help: 'one JSON object per line: {"time","joined","left","members"}' },
+    ...SECRET_OPTIONS,
     ...LOG_OPTIONS,
   ],
   notes:
@@ -43,8 +45,9 @@ export const watchCommand: Command = {
     const pubsubUrl = pubsubUrls.join(', ');
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
-    const sub = await inFlagTerms({ staleAfterMs: '--stale-after', pubsubUrl: '--pubsub-url' }, () =>
-      subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), signal: stop }),
+    const secret = secretOption(o);
+    const sub = await inFlagTerms({ staleAfterMs: '--stale-after', pubsubUrl: '--pubsub-url', secret: '--secret' }, () =>
+      subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), ...(secret ? { secret } : {}), signal: stop }),
     );
     const detachLog = logSupervisor(sub.supervisor, log);
     let previous: string[] = [];
