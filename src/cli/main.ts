@@ -4,6 +4,7 @@
  * (unknown command or flag, bad value, malformed URL). Either failure prints one line
  * `gopherdiscovery: ...` on stderr.
  */
+import { createRequire } from 'node:module';
 import { closeActorPool } from '../pool.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { parseCommand, UsageError, helpText } from './args.js';
@@ -13,6 +14,9 @@ import { serverCommand } from './server.js';
 import { watchCommand } from './watch.js';
 
 export const COMMANDS: Record<string, Command> = { server: serverCommand, client: clientCommand, watch: watchCommand };
+
+/** The package's version (package.json sits two levels above src/cli/ and dist/cli/). */
+export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export const USAGE = `usage: gopherdiscovery <command> [options]
 
@@ -41,6 +45,10 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
   const [name, ...rest] = argv;
   try {
     if (name === undefined) throw new UsageError(`a command is required: server, client or watch; see gopherdiscovery --help`);
+    if (name === '--version' || name === '-V') {
+      io.out(VERSION);
+      return 0;
+    }
     if (name === '--help' || name === '-h' || name === 'help') {
       io.out(USAGE);
       return 0;
