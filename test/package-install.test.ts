@@ -4,10 +4,12 @@
  * version pinned by this project's lockfile: nothing outside it is fetched), then an ES
  * module consumer and the CLI run from that app. `npm run build` must have run (npm test's
  * pretest does it); the pack skips the prepack build so it ships exactly that dist/.
+ * CommonJS works through require(esm) (Node >= 20.19), and the types hold for TypeScript
+ * consumers of both module systems (`module: nodenext`, strict).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +23,50 @@ const exec = promisify(execFile);
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_(lifecycle|package)_|INIT_CWD$|GOPHERDISCOVERY_)/.test(k)));
 
 const STEP_MS = 60_000;
+const TSC = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+const ATTW = join(REPO, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
+
+/** Starts a server and a client with subscription, prints the first non-empty list, closes both: the same in every consumer. */
+const DISCOVER_ONCE = `const server = await createServer({ surveyUrl, pubsubUrl, surveyTime: 50, recvDeadline: 50, pollTime: 60 });
+  const client = await createClient({ surveyUrl, pubsubUrl, service: SERVICE });
+  for await (const peers of client.peers()) {
+    if (peers.length > 0) {
+      console.log(JSON.stringify({ peers, peerSocket: typeof PeerSocket.bind }));
+      break;
+    }
+  }
+  await client.close();
+  await server.close();`;
+
+/** The same consumer in TypeScript: compiled under strict nodenext as an ES module and as CommonJS. */
+const TS_CONSUMER = `import { createServer, createClient, type Server, type Client } from 'gopherdiscovery';
+import { PeerSocket } from 'gopherdiscovery/testing';
+
+const SERVICE: string = process.env.SERVICE ?? 'ts';
+async function main(surveyUrl: string, pubsubUrl: string): Promise<void> {
+  ${DISCOVER_ONCE.replace('const server =', 'const server: Server =').replace('const client =', 'const client: Client =')}
+}
+const [surveyUrl, pubsubUrl] = process.argv.slice(2);
+main(surveyUrl!, pubsubUrl!).catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
+`;
+
+const tsconfig = (module: 'esm' | 'cjs') => ({
+  compilerOptions: {
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'es2022',
+    strict: true,
+    skipLibCheck: true,
+    outDir: 'out',
+    types: ['node'],
+    typeRoots: [join(REPO, 'node_modules', '@types')],
+    verbatimModuleSyntax: module === 'esm',
+  },
+  files: ['consumer.ts'],
+});
 
 interface LockEntry {
   dev?: boolean;
@@ -62,6 +108,7 @@ async function appLockfile(tarball: string): Promise<object> {
 describe('the packed tarball, installed into a fresh app', { timeout: 4 * STEP_MS }, () => {
   let dir = '';
   let app = '';
+  let tarball = '';
   const inApp = (file: string, args: string[], ms = STEP_MS) => exec(file, args, { cwd: app, env, timeout: ms });
 
   before(async () => {
@@ -69,37 +116,77 @@ describe('the packed tarball, installed into a fresh app', { timeout: 4 * STEP_M
     app = join(dir, 'app');
     const packed = await exec('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: REPO, env, timeout: STEP_MS });
     const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
-    const tarball = join(dir, filename);
+    tarball = join(dir, filename);
     await exec('mkdir', [app]);
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: { gopherdiscovery: `file:${tarball}` } }, null, 2));
     await writeFile(join(app, 'package-lock.json'), JSON.stringify(await appLockfile(tarball), null, 2));
     // Scripts skipped here, as pnpm 10 does by default; nanomsg's build is the rebuild below.
     await inApp('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund']);
-    await inApp('npm', ['rebuild', 'nanomsg', '--offline']);
+    await exec('npm', ['rebuild', 'nanomsg', '--offline'], { cwd: app, env: { ...env, JOBS: 'max' }, timeout: STEP_MS });
   });
 
   after(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test('an ES module consumer imports gopherdiscovery and gopherdiscovery/testing and discovers a member', async () => {
+  /** Runs a consumer with a fresh pair of ports and returns what it printed. */
+  async function discover(file: string, service: string): Promise<unknown> {
     const urls = await tcpPair();
+    const { stdout } = await exec('node', [file, urls.surveyUrl, urls.pubsubUrl], { cwd: app, env: { ...env, SERVICE: service }, timeout: STEP_MS });
+    return JSON.parse(stdout);
+  }
+
+  test('an ES module consumer imports gopherdiscovery and gopherdiscovery/testing and discovers a member', async () => {
     await writeFile(
       join(app, 'consumer.mjs'),
       `import { createServer, createClient } from 'gopherdiscovery';
 import { PeerSocket } from 'gopherdiscovery/testing';
+const SERVICE = process.env.SERVICE;
 const [surveyUrl, pubsubUrl] = process.argv.slice(2);
-const server = await createServer({ surveyUrl, pubsubUrl, surveyTime: 50, recvDeadline: 50, pollTime: 60 });
-const client = await createClient({ surveyUrl, pubsubUrl, service: 'esm-consumer' });
-for await (const peers of client.peers()) {
-  if (peers.length > 0) { console.log(JSON.stringify({ peers, peerSocket: typeof PeerSocket.bind })); break; }
-}
-await client.close();
-await server.close();
+${DISCOVER_ONCE}
 `,
     );
-    const { stdout } = await inApp('node', ['consumer.mjs', urls.surveyUrl, urls.pubsubUrl]);
-    assert.deepEqual(JSON.parse(stdout), { peers: ['esm-consumer'], peerSocket: 'function' });
+    assert.deepEqual(await discover('consumer.mjs', 'esm-consumer'), { peers: ['esm-consumer'], peerSocket: 'function' });
+  });
+
+  test("a CommonJS consumer require()s gopherdiscovery and gopherdiscovery/testing and discovers a member", async () => {
+    await writeFile(
+      join(app, 'consumer.cjs'),
+      `const { createServer, createClient } = require('gopherdiscovery');
+const { PeerSocket } = require('gopherdiscovery/testing');
+const SERVICE = process.env.SERVICE;
+const [surveyUrl, pubsubUrl] = process.argv.slice(2);
+(async () => {
+  ${DISCOVER_ONCE}
+})();
+`,
+    );
+    assert.deepEqual(await discover('consumer.cjs', 'cjs-consumer'), { peers: ['cjs-consumer'], peerSocket: 'function' });
+  });
+
+  for (const [module, type] of [['esm', 'module'], ['cjs', 'commonjs']] as const) {
+    test(`a TypeScript consumer with "type": "${type}" compiles under strict nodenext and runs`, async () => {
+      const project = join(app, `ts-${module}`);
+      await mkdir(project, { recursive: true });
+      await writeFile(join(project, 'package.json'), JSON.stringify({ type }));
+      await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig(module), null, 2));
+      await writeFile(join(project, 'consumer.ts'), TS_CONSUMER);
+      await exec('node', [TSC, '-p', project], { cwd: project, env, timeout: STEP_MS }).catch((e: { stdout?: string }) => {
+        assert.fail(`tsc (${type}) failed:\n${e.stdout}`);
+      });
+      const emitted = await readFile(join(project, 'out', 'consumer.js'), 'utf8');
+      assert.match(emitted, module === 'cjs' ? /require\("gopherdiscovery"\)/ : /from 'gopherdiscovery'/, `emitted as ${type}`);
+      assert.deepEqual(await discover(join(project, 'out', 'consumer.js'), `ts-${module}`), { peers: [`ts-${module}`], peerSocket: 'function' });
+    });
+  }
+
+  test('@arethetypeswrong/cli finds no problem in the tarball but require(esm), which Node >= 20.19 supports', async () => {
+    const r = await exec('node', [ATTW, tarball, '--format', 'json', '--ignore-rules', 'cjs-resolves-to-esm'], { cwd: dir, env, timeout: STEP_MS }).catch(
+      (e: { stdout: string }) => e,
+    );
+    const report = JSON.parse(r.stdout) as { analysis: { problems: Array<{ kind: string; entrypoint?: string; resolutionKind?: string }> } };
+    const problems = report.analysis.problems.filter((p) => p.kind !== 'CJSResolvesToESM');
+    assert.deepEqual(problems, []);
   });
 
   test('npx gopherdiscovery --version prints the packed version', async () => {
