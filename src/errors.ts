@@ -102,6 +102,22 @@ export class NoPubSubError extends GopherDiscoveryError {
   }
 }
 
+/**
+ * nanomsg's native addon cannot be loaded: its install script did not run (`npm install
+ * --ignore-scripts`, pnpm 10's default) or it was built for another Node.js version.
+ * Thrown by the first call that needs a socket (importing the library still works).
+ */
+export class NativeBuildMissingError extends GopherDiscoveryError {
+  static readonly FIX = 'npm rebuild nanomsg';
+  constructor(options?: { cause?: unknown }) {
+    super(
+      `nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: ${NativeBuildMissingError.FIX}`,
+      'ERR_NATIVE_BUILD_MISSING',
+      options,
+    );
+  }
+}
+
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const e = error as Error & { code?: unknown; url?: unknown; rule?: unknown };
@@ -135,6 +151,9 @@ export function deserializeError(s: SerializedError): GopherDiscoveryError {
       break;
     case 'MalformedMessageError':
       error = Object.create(MalformedMessageError.prototype);
+      break;
+    case 'NativeBuildMissingError':
+      error = Object.create(NativeBuildMissingError.prototype);
       break;
     default:
       error = Object.create(GopherDiscoveryError.prototype);

@@ -5,7 +5,9 @@
  * module consumer and the CLI run from that app. `npm run build` must have run (npm test's
  * pretest does it); the pack skips the prepack build so it ships exactly that dist/.
  * CommonJS works through require(esm) (Node >= 20.19), and the types hold for TypeScript
- * consumers of both module systems (`module: nodenext`, strict).
+ * consumers of both module systems (`module: nodenext`, strict). The install skips scripts
+ * (pnpm 10's default) to check the error without nanomsg's build, then runs the one command
+ * that error names.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -109,6 +111,7 @@ describe('the packed tarball, installed into a fresh app', { timeout: 4 * STEP_M
   let dir = '';
   let app = '';
   let tarball = '';
+  let withoutBuild: Awaited<ReturnType<typeof probeWithoutBuild>> | undefined;
   const inApp = (file: string, args: string[], ms = STEP_MS) => exec(file, args, { cwd: app, env, timeout: ms });
 
   before(async () => {
@@ -122,11 +125,54 @@ describe('the packed tarball, installed into a fresh app', { timeout: 4 * STEP_M
     await writeFile(join(app, 'package-lock.json'), JSON.stringify(await appLockfile(tarball), null, 2));
     // Scripts skipped here, as pnpm 10 does by default; nanomsg's build is the rebuild below.
     await inApp('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund']);
+    withoutBuild = await probeWithoutBuild();
     await exec('npm', ['rebuild', 'nanomsg', '--offline'], { cwd: app, env: { ...env, JOBS: 'max' }, timeout: STEP_MS });
   });
 
   after(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** What createServer / createClient / subscribe and the CLI do while nanomsg's addon is not built. */
+  async function probeWithoutBuild(): Promise<{ calls: unknown; cli: { code: unknown; stderr: string } }> {
+    const urls = await tcpPair();
+    await writeFile(
+      join(app, 'without-build.mjs'),
+      `import { createServer, createClient, subscribe, NativeBuildMissingError } from 'gopherdiscovery';
+const [surveyUrl, pubsubUrl] = process.argv.slice(2);
+const calls = {};
+for (const [name, start] of [
+  ['createServer', () => createServer({ surveyUrl, pubsubUrl })],
+  ['createClient', () => createClient({ surveyUrl, service: 'x' })],
+  ['subscribe', () => subscribe({ pubsubUrl })],
+]) {
+  try {
+    await start();
+    calls[name] = 'started';
+  } catch (e) {
+    calls[name] = { isNativeBuildMissingError: e instanceof NativeBuildMissingError, code: e.code, message: e.message };
+  }
+}
+console.log(JSON.stringify(calls));
+`,
+    );
+    const { stdout } = await inApp('node', ['without-build.mjs', urls.surveyUrl, urls.pubsubUrl]);
+    const cli = await inApp('npx', ['--offline', 'gopherdiscovery', 'server', '--survey-url', urls.surveyUrl, '--pubsub-url', urls.pubsubUrl, '--http', 'off']).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: unknown; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    return { calls: JSON.parse(stdout), cli };
+  }
+
+  test('without the native build (--ignore-scripts) the import works and the first call names the fix: npm rebuild nanomsg', () => {
+    const expected = {
+      isNativeBuildMissingError: true,
+      code: 'ERR_NATIVE_BUILD_MISSING',
+      message: "nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: npm rebuild nanomsg",
+    };
+    assert.deepEqual(withoutBuild?.calls, { createServer: expected, createClient: expected, subscribe: expected });
+    assert.equal(withoutBuild?.cli.code, 1);
+    assert.equal(withoutBuild?.cli.stderr.trim(), `gopherdiscovery: ${expected.message}`);
   });
 
   /** Runs a consumer with a fresh pair of ports and returns what it printed. */
