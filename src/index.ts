@@ -1,4 +1,11 @@
-/** gopherdiscovery: simple service discovery over nanomsg's Scalability Protocols. */
+/**
+ * gopherdiscovery: simple service discovery over nanomsg's Scalability Protocols.
+ *
+ * The public surface: servers, clients, subscribers, the application supervisor, the
+ * types of their options, events and health, the errors, and the documented defaults.
+ * The machinery (actor runs, thread pools, wire codecs, error serialization) is not
+ * exported; what tests of actors need is in `gopherdiscovery/testing`.
+ */
 export {
   createServer,
   Server,
@@ -9,13 +16,12 @@ export {
   type MembershipChange,
   type RoundInfo,
 } from './server.js';
-export { RefusalLog, type RefusalSummary } from './refusal-log.js';
+export type { RefusalSummary } from './refusal-log.js';
 export { createClient, Client, type ClientOptions, type ClientEvents } from './client.js';
 export { subscribe, Subscriber, type SubscribeOptions, type SubscriberEvents } from './subscriber.js';
 export {
-  Supervisor,
   SUPERVISOR_DEFAULTS,
-  type ChildSpec,
+  type Supervisor,
   type ChildHealth,
   type ChildState,
   type RestartPolicy,
@@ -27,27 +33,33 @@ export {
   type ActorRestartEvent,
   type GiveUpEvent,
 } from './supervisor.js';
-export { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
-export { closeActorPool, actorThreadCount } from './pool.js';
-export * from './errors.js';
+export type { ExitReason } from './actor-run.js';
+export type { ActorKind, Fault } from './actors/messages.js';
 export {
-  encodeMembers,
-  decodeMembers,
-  diffLists,
-  validateServiceName,
-  parseEndpoint,
+  GopherDiscoveryError,
+  InvalidUrlError,
+  InvalidServiceNameError,
+  InvalidOptionError,
+  SocketError,
+  MalformedMessageError,
+  ActorTimeoutError,
+  ActorExitedError,
+  SupervisorGiveUpError,
+  ClosedError,
+  NoPubSubError,
+  NativeBuildMissingError,
+  type ServiceNameRule,
+} from './errors.js';
+export {
   DEFAULT_MAX_MEMBERS,
   DEFAULT_MAX_NAME_BYTES,
   DEFAULT_TIMING,
   TIMING_LIMITS,
   REFUSAL_REASONS,
-  validateTiming,
-  type Endpoint,
   type ServerTiming,
   type RefusalReason,
   type RoundSchedule,
 } from './protocol.js';
-export type * from './actors/messages.js';
 export {
   createSupervisor,
   AppSupervisor,

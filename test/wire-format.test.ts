@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { createClient, createServer, subscribe } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { freePort, tcpPair } from './helpers/endpoints.js';
 import { RawSpListener, RawSpPeer, SP_PROTOCOL, frame, spHeader, withSurveyId } from './helpers/raw-sp.js';
 import { portOf } from './helpers/tcp-state.js';

@@ -19,6 +19,10 @@ import type { ActorArgs, ActorKind, ActorMessages, ActorReport, Fault, PipeMessa
 export { PeerSocket } from './peer-socket.js';
 export { assertPortFree, freePort, tcpPair, ipcPair, inprocPair, type EndpointPair } from './endpoints.js';
 export type { ActorExit, ExitReason } from '../actor-run.js';
+export type * from '../actors/messages.js';
+export { closeActorPool, actorThreadCount } from '../pool.js';
+/** The member-list wire format (names joined by '|'), for peers a test drives by hand. */
+export { encodeMembers, decodeMembers } from '../protocol.js';
 
 export interface StartActorOptions {
   /**
