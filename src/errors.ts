@@ -118,6 +118,18 @@ export class NativeBuildMissingError extends GopherDiscoveryError {
   }
 }
 
+/**
+ * A feature needs an optional peer dependency that is not installed (prom-client for
+ * /metrics; pino, pino-pretty for the command line's logs). `packages` are what to install.
+ */
+export class MissingPeerError extends GopherDiscoveryError {
+  readonly packages: readonly string[];
+  constructor(feature: string, packages: readonly string[], cause?: unknown) {
+    super(`${feature} needs ${packages.join(', ')} (optional peer ${packages.length > 1 ? 'dependencies' : 'dependency'}); install: npm install ${packages.join(' ')}`, 'ERR_MISSING_PEER', { cause });
+    this.packages = packages;
+  }
+}
+
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const e = error as Error & { code?: unknown; url?: unknown; rule?: unknown };

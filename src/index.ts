@@ -48,6 +48,7 @@ export {
   ClosedError,
   NoPubSubError,
   NativeBuildMissingError,
+  MissingPeerError,
   type ServiceNameRule,
 } from './errors.js';
 export {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { REPO } from './helpers/child.js';
-import { tcpPair } from './helpers/endpoints.js';
+import { freePort, tcpPair } from './helpers/endpoints.js';
 
 const exec = promisify(execFile);
 
@@ -137,7 +137,7 @@ describe('the packed tarball, installed into a fresh app', { timeout: 8 * STEP_M
   });
 
   /** What createServer / createClient / subscribe and the CLI do while nanomsg's addon is not built. */
-  async function probeWithoutBuild(): Promise<{ calls: unknown; cli: { code: unknown; stderr: string } }> {
+  async function probeWithoutBuild(): Promise<{ calls: unknown }> {
     const urls = await tcpPair();
     await writeFile(
       join(app, 'without-build.mjs'),
@@ -160,11 +160,7 @@ console.log(JSON.stringify(calls));
 `,
     );
     const { stdout } = await inApp('node', ['without-build.mjs', urls.surveyUrl, urls.pubsubUrl]);
-    const cli = await inApp('npx', ['--offline', 'gopherdiscovery', 'server', '--survey-url', urls.surveyUrl, '--pubsub-url', urls.pubsubUrl, '--http', 'off']).then(
-      () => ({ code: 0, stderr: '' }),
-      (e: { code: unknown; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
-    );
-    return { calls: JSON.parse(stdout), cli };
+    return { calls: JSON.parse(stdout) };
   }
 
   test('without the native build (--ignore-scripts) the import works and the first call names the fix: npm rebuild nanomsg', () => {
@@ -174,8 +170,52 @@ console.log(JSON.stringify(calls));
       message: "nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: npm rebuild nanomsg",
     };
     assert.deepEqual(withoutBuild?.calls, { createServer: expected, createClient: expected, subscribe: expected });
-    assert.equal(withoutBuild?.cli.code, 1);
-    assert.equal(withoutBuild?.cli.stderr.trim(), `gopherdiscovery: ${expected.message}`);
+  });
+
+  test('a core-API user installs none of the command line / HTTP-only packages (optional peer dependencies)', async () => {
+    const { stdout } = await inApp('npm', ['ls', '--all', '--parseable', '--offline']);
+    const installed = stdout.trim().split('\n').slice(1).map((path) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
+    for (const peer of ['pino', 'pino-pretty', 'prom-client']) assert.ok(!installed.includes(peer), `${peer} is not installed`);
+    assert.ok(installed.includes('nanomsg') && installed.includes('piscina') && installed.includes('comlink'), installed.join(', '));
+  });
+
+  test('without the optional peers the command says what to install, and --version works', async () => {
+    const urls = await tcpPair();
+    const r = await inApp('npx', ['--offline', 'gopherdiscovery', 'server', '--survey-url', urls.surveyUrl, '--pubsub-url', urls.pubsubUrl, '--http', 'off']).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: unknown; stderr: string }) => e,
+    );
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim(),
+      'gopherdiscovery: the gopherdiscovery command needs pino, pino-pretty, prom-client (optional peer dependencies); install: npm install pino pino-pretty prom-client',
+    );
+  });
+
+  test('gopherdiscovery/http serves an embedded server without prom-client (metrics: false), and names prom-client for /metrics', async () => {
+    const urls = await tcpPair();
+    await writeFile(
+      join(app, 'http-consumer.mjs'),
+      `import { createServer, MissingPeerError } from 'gopherdiscovery';
+import { startHttpServer } from 'gopherdiscovery/http';
+const [surveyUrl, pubsubUrl, port] = process.argv.slice(2);
+const server = await createServer({ surveyUrl, pubsubUrl, surveyTime: 50, recvDeadline: 50, pollTime: 60 });
+let metricsError;
+try {
+  await startHttpServer({ server, port: Number(port) });
+} catch (e) {
+  metricsError = { isMissingPeerError: e instanceof MissingPeerError, packages: e.packages };
+}
+const http = await startHttpServer({ server, port: Number(port), metrics: false });
+const members = await (await fetch(new URL('members', http.url))).json();
+const metrics = (await fetch(new URL('metrics', http.url))).status;
+await http.close();
+await server.close();
+console.log(JSON.stringify({ metricsError, members, metrics }));
+`,
+    );
+    const { stdout } = await inApp('node', ['http-consumer.mjs', urls.surveyUrl, urls.pubsubUrl, String(await freePort())]);
+    assert.deepEqual(JSON.parse(stdout), { metricsError: { isMissingPeerError: true, packages: ['prom-client'] }, members: [], metrics: 404 });
   });
 
   /** Runs a consumer with a fresh pair of ports and returns what it printed. */

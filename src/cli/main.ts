@@ -4,19 +4,16 @@
  * (unknown command or flag, bad value, malformed URL). Either failure prints one line
  * `gopherdiscovery: ...` on stderr.
  */
-import { createRequire } from 'node:module';
 import { closeActorPool } from '../pool.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { parseCommand, UsageError, helpText } from './args.js';
 import { clientCommand } from './client.js';
 import { StopSignal, type Command } from './context.js';
 import { serverCommand } from './server.js';
+import { VERSION } from './version.js';
 import { watchCommand } from './watch.js';
 
 export const COMMANDS: Record<string, Command> = { server: serverCommand, client: clientCommand, watch: watchCommand };
-
-/** The package's version (package.json sits two levels above src/cli/ and dist/cli/). */
-export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export const USAGE = `usage: gopherdiscovery <command> [options]
 
