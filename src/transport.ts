@@ -20,6 +20,8 @@ interface NanomsgBindings {
   Recv(s: number, flags: number): Buffer | number;
   Errno(): number;
   Err(): string;
+  PollSocket(s: number, sender: boolean, onReady: (events: number) => void): object;
+  PollStop(poll: object): void;
   [constant: string]: unknown;
 }
 
@@ -262,4 +264,20 @@ export class NnSocket {
     if (this.ledger && !this.ledger.release(this.id)) return;
     nn.Close(this.id);
   }
+}
+
+/**
+ * Calls `onReadable` on the main thread's event loop whenever `socket` may have a message
+ * (libuv polls its NN_RCVFD, as nanomsg's JS Socket does), until the returned function is
+ * called. Main thread only: nanomsg 4.2.1 polls on the process's default loop, which a
+ * worker thread does not run.
+ */
+export function watchReadable(socket: NnSocket, onReadable: () => void): () => void {
+  const poll = nn.PollSocket(socket.id, false, () => onReadable());
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    nn.PollStop(poll);
+  };
 }
