@@ -25,7 +25,8 @@ ${Object.values(COMMANDS)
   .join('\n')}
 
 Every option also reads an environment variable (GOPHERDISCOVERY_<OPTION>).
-Run 'gopherdiscovery <command> --help' for a command's options.`;
+Run 'gopherdiscovery <command> --help' for a command's options,
+'gopherdiscovery --version' for the version.`;
 
 /** Input errors raised by the library count as usage errors (exit 2). */
 const USAGE_CODES = new Set(['ERR_INVALID_URL', 'ERR_INVALID_OPTION', 'ERR_INVALID_SERVICE_NAME']);
