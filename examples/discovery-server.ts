@@ -11,7 +11,7 @@
  * SIGINT / SIGTERM close it (actors stopped, ports freed).
  */
 import { parseArgs } from 'node:util';
-import { closeActorPool, createServer } from 'gopherdiscovery';
+import { createServer } from 'gopherdiscovery';
 
 const { values: v } = parseArgs({
   options: {
@@ -46,7 +46,6 @@ print({ event: 'ready', surveyUrl: server.surveyUrl, pubsubUrl: server.pubsubUrl
 
 const stop = async (): Promise<void> => {
   await server.close();
-  await closeActorPool();
 };
 process.once('SIGINT', () => void stop());
 process.once('SIGTERM', () => void stop());

@@ -19,7 +19,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { actorThreadCount, closeActorPool, createClient, createServer, subscribe, type Client, type Subscriber } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type Subscriber } from '../src/index.js';
+import { actorThreadCount, closeActorPool } from '../src/pool.js';
 import { tcpPair } from '../test/helpers/endpoints.js';
 
 const { values } = parseArgs({

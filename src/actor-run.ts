@@ -58,7 +58,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   readonly name: string;
   readonly args: ActorArgs;
   readonly ledger = new SocketLedger();
-  readonly control: Remote<ActorControl>;
+  private readonly control: Remote<ActorControl>;
   /** Resolves once the actor's sockets are bound / connected; rejects if it exits first. */
   readonly ready: Promise<void>;
   /** Resolves exactly once, however the actor ends. */

@@ -111,6 +111,34 @@ export class NoPubSubError extends GopherDiscoveryError {
   }
 }
 
+/**
+ * nanomsg's native addon cannot be loaded: its install script did not run (`npm install
+ * --ignore-scripts`, pnpm 10's default) or it was built for another Node.js version.
+ * Thrown by the first call that needs a socket (importing the library still works).
+ */
+export class NativeBuildMissingError extends GopherDiscoveryError {
+  static readonly FIX = 'npm rebuild nanomsg';
+  constructor(options?: { cause?: unknown }) {
+    super(
+      `nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: ${NativeBuildMissingError.FIX}`,
+      'ERR_NATIVE_BUILD_MISSING',
+      options,
+    );
+  }
+}
+
+/**
+ * A feature needs an optional peer dependency that is not installed (prom-client for
+ * /metrics; pino, pino-pretty for the command line's logs). `packages` are what to install.
+ */
+export class MissingPeerError extends GopherDiscoveryError {
+  readonly packages: readonly string[];
+  constructor(feature: string, packages: readonly string[], cause?: unknown) {
+    super(`${feature} needs ${packages.join(', ')} (optional peer ${packages.length > 1 ? 'dependencies' : 'dependency'}); install: npm install ${packages.join(' ')}`, 'ERR_MISSING_PEER', { cause });
+    this.packages = packages;
+  }
+}
+
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const e = error as Error & { code?: unknown; url?: unknown; rule?: unknown };
@@ -144,6 +172,9 @@ export function deserializeError(s: SerializedError): GopherDiscoveryError {
       break;
     case 'MalformedMessageError':
       error = Object.create(MalformedMessageError.prototype);
+      break;
+    case 'NativeBuildMissingError':
+      error = Object.create(NativeBuildMissingError.prototype);
       break;
     default:
       error = Object.create(GopherDiscoveryError.prototype);

@@ -1,4 +1,11 @@
-/** gopherdiscovery: simple service discovery over nanomsg's Scalability Protocols. */
+/**
+ * gopherdiscovery: simple service discovery over nanomsg's Scalability Protocols.
+ *
+ * The public surface: servers, clients, subscribers, the application supervisor, the
+ * types of their options, events and health, the errors, and the documented defaults.
+ * The machinery (actor runs, thread pools, wire codecs, error serialization) is not
+ * exported; what tests of actors need is in `gopherdiscovery/testing`.
+ */
 export {
   createServer,
   Server,
@@ -9,16 +16,15 @@ export {
   type MembershipChange,
   type RoundInfo,
 } from './server.js';
-export { RefusalLog, type RefusalSummary } from './refusal-log.js';
+export type { RefusalSummary } from './refusal-log.js';
 export { createClient, Client, type ClientOptions, type ClientEvents } from './client.js';
 export { subscribe, Subscriber, type SubscribeOptions, type SubscriberEvents } from './subscriber.js';
 export type { ListRefusal } from './peer-lists.js';
 export type { AcceptOption } from './admission.js';
 export { MIN_SECRET_LENGTH } from './keyring.js';
 export {
-  Supervisor,
   SUPERVISOR_DEFAULTS,
-  type ChildSpec,
+  type Supervisor,
   type ChildHealth,
   type ChildState,
   type RestartPolicy,
@@ -30,34 +36,36 @@ export {
   type ActorRestartEvent,
   type GiveUpEvent,
 } from './supervisor.js';
-export { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
-export { closeActorPool, actorThreadCount } from './pool.js';
-export * from './errors.js';
-export { SERVER_OPTION_NAMES } from './server.js';
-export { CLIENT_OPTION_NAMES } from './client.js';
-export { SUBSCRIBE_OPTION_NAMES } from './subscriber.js';
-export { SUPERVISOR_OPTION_NAMES } from './supervisor.js';
-export { APP_SUPERVISOR_OPTION_NAMES } from './app-supervisor.js';
+export type { ExitReason } from './actor-run.js';
+export type { ActorKind, Fault } from './actors/messages.js';
 export {
-  encodeMembers,
-  decodeMembers,
-  diffLists,
-  validateServiceName,
-  parseEndpoint,
+  GopherDiscoveryError,
+  InvalidUrlError,
+  InvalidServiceNameError,
+  InvalidOptionError,
+  SocketError,
+  MalformedMessageError,
+  ActorTimeoutError,
+  ActorExitedError,
+  SupervisorGiveUpError,
+  ClosedError,
+  NoPubSubError,
+  NativeBuildMissingError,
+  MissingPeerError,
+  type ServiceNameRule,
+} from './errors.js';
+export {
   DEFAULT_MAX_MEMBERS,
   DEFAULT_MAX_NAME_BYTES,
   DEFAULT_TIMING,
   TIMING_LIMITS,
   REFUSAL_REASONS,
   LIST_REFUSAL_REASONS,
-  validateTiming,
-  type Endpoint,
   type ServerTiming,
   type RefusalReason,
   type ListRefusalReason,
   type RoundSchedule,
 } from './protocol.js';
-export type * from './actors/messages.js';
 export {
   createSupervisor,
   AppSupervisor,

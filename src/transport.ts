@@ -6,7 +6,7 @@
  * bounded by NN_RCVTIMEO / NN_SNDTIMEO, which is exactly what a worker thread is for.
  */
 import { createRequire } from 'node:module';
-import { SocketError } from './errors.js';
+import { NativeBuildMissingError, SocketError } from './errors.js';
 
 interface NanomsgBindings {
   Socket(domain: number, protocol: number): number;
@@ -20,11 +20,33 @@ interface NanomsgBindings {
   Recv(s: number, flags: number): Buffer | number;
   Errno(): number;
   Err(): string;
+  PollSocket(s: number, sender: boolean, onReady: (events: number) => void): object;
+  PollStop(poll: object): void;
   [constant: string]: unknown;
 }
 
 const require = createRequire(import.meta.url);
-const nn = (require('nanomsg') as { _bindings: NanomsgBindings })._bindings;
+const nn = loadBindings();
+
+/**
+ * nanomsg's JS module loads its compiled addon on require. When the addon's build was
+ * skipped (`npm install --ignore-scripts`, pnpm 10's default) or targets another Node.js,
+ * that throws "Could not locate the bindings file" / "NODE_MODULE_VERSION": importing this
+ * library must still work, so the failure becomes bindings whose every member is a
+ * function throwing NativeBuildMissingError (with the fix). The first socket call
+ * (nn.Socket, in NnSocket.open) throws it; the constants read below are then unused.
+ */
+function loadBindings(): NanomsgBindings {
+  try {
+    return (require('nanomsg') as { _bindings: NanomsgBindings })._bindings;
+  } catch (cause) {
+    if (!/Could not locate the bindings file|NODE_MODULE_VERSION/.test(String((cause as Error | undefined)?.message))) throw cause;
+    const missing = () => {
+      throw new NativeBuildMissingError({ cause });
+    };
+    return new Proxy({} as NanomsgBindings, { get: () => missing });
+  }
+}
 const c = (name: string): number => nn[name] as number;
 
 const AF_SP = c('AF_SP');
@@ -242,4 +264,20 @@ export class NnSocket {
     if (this.ledger && !this.ledger.release(this.id)) return;
     nn.Close(this.id);
   }
+}
+
+/**
+ * Calls `onReadable` on the main thread's event loop whenever `socket` may have a message
+ * (libuv polls its NN_RCVFD, as nanomsg's JS Socket does), until the returned function is
+ * called. Main thread only: nanomsg 4.2.1 polls on the process's default loop, which a
+ * worker thread does not run.
+ */
+export function watchReadable(socket: NnSocket, onReadable: () => void): () => void {
+  const poll = nn.PollSocket(socket.id, false, () => onReadable());
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    nn.PollStop(poll);
+  };
 }

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, type Client, type RefusalSummary } from '../src/index.js';
+import { createClient, createServer, type Client, type RefusalSummary } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { acceptRule, compileAccept, judge } from '../src/admission.js';
 import { surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
 import { InvalidOptionError } from '../src/errors.js';

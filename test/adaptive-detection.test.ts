@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { closeActorPool, createClient, createServer, subscribe, type Client, type MembershipChange, type RoundInfo, type Server } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type MembershipChange, type RoundInfo, type Server } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { tcpPair } from './helpers/endpoints.js';
 import { RogueRespondent } from './helpers/raw-sp.js';
 import { portOf } from './helpers/tcp-state.js';

@@ -4,6 +4,7 @@
  * works on every command.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { canBind, cleanEnv, occupy, runCli, serverPorts } from './helpers/cli.js';
 
@@ -71,3 +72,13 @@ for (const which of ['survey', 'pubsub', 'http'] as const) {
     }
   });
 }
+
+test('--version (and -V) prints the package version on stdout and exits 0', async () => {
+  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = await runCli([flag]);
+    assert.equal(r.code, 0, flag);
+    assert.deepEqual(r.stdout, [version]);
+    assert.deepEqual(r.stderr, []);
+  }
+});

@@ -1,7 +1,8 @@
 /** Bad input gets a clear error and nothing starts half-way: no actor left running, no port left bound. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { createClient, createServer, subscribe } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { createServer as netServer } from 'node:net';
 import { assertPortFree, FAST, tcpPair } from './helpers/endpoints.js';
 

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
-import { closeActorPool, createClient, createServer, subscribe, type Client, type Server, type Subscriber } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type Server, type Subscriber } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { tcpPair, type EndpointPair } from './helpers/endpoints.js';
 import type { ChildLines } from './helpers/processes.js';
 import { registerWithAll, startServerProcess } from './helpers/server-pair.js';

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { surveyorLogic } from '../src/actors/surveyor.js';
-import { closeActorPool, createClient, createServer } from '../src/index.js';
+import { createClient, createServer } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { RefusalLog, type RefusalSummary } from '../src/refusal-log.js';
 import type { DuplicateSummary } from '../src/server.js';
 import { launchBrowser } from './helpers/browser.js';

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { closeActorPool, createClient, createServer, type Client } from '../src/index.js';
+import { createClient, createServer, type Client } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { tcpPair } from './helpers/endpoints.js';
 import { within } from './helpers/wait.js';
 

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createServer, type MembershipChange } from '../src/index.js';
+import { createServer, type MembershipChange } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { PeerSocket } from '../src/testing/index.js';
 import { STEADY, tcpPair } from './helpers/endpoints.js';
 import { within } from './helpers/wait.js';

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, type ActorStartEvent, type ChildHealth } from '../src/index.js';
+import { type ActorStartEvent, type ChildHealth } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { FAST } from './helpers/endpoints.js';
 import { startMonitoredServer } from './helpers/monitored-server.js';
 import { within } from './helpers/wait.js';

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, type RefusalReason } from '../src/index.js';
+import { type RefusalReason } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { assertServedWell, DEADLINE, STEADY_TIMING, withDiscovery } from './helpers/discovery.js';
 import { RawSpPeer, RogueRespondent, SP_PROTOCOL, withSurveyId } from './helpers/raw-sp.js';
 import { eventually, within } from './helpers/wait.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { closeActorPool } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { assertServedWell, DEADLINE, withDiscovery, type Discovery } from './helpers/discovery.js';
 import { Peer } from './helpers/peer.js';
 import { RawConnection, SP_PROTOCOL, spHeader } from './helpers/raw-sp.js';

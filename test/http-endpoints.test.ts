@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient } from '../src/index.js';
+import { createClient } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { startHttpServer, HttpListenError } from '../src/http/server.js';
 import type { Snapshot } from '../src/http/monitor.js';
 import { createServerMetrics } from '../src/metrics.js';

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, encodeMembers, subscribe, type Client, type MembershipChange, type Server } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type MembershipChange, type Server } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
+import { encodeMembers } from '../src/protocol.js';
 import { freePort, tcpPair } from './helpers/endpoints.js';
 import { Nanocat, requireNanocat } from './helpers/nanocat.js';
 import { establishedOn, portOf } from './helpers/tcp-state.js';

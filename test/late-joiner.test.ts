@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
-import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { createClient, createServer, subscribe } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { STEADY, tcpPair } from './helpers/endpoints.js';
 import { eventually, sameMembers, until, within } from './helpers/wait.js';
 

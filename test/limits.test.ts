@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_NAME_BYTES, DEFAULT_REFUSAL_LOG_INTERVAL_MS, RefusalLog, type RefusalSummary, type Server, type ServerStats } from '../src/index.js';
+import { DEFAULT_MAX_MEMBERS, DEFAULT_MAX_NAME_BYTES, DEFAULT_REFUSAL_LOG_INTERVAL_MS, type RefusalSummary, type Server, type ServerStats } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
+import { RefusalLog } from '../src/refusal-log.js';
 import { surveyorRecvMaxSize } from '../src/actors/surveyor.js';
 import { assertServedWell, DEADLINE, withDiscovery } from './helpers/discovery.js';
 import { RogueRespondent } from './helpers/raw-sp.js';

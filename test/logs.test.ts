@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer } from '../src/index.js';
+import { createClient, createServer } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { createLogger, logServer } from '../src/log.js';
 import { tcpPair } from './helpers/endpoints.js';
 import { within } from './helpers/wait.js';

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, type Server } from '../src/index.js';
+import { createClient, type Server } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { FAST } from './helpers/endpoints.js';
 import { startMonitoredServer } from './helpers/monitored-server.js';
 import { Peer } from './helpers/peer.js';

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
-import { closeActorPool, createClient, subscribe, type Client } from '../src/index.js';
+import { createClient, subscribe, type Client } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { tcpPair, type EndpointPair } from './helpers/endpoints.js';
 import type { ChildLines } from './helpers/processes.js';
 import { hasAll, registerWithAll, startServerProcess } from './helpers/server-pair.js';

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { createClient, createServer, subscribe } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { createLogger } from '../src/log.js';
 import { escapeUnprintable, jsonLine, printable } from '../src/printable.js';
 import { decodeAnswer, decodeMembers, encodeAnswer, encodeMembers, validateServiceName } from '../src/protocol.js';

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, subscribe, type Client } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { FAST, tcpPair } from './helpers/endpoints.js';
 import { nothingWithin, sameMembers, until } from './helpers/wait.js';
 

@@ -19,6 +19,23 @@ test("import { createServer, createClient, subscribe } from 'gopherdiscovery' wo
   } finally {
     await Promise.all([client.close(), sub.close()]);
     await server.close();
-    await pkg.closeActorPool();
+  }
+});
+
+/**
+ * Each root export is a promise to keep: the root is exactly the user API (no actor runs,
+ * pools, codecs or error serialization), and the test kit's machinery is under /testing.
+ */
+test("the root exports the user API and no internals; gopherdiscovery/testing has the test kit's", async () => {
+  const root = await import('gopherdiscovery');
+  const exported = new Set(Object.keys(root));
+  for (const name of ['createServer', 'createClient', 'subscribe', 'createSupervisor', 'Server', 'Client', 'Subscriber', 'AppSupervisor', 'GopherDiscoveryError', 'NativeBuildMissingError', 'SUPERVISOR_DEFAULTS', 'DEFAULT_TIMING']) {
+    assert.ok(exported.has(name), `${name} is exported`);
+  }
+  const internals = ['ActorRun', 'serializeError', 'deserializeError', 'closeActorPool', 'actorThreadCount', 'encodeMembers', 'decodeMembers', 'diffLists', 'parseEndpoint', 'validateServiceName', 'validateTiming', 'RefusalLog', 'Supervisor', 'SocketLedger', 'NnSocket'];
+  assert.deepEqual(internals.filter((name) => exported.has(name)), [], 'internals exported from the root');
+  const testing = await import('gopherdiscovery/testing');
+  for (const name of ['startActor', 'PeerSocket', 'freePort', 'tcpPair', 'closeActorPool', 'actorThreadCount', 'encodeMembers', 'decodeMembers']) {
+    assert.equal(typeof (testing as Record<string, unknown>)[name], 'function', name);
   }
 });

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { ClosedError, closeActorPool, createClient, createServer, NoPubSubError, subscribe, type Client } from '../src/index.js';
+import { ClosedError, createClient, createServer, NoPubSubError, subscribe, type Client } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { freePort, tcpPair } from './helpers/endpoints.js';
 import { eventually, within } from './helpers/wait.js';
 

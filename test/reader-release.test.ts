@@ -8,7 +8,8 @@ import { after, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ListFeed } from '../src/feed.js';
-import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { createClient, createServer, subscribe } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { FAST, tcpPair } from './helpers/endpoints.js';
 import { eventually, sameMembers, until, within } from './helpers/wait.js';
 

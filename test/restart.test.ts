@@ -1,7 +1,8 @@
 /** A crashed actor is restarted by its supervisor, its leaked sockets closed, and discovery carries on. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, type ActorRestartEvent } from '../src/index.js';
+import { createClient, createServer, type ActorRestartEvent } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { STEADY, tcpPair } from './helpers/endpoints.js';
 import { sameMembers, until, within } from './helpers/wait.js';
 

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, subscribe, type Client, type MembershipChange, type Server, type Subscriber } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type MembershipChange, type Server, type Subscriber } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { deriveKey, Keyring, ListSealer, SEALED_MAGIC } from '../src/keyring.js';
 import { DEADLINE, STEADY_TIMING } from './helpers/discovery.js';
 import { freePort, tcpPair } from './helpers/endpoints.js';

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
-import { closeActorPool, createClient, createServer, subscribe, type Client, type Server } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type Server } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { HEARTBEAT_BASE_MS, HEARTBEAT_MAX_MS, heartbeatPeriodMs, nextHeartbeatMs } from '../src/actors/publisher.js';
 import { answerFor } from '../src/actors/respondent.js';
 import { readAnswer, surveyAuthentication, surveyBodyFor, surveyDigestFields } from '../src/actors/surveyor.js';

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
-import { closeActorPool, createClient, createServer, subscribe, type Client, type Supervisor } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type Supervisor } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import type { ActorKind, Fault } from '../src/actors/messages.js';
 import { STEADY, tcpPair } from './helpers/endpoints.js';
 import { until, within } from './helpers/wait.js';

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, SupervisorGiveUpError, type GiveUpEvent } from '../src/index.js';
+import { createClient, createServer, SupervisorGiveUpError, type GiveUpEvent } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { PeerSocket } from '../src/testing/index.js';
 import { assertPortFree, STEADY, tcpPair } from './helpers/endpoints.js';
 import { until, within } from './helpers/wait.js';

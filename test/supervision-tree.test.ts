@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createSupervisor, SupervisorGiveUpError, type ActorRestartEvent, type TreeRestartEvent } from '../src/index.js';
+import { createSupervisor, SupervisorGiveUpError, type ActorRestartEvent, type TreeRestartEvent } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { assertPortFree, STEADY, tcpPair } from './helpers/endpoints.js';
 import { sameMembers, until, within } from './helpers/wait.js';
 

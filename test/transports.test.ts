@@ -1,6 +1,7 @@
 /** The same discovery over ipc:// (Unix sockets) and inproc:// (between worker threads of this process). */
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { createClient, createServer, subscribe } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { FAST, inprocPair, ipcPair, type EndpointPair } from './helpers/endpoints.js';
 import { eventually, sameMembers, until } from './helpers/wait.js';
 

@@ -11,20 +11,13 @@ import { parseCommand } from '../src/cli/args.js';
 import { COMMANDS, main } from '../src/cli/main.js';
 import { startHttpServer } from '../src/http/server.js';
 import { ServerMonitor } from '../src/http/monitor.js';
-import {
-  APP_SUPERVISOR_OPTION_NAMES,
-  CLIENT_OPTION_NAMES,
-  closeActorPool,
-  createClient,
-  createServer,
-  createSupervisor,
-  SERVER_OPTION_NAMES,
-  SUBSCRIBE_OPTION_NAMES,
-  subscribe,
-  SUPERVISOR_OPTION_NAMES,
-  type ClientOptions,
-  type ServerOptions,
-} from '../src/index.js';
+import { createClient, createServer, createSupervisor, subscribe, type ClientOptions, type ServerOptions } from '../src/index.js';
+import { APP_SUPERVISOR_OPTION_NAMES } from '../src/app-supervisor.js';
+import { CLIENT_OPTION_NAMES } from '../src/client.js';
+import { closeActorPool } from '../src/pool.js';
+import { SERVER_OPTION_NAMES } from '../src/server.js';
+import { SUBSCRIBE_OPTION_NAMES } from '../src/subscriber.js';
+import { SUPERVISOR_OPTION_NAMES } from '../src/supervisor.js';
 import { createServerMetrics } from '../src/metrics.js';
 import { checkOptionNames, closestName, editDistance, optionNames } from '../src/options.js';
 import { assertPortFree, FAST, tcpPair } from './helpers/endpoints.js';

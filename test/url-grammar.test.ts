@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, subscribe } from '../src/index.js';
+import { createClient, createServer, subscribe } from '../src/index.js';
+import { closeActorPool } from '../src/pool.js';
 import { MAX_URL_BYTES, parseEndpoint, type EndpointRole } from '../src/protocol.js';
 import { NnSocket } from '../src/transport.js';
 import { assertPortFree, FAST, freePort, ipcPair, tcpPair } from './helpers/endpoints.js';

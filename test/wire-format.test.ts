@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeActorPool, createClient, createServer, encodeMembers, subscribe, type Client } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client } from '../src/index.js';
 import { listDigest } from '../src/extensions.js';
+import { closeActorPool } from '../src/pool.js';
+import { encodeMembers } from '../src/protocol.js';
 import { freePort, tcpPair } from './helpers/endpoints.js';
 import { RawSpListener, RawSpPeer, SP_PROTOCOL, frame, spHeader, withSurveyId } from './helpers/raw-sp.js';
 import { portOf } from './helpers/tcp-state.js';

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { closeActorPool, createClient } from 'gopherdiscovery';
+import { createClient } from 'gopherdiscovery';
 import { demoKeys, movedKeys, PeerRing } from './ring.js';
 
 const { values: v } = parseArgs({
@@ -91,7 +91,6 @@ const stop = async (): Promise<void> => {
   await client.close();
   http.closeAllConnections();
   http.close();
-  await closeActorPool();
 };
 process.once('SIGINT', () => void stop());
 process.once('SIGTERM', () => void stop());

@@ -19,7 +19,7 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { closeActorPool, createClient } from 'gopherdiscovery';
+import { createClient } from 'gopherdiscovery';
 
 const { values: v } = parseArgs({
   options: {
@@ -72,7 +72,6 @@ async function stop(drain: boolean): Promise<void> {
   if (stopping) return;
   stopping = true;
   await client.close(); // no longer answers surveys: gone from the list at the end of the next round
-  await closeActorPool();
   if (drain) {
     print({ event: 'draining', url: self, ms: drainMs });
     await delay(drainMs); // the proxies drop it meanwhile; requests still routed here are served

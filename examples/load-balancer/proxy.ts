@@ -29,7 +29,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { closeActorPool, createClient } from 'gopherdiscovery';
+import { createClient } from 'gopherdiscovery';
 import { backendsOf, Upstreams } from './upstreams.js';
 
 const { values: v } = parseArgs({
@@ -149,7 +149,6 @@ const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   await client.close();
-  await closeActorPool();
   http.close();
   http.closeIdleConnections();
   await upstreams.close();

@@ -3,6 +3,8 @@
  * its default and its help line, so parsing, `--help` and the README cannot drift apart.
  * A flag beats its environment variable, which beats the default. Parsing is node's
  * `util.parseArgs` (strict: unknown flags and stray arguments are usage errors).
+ * Not commander (15.1): its `.env()` reads process.env only, sets a boolean flag whenever
+ * its variable exists (`=0` included) and takes an empty variable as a value.
  */
 import { parseArgs } from 'node:util';
 import { closestName } from '../options.js';

@@ -11,6 +11,7 @@ import { envName, parseCommand, UsageError, helpText } from './args.js';
 import { clientCommand } from './client.js';
 import { StopSignal, type Command } from './context.js';
 import { serverCommand } from './server.js';
+import { VERSION } from './version.js';
 import { watchCommand } from './watch.js';
 
 export const COMMANDS: Record<string, Command> = { server: serverCommand, client: clientCommand, watch: watchCommand };
@@ -28,7 +29,8 @@ ${Object.values(COMMANDS)
   .join('\n')}
 
 Every option also reads an environment variable (GOPHERDISCOVERY_<OPTION>).
-Run 'gopherdiscovery <command> --help' for a command's options.`;
+Run 'gopherdiscovery <command> --help' for a command's options,
+'gopherdiscovery --version' for the version.`;
 
 /** Input errors raised by the library count as usage errors (exit 2). */
 const USAGE_CODES = new Set(['ERR_INVALID_URL', 'ERR_INVALID_OPTION', 'ERR_INVALID_SERVICE_NAME']);
@@ -45,6 +47,10 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
   const [name, ...rest] = argv;
   try {
     if (name === undefined) throw new UsageError(`a command is required: server, client or watch; see gopherdiscovery --help`);
+    if (name === '--version' || name === '-V') {
+      io.out(VERSION);
+      return 0;
+    }
     if (name === '--help' || name === '-h' || name === 'help') {
       io.out(USAGE);
       return 0;

@@ -68,9 +68,16 @@ export interface MonitorOptions {
 
 export const MONITOR_OPTION_NAMES = optionNames<MonitorOptions>()(['timelineSize', 'roundsSize', 'roundFlushMs']);
 
-export function healthReport(server: Server): HealthReport {
-  const actors = server.health();
+/** Healthy when the handle (a Server, Client or Subscriber) has actors and every one is running. */
+export function healthReport(handle: { health(): ChildHealth[] }): HealthReport {
+  const actors = handle.health();
   return { healthy: actors.length > 0 && actors.every((a) => a.state === 'running'), actors };
+}
+
+/** The status and JSON body of GET /healthz: 200 `{ status: 'ok', actors }` when healthy, else 503 `{ status: 'unavailable', actors }`. */
+export function healthzBody(handle: { health(): ChildHealth[] }): [status: 200 | 503, body: { status: 'ok' | 'unavailable'; actors: ChildHealth[] }] {
+  const report = healthReport(handle);
+  return report.healthy ? [200, { status: 'ok', actors: report.actors }] : [503, { status: 'unavailable', actors: report.actors }];
 }
 
 export class ServerMonitor extends EventEmitter<{ live: [LiveEvent] }> {

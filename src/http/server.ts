@@ -9,12 +9,17 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
+import { MissingPeerError } from '../errors.js';
 import type { Server } from '../server.js';
-import type { ServerMetrics } from '../metrics.js';
+import type { ServerMetrics, ServerMetricsOptions } from '../metrics.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS, FAVICON_SVG } from './dashboard.js';
 import { checkOptionNames, optionNames } from '../options.js';
-import { healthReport, ServerMonitor, type LiveEvent, type MonitorOptions } from './monitor.js';
+import { healthzBody, ServerMonitor, type LiveEvent, type MonitorOptions } from './monitor.js';
+
+/** Where request failures are logged: a pino Logger fits. */
+export interface HttpLog {
+  error(fields: object, message: string): void;
+}
 
 export interface HttpServerOptions {
   /** Default 127.0.0.1: the dashboard is not for the network unless asked. */
@@ -22,8 +27,14 @@ export interface HttpServerOptions {
   /** 0 picks a free port. */
   port: number;
   server: Server;
-  metrics: ServerMetrics;
-  log?: Logger;
+  /**
+   * What /metrics serves. Default `{}`: metrics made for this server with these options
+   * (prom-client, an optional peer dependency, is imported only then; a MissingPeerError
+   * if it is not installed) and detached by close(); a ServerMetrics of your own; or
+   * `false`: no /metrics.
+   */
+  metrics?: ServerMetricsOptions | ServerMetrics | false;
+  log?: HttpLog;
   monitor?: MonitorOptions;
   /** Interval of SSE keep-alive comments. Default 15 s. */
   heartbeatMs?: number;
@@ -67,7 +78,10 @@ const SECURITY_HEADERS = {
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpEndpoint> {
   checkOptionNames('startHttpServer', options, HTTP_SERVER_OPTION_NAMES);
   const host = options.host ?? '127.0.0.1';
-  const { server, metrics, log } = options;
+  const { server, log } = options;
+  const given = options.metrics ?? {};
+  const ownMetrics = given !== false && !('registry' in given) ? await serverMetrics(server, given) : undefined;
+  const metrics = ownMetrics ?? (given !== false && 'registry' in given ? given : undefined);
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const monitor = new ServerMonitor(server, options.monitor);
   // One listener per open event stream: as many as there are dashboards open.
@@ -121,11 +135,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
     // Browsers ask for it whatever the page says.
     '/favicon.ico': (_req, res, head) => send(res, 200, 'image/svg+xml', FAVICON_SVG, head),
     '/members': (_req, res, head) => json(res, 200, server.members(), head),
-    '/healthz': (_req, res, head) => {
-      const report = healthReport(server);
-      json(res, report.healthy ? 200 : 503, { status: report.healthy ? 'ok' : 'unavailable', actors: report.actors }, head);
-    },
-    '/metrics': async (_req, res, head) => send(res, 200, metrics.contentType, await metrics.text(), head),
+    '/healthz': (_req, res, head) => json(res, ...healthzBody(server), head),
+    ...(metrics ? { '/metrics': async (_req: IncomingMessage, res: ServerResponse, head: boolean) => send(res, 200, metrics.contentType, await metrics.text(), head) } : {}),
     '/events': (req, res, head) => (head ? send(res, 200, 'text/event-stream; charset=utf-8', '', true) : events(req, res)),
   };
 
@@ -157,6 +168,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
     });
   } catch (e) {
     monitor.close();
+    ownMetrics?.detach();
     throw new HttpListenError(requested, e as NodeJS.ErrnoException);
   }
   http.on('error', (e) => log?.error({ error: e.message }, `HTTP server error: ${e.message}`));
@@ -176,8 +188,24 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
         await closed;
+        ownMetrics?.detach();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * The server's own metrics, from prom-client, imported here rather than at load so that
+ * users who serve no /metrics need not install it (an optional peer dependency).
+ */
+async function serverMetrics(server: Server, options: ServerMetricsOptions): Promise<ServerMetrics> {
+  let module: typeof import('../metrics.js');
+  try {
+    module = await import('../metrics.js');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /prom-client/.test((e as Error).message)) throw new MissingPeerError('/metrics', ['prom-client'], e);
+    throw e;
+  }
+  return module.createServerMetrics(server, options);
 }

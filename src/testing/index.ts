@@ -1,5 +1,7 @@
 /**
- * gopherdiscovery/testing — the actor test kit.
+ * gopherdiscovery/testing — test kits: a fake discovery server that a service's own
+ * clients and subscribers connect to (startFakeServer, see fake-server.ts), and the actor
+ * test kit below.
  *
  * Start one actor alone (in its own worker thread, or inline in the test's thread), feed
  * it typed messages, observe its typed outputs, inject faults, and talk to it from a real
@@ -17,8 +19,13 @@ import { ActorRun, type ActorExit } from '../actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorReport, Fault, PipeMessage } from '../actors/messages.js';
 
 export { PeerSocket } from './peer-socket.js';
+export { startFakeServer, FakeServer, type FakeServerOptions, type SurveyResult } from './fake-server.js';
 export { assertPortFree, freePort, tcpPair, ipcPair, inprocPair, type EndpointPair } from './endpoints.js';
 export type { ActorExit, ExitReason } from '../actor-run.js';
+export type * from '../actors/messages.js';
+export { closeActorPool, actorThreadCount } from '../pool.js';
+/** The member-list wire format (names joined by '|'), for peers a test drives by hand. */
+export { encodeMembers, decodeMembers } from '../protocol.js';
 
 export interface StartActorOptions {
   /**

@@ -1,10 +1,16 @@
 /**
- * A real SP peer socket in the caller's thread, for talking to an actor from a test:
- * receives poll with a zero timeout and yield to the event loop, so waiting for a message
- * never blocks the thread (and the actor's messages keep arriving meanwhile).
+ * A real SP peer socket in the caller's thread, for talking to an actor from a test.
+ * Waiting for a message never blocks the thread and never spins: on the main thread the
+ * event loop watches the socket's receive descriptor (the actor's messages and the test's
+ * own timers carry on meanwhile); in a worker thread, where nanomsg cannot be watched, it
+ * checks every few milliseconds.
  */
-import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { NnSocket, type SocketKind } from '../transport.js';
+import { isMainThread } from 'node:worker_threads';
+import { setTimeout as delay } from 'node:timers/promises';
+import { NnSocket, watchReadable, type SocketKind } from '../transport.js';
+
+/** How often a PeerSocket in a worker thread checks for a message. */
+const WORKER_CHECK_MS = 5;
 
 export class PeerSocket {
   readonly socket: NnSocket;
@@ -46,21 +52,59 @@ export class PeerSocket {
     return this.socket.send(data);
   }
 
-  /** Waits up to `ms` for a message without blocking the event loop; null on timeout. */
+  /**
+   * Waits up to `ms` for a message without blocking the event loop or spinning; null on
+   * timeout, and for a SURVEYOR as soon as its survey has expired (nothing more can come).
+   */
   async recv(ms: number): Promise<Buffer | null> {
-    const end = performance.now() + ms;
-    for (;;) {
-      let m: Buffer | null;
-      try {
-        m = this.socket.recv(0);
-      } catch (e) {
-        // A SURVEYOR whose survey expired has nothing more to receive.
-        if ((e as { code?: string }).code === 'EFSM') return null;
-        throw e;
+    const now = this.take();
+    if (now !== undefined) return now;
+    if (!isMainThread) {
+      const end = performance.now() + ms;
+      for (;;) {
+        await delay(Math.max(0, Math.min(WORKER_CHECK_MS, end - performance.now())));
+        const m = this.take();
+        if (m !== undefined) return m;
+        if (performance.now() >= end) return null;
       }
-      if (m) return m;
-      if (performance.now() >= end) return null;
-      await yieldLoop();
+    }
+    return new Promise<Buffer | null>((resolve, reject) => {
+      const finish = (m: Buffer | null) => {
+        stop();
+        clearTimeout(timer);
+        resolve(m);
+      };
+      const check = () => {
+        try {
+          const m = this.take();
+          if (m !== undefined) finish(m);
+        } catch (e) {
+          stop();
+          clearTimeout(timer);
+          reject(e);
+        }
+      };
+      const stop = watchReadable(this.socket, check);
+      // The last look at the deadline: a message that came with it still counts.
+      const timer = setTimeout(() => {
+        try {
+          finish(this.take() ?? null);
+        } catch (e) {
+          stop();
+          reject(e);
+        }
+      }, ms);
+    });
+  }
+
+  /** A queued message; null when a SURVEYOR's survey is over; undefined when there is nothing yet. */
+  private take(): Buffer | null | undefined {
+    try {
+      return this.socket.recvNow() ?? undefined;
+    } catch (e) {
+      // A SURVEYOR whose survey expired (or that never sent one) has nothing more to receive.
+      if ((e as { code?: string }).code === 'EFSM') return null;
+      throw e;
     }
   }
 

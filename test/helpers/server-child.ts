@@ -3,7 +3,8 @@
  * test can measure that process's CPU and see whether it survives, apart from the test's
  * own attackers and clients. Reports over the IPC channel; answers 'cpu', 'stats', 'close'.
  */
-import { closeActorPool, createServer, type ServerOptions } from '../../src/index.js';
+import { createServer, type ServerOptions } from '../../src/index.js';
+import { closeActorPool } from '../../src/pool.js';
 
 const options = JSON.parse(process.argv[2]!) as ServerOptions;
 const send = (msg: unknown) => process.send!(msg);
