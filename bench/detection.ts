@@ -260,7 +260,7 @@ function stopHog(hog: ChildProcess[]): void {
 
 const rows: Row[] = [];
 
-function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[] }): string {
+function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[]; note?: string }): string {
   const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)}` : '–');
   const x = (v: number) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : '–');
   const lines = [
@@ -282,6 +282,7 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
       );
     }
   }
+  if (result.note) lines.push('', `Note: ${result.note}.`);
   return lines.join('\n') + '\n';
 }
 

@@ -23,7 +23,8 @@ test('two servers, three clients on both, a merging subscriber: SIGKILL one, the
   let serverA: ChildLines = startServer(a);
   const serverB = startServer(b);
   const clients: Client[] = [];
-  const staleAfterMs = 300;
+  // Generous: a loaded machine stalls the servers' heartbeats (every 100 ms here) for hundreds of ms.
+  const staleAfterMs = 1000;
   const sub = await subscribe({ pubsubUrl: [a.pubsubUrl, b.pubsubUrl], staleAfterMs });
   try {
     const changes = await registerWithAll([serverA, serverB], [a, b], sub, NAMES, clients);
@@ -40,7 +41,13 @@ test('two servers, three clients on both, a merging subscriber: SIGKILL one, the
     const bound = staleAfterMs + 150 + 50;
     t.diagnostic(`client3 left the merged list ${gone.toFixed(0)} ms after it closed (bound ${bound} ms + scheduling slack)`);
     assert.ok(gone < bound + 1000, `took ${gone.toFixed(0)} ms`);
-    assert.deepEqual(sub.sources().map((s) => s.live), [false, true]);
+    // Dead A stops counting, live B keeps counting. (Usually A is out already; on a starved
+    // machine A may have dropped client3 itself just before it died, and then it expires a
+    // moment later.)
+    await eventually(() => {
+      const [liveA, liveB] = sub.sources().map((s) => s.live);
+      return liveA === false && liveB === true;
+    }, 10_000, 'A expired, B live');
 
     // Server A comes back on the same ports: the remaining clients reappear on it, none restarted.
     serverA = startServer(a);
