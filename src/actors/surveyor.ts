@@ -1,6 +1,7 @@
 /**
  * The surveyor actor: a SURVEYOR socket that listens on the server's survey URL and,
- * every round, sends an empty survey and collects the answers until the survey
+ * every round, sends a survey (empty as the original's, or one GDX1 body with the list
+ * digest and, in shared-secret mode, a nonce) and collects the answers until the survey
  * deadline. A round whose set differs from the current one replaces it and hands the
  * new set to the publisher over the sibling pipe. With adaptive detection a member that
  * lets its own answer deadline (src/answer-deadline.ts) pass is dropped mid-round.
