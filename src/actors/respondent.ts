@@ -1,6 +1,7 @@
 /**
  * The respondent actor, a client's presence: a RESPONDENT socket dialled to one or more
- * surveyors that answers every survey with the client's service string.
+ * surveyors that answers every survey with the client's service string. Between surveys
+ * it does not run at all: it waits for its socket to become readable.
  */
 import { encodeAnswer } from '../protocol.js';
 import { NnSocket } from '../transport.js';
@@ -24,7 +25,7 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     let surveys = 0;
     while (!ctx.stopping) {
       // The body is ignored: every survey is answered with the service string.
-      const survey = socket.recv(ctx.sliceMs);
+      const survey = socket.recvNow();
       if (survey) {
         if (socket.send(answer)) {
           surveys++;
@@ -33,10 +34,12 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
         }
         await ctx.maybeYield();
       } else {
-        await ctx.yield();
+        // Nothing queued: sleep until a survey arrives (no polling; see ActorContext.readable).
+        await ctx.readable(socket);
       }
     }
   } finally {
+    await ctx.unwatch(socket);
     socket.close();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The subscriber actor: a SUB socket dialled to a publisher, subscribed to everything,
- * that decodes each published list and forwards it to its owner.
+ * that decodes each published list and forwards it to its owner. Between lists it does
+ * not run at all: it waits for its socket to become readable.
  */
 import { decodeMembers } from '../protocol.js';
 import { NnSocket } from '../transport.js';
@@ -17,7 +18,7 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
     socket.connect(args.url);
     ctx.markReady();
     while (!ctx.stopping) {
-      const data = socket.recv(ctx.sliceMs);
+      const data = socket.recvNow();
       if (data) {
         let members: string[];
         try {
@@ -32,10 +33,12 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
         ctx.emit({ type: 'list', members });
         await ctx.maybeYield();
       } else {
-        await ctx.yield();
+        // Nothing queued: sleep until a list arrives (no polling; see ActorContext.readable).
+        await ctx.readable(socket);
       }
     }
   } finally {
+    await ctx.unwatch(socket);
     socket.close();
   }
 }
