@@ -5,8 +5,7 @@
  * it gracefully or kill it. The supervisor restarts an actor by making a new ActorRun;
  * the test kit drives a single one.
  */
-import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { wrap, releaseProxy, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
 import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, ReadinessRequest } from './actors/messages.js';
@@ -51,6 +50,54 @@ export interface ActorRunOptions {
 
 export const DEFAULT_SLICE_MS = 50;
 
+type MessageHandler = Parameters<Endpoint['addEventListener']>[1];
+
+/**
+ * comlink's endpoint over the main thread's end of an actor's control port, which lets go
+ * of the port once the actor has exited. comlink registers every proxy it makes (one per
+ * control call) in a FinalizationRegistry whose held value is the endpoint, so an endpoint
+ * outlives its actor until that registry's cleanup has run after a collection; comlink's
+ * own node adapter would keep the MessagePort — and through its listeners the whole
+ * ActorRun — alive with it (test/actor-run-release.test.ts).
+ */
+class ControlEndpoint implements Endpoint {
+  private port: MessagePort | undefined;
+  private readonly handlers = new Map<MessageHandler, (data: unknown) => void>();
+
+  constructor(port: MessagePort) {
+    this.port = port;
+  }
+
+  postMessage(message: unknown, transfer: TransferListItem[] = []): void {
+    this.port?.postMessage(message, transfer);
+  }
+
+  addEventListener(_type: string, handler: MessageHandler): void {
+    if (!this.port || this.handlers.has(handler)) return;
+    const listener = (data: unknown) => {
+      const event = { data } as MessageEvent;
+      if (typeof handler === 'function') handler(event);
+      else handler.handleEvent(event);
+    };
+    this.handlers.set(handler, listener);
+    this.port.on('message', listener);
+  }
+
+  removeEventListener(_type: string, handler: MessageHandler): void {
+    const listener = this.handlers.get(handler);
+    if (!listener) return;
+    this.handlers.delete(handler);
+    this.port?.off('message', listener);
+  }
+
+  /** Drops the port and every listener: what comlink's registry still holds is this empty shell. */
+  detach(): void {
+    for (const listener of this.handlers.values()) this.port?.off('message', listener);
+    this.handlers.clear();
+    this.port = undefined;
+  }
+}
+
 /** How long a dead actor's thread may take to go away before its sockets are closed regardless. */
 const THREAD_EXIT_WAIT_MS = 5_000;
 
@@ -66,6 +113,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   readonly startedAt = Date.now();
   private readonly mailbox: MessagePort;
   private readonly controlPort: MessagePort;
+  private readonly controlEndpoint: ControlEndpoint;
   private readonly abort = new AbortController();
   private readonly listeners = new Set<(msg: Out) => void>();
   private killReason: ExitReason | undefined;
@@ -91,7 +139,8 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     const mailbox = new MessageChannel();
     this.controlPort = control.port1;
     this.mailbox = mailbox.port1;
-    this.control = wrap<ActorControl>(nodeEndpoint(control.port1));
+    this.controlEndpoint = new ControlEndpoint(control.port1);
+    this.control = wrap<ActorControl>(this.controlEndpoint);
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
 
     let readyResolve!: () => void;
@@ -290,6 +339,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     // Whatever the actor left open is closed here, so its port is free before anyone restarts it.
     this.ledger.closeAll();
     this.control[releaseProxy]();
+    this.controlEndpoint.detach();
     this.controlPort.close();
     this.mailbox.close();
     this.resolveExit(exit);
