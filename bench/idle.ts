@@ -13,7 +13,8 @@
  *   for each count C > 1 one process holding C members, each group on its own UDP port.
  * Defaults of both libraries. Per process: CPU over the window (user + system, from
  * /proc/PID/stat) in % of one core, RSS (median of one reading a second, VmRSS) and
- * threads (/proc/PID/status). Children are plain JavaScript run without the TypeScript
+ * threads (/proc/PID/status); then, for this library's clients, how long each close()
+ * takes (p50 / max, ms). Children are plain JavaScript run without the TypeScript
  * loader, which would add its own memory to every process and worker thread.
  * Results: bench/results/idle.json and idle.md.
  */
@@ -131,19 +132,29 @@ try {
       threadsPerProcess: Math.round(mean(threads)),
     };
   });
-  const bare = rows[0]!;
+  // After the window: close the library's clients one by one, timed in their own process.
+  const closing = await Promise.all(
+    groups.map(async (g) => {
+      if (!g.name.includes('client')) return null;
+      const { closeMs } = await g.procs[0]!.request<{ closeMs: number[] }>('close', {}, 180_000);
+      const s = summarize(closeMs);
+      return { p50: round1(s.p50), max: round1(s.max) };
+    }),
+  );
+  const results = rows.map((r, i) => ({ ...r, closeMs: closing[i] ?? null }));
+  const bare = results[0]!;
   const md = [
     `Idle for ${Math.round(elapsed / 1000)} s after ${settleMs / 1000} s at rest; per process (mean over the group's processes). Machine: ${machine().nproc} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
     '',
-    '| group | processes | members per process | CPU, % of a core | CPU per member | RSS (MiB) | RSS above bare Node (MiB) | threads |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map(
+    '| group | processes | members per process | CPU, % of a core | CPU per member | RSS (MiB) | RSS above bare Node (MiB) | threads | close() p50 / max (ms) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
       (r) =>
-        `| ${r.group} | ${r.processes} | ${r.membersPerProcess} | ${r.cpuPctPerProcess} | ${r.cpuPctPerMember ?? ''} | ${r.rssMiBPerProcess} | ${r === bare ? '' : round1(r.rssMiBPerProcess - bare.rssMiBPerProcess)} | ${r.threadsPerProcess} |`,
+        `| ${r.group} | ${r.processes} | ${r.membersPerProcess} | ${r.cpuPctPerProcess} | ${r.cpuPctPerMember ?? ''} | ${r.rssMiBPerProcess} | ${r === bare ? '' : round1(r.rssMiBPerProcess - bare.rssMiBPerProcess)} | ${r.threadsPerProcess} | ${r.closeMs ? `${r.closeMs.p50} / ${r.closeMs.max}` : ''} |`,
     ),
   ].join('\n');
   console.log(md);
-  writeFileSync(join(argv.out!, 'idle.json'), JSON.stringify({ machine: machine(), windowMs: elapsed, settleMs, rows }, null, 2) + '\n');
+  writeFileSync(join(argv.out!, 'idle.json'), JSON.stringify({ machine: machine(), windowMs: elapsed, settleMs, rows: results }, null, 2) + '\n');
   writeFileSync(join(argv.out!, 'idle.md'), md + '\n');
 } finally {
   await Promise.all(all.map((p) => p.stop()));

@@ -12,7 +12,8 @@
  *   seen `expectPeers` others (or after 15 s when it is alone).
  * - 'server': this library's server (createServer, defaults) on `surveyUrl` / `pubsubUrl`.
  * - 'bare': nothing: a Node process at rest, the baseline.
- * Then it sits idle until `exit` (or its parent goes away).
+ * Then it sits idle until `close` (closes the members one by one and answers how long each
+ * close() took, in ms) or `exit` (or its parent goes away).
  */
 const members = [];
 
@@ -76,6 +77,14 @@ process.on('message', async (req) => {
     if (req.cmd === 'exit') {
       send({ id: req.id, ok: true });
       await exit();
+    } else if (req.cmd === 'close') {
+      const closeMs = [];
+      for (const close of members.splice(0)) {
+        const t0 = performance.now();
+        await close();
+        closeMs.push(performance.now() - t0);
+      }
+      send({ id: req.id, ok: true, closeMs });
     } else if (req.cmd === 'start') {
       if (req.kind === 'library') await startLibrary(req);
       else if (req.kind === 'discover') await startDiscover(req);
