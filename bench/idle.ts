@@ -6,7 +6,8 @@
  * window, so the machine's load (shared, noisy) weighs on all of them alike:
  * - a bare Node process (the baseline);
  * - this library: a server process, and for each count C one process holding C clients
- *   (createClient with a subscription: a respondent and a subscriber actor each);
+ *   (createClient with a subscription: a respondent and a subscriber actor each); the same
+ *   again with `supervision: { waitOnReadiness: true }`;
  * - with --before, the same for another build (e.g. the base commit's), with its own server;
  * - node-discover, loopback only (address and broadcast 127.255.255.255): ten processes
  *   of one member each (the per-member figure, as a service embedding it would run), and
@@ -69,10 +70,12 @@ async function group(name: string, members: number, processes: number, start: Re
   return g;
 }
 
-async function libraryGroups(label: string, lib: string): Promise<void> {
+async function libraryGroups(label: string, lib: string, waitOnReadiness = false): Promise<void> {
   const urls = await tcpPair();
   await group(`${label}: server`, 0, 1, { kind: 'server', lib, ...urls });
-  await Promise.all(counts.map((c) => group(`${label}: ${c} client${c > 1 ? 's' : ''} in one process`, c, 1, { kind: 'library', lib, ...urls })));
+  await Promise.all(
+    counts.map((c) => group(`${label}: ${c} client${c > 1 ? 's' : ''} in one process`, c, 1, { kind: 'library', lib, ...urls, waitOnReadiness })),
+  );
 }
 
 async function discoverGroups(): Promise<void> {
@@ -103,6 +106,7 @@ try {
   await Promise.all([
     group('bare Node process', 0, 1, { kind: 'bare' }),
     libraryGroups('this library', thisLib),
+    libraryGroups('this library, waitOnReadiness', thisLib, true),
     ...(beforeLib ? [libraryGroups('before', beforeLib)] : []),
     discoverGroups(),
   ]);

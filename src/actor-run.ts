@@ -36,6 +36,8 @@ export interface ActorExit {
 export interface ActorRunOptions {
   /** Bound on a blocking receive inside the actor: how late it notices stop() and messages. */
   sliceMs?: number;
+  /** Respondents and subscribers wait on readiness instead of receiving in slices (SupervisorOptions.waitOnReadiness). Default false. */
+  waitOnReadiness?: boolean;
   /** A pipe end to hand the actor at start (its sibling's other end). */
   pipe?: MessagePort;
   /** The pool whose thread hosts it; default the shared pool. */
@@ -164,6 +166,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       mailbox: mailbox.port2,
       ledger: this.ledger.buffer,
       sliceMs: options.sliceMs ?? DEFAULT_SLICE_MS,
+      waitOnReadiness: options.waitOnReadiness ?? false,
       ...(options.pipe ? { pipe: options.pipe } : {}),
     };
     const transferList: TransferListItem[] = [control.port2, mailbox.port2];

@@ -1,7 +1,7 @@
 /**
- * Actors at rest do not run: a respondent or subscriber with nothing to receive waits on
- * its socket (the supervisor's thread watches the socket's NN_RCVFD and wakes it), instead
- * of waking every sliceMs to poll. Counted, not timed: the actor's `wakeups` stat (times it
+ * With waitOnReadiness, actors at rest do not run: a respondent or subscriber with nothing
+ * to receive waits on its socket (the supervisor's thread watches the socket's NN_RCVFD
+ * and wakes it), instead of waking every sliceMs to poll. Counted, not timed: the actor's `wakeups` stat (times it
  * was woken to receive) stays put while nothing arrives, and moves when something does.
  * A waiting actor's thread is free: it answers liveness pings and stops at once.
  */
@@ -40,7 +40,7 @@ for (const inline of [false, true]) {
   test(`respondent${inline ? ' (inline)' : ''}: at rest between surveys it is never woken; a survey wakes it and is answered`, async () => {
     const u = await url();
     const surveyor = PeerSocket.bind('surveyor', u).surveyDeadline(200);
-    const probe = await startActor('respondent', { urls: [u], service: 'idle-svc' }, { inline });
+    const probe = await startActor('respondent', { urls: [u], service: 'idle-svc' }, { inline, waitOnReadiness: true });
     try {
       assert.equal((await answerOne(surveyor)).toString(), 'idle-svc');
       const before = await wakeups(probe);
@@ -61,7 +61,7 @@ for (const inline of [false, true]) {
 test('subscriber: at rest between lists it is never woken; a list wakes it and is delivered', async () => {
   const u = await url();
   const pub = PeerSocket.bind('pub', u);
-  const probe = await startActor('subscriber', { url: u, maxListBytes: 1 << 20 });
+  const probe = await startActor('subscriber', { url: u, maxListBytes: 1 << 20 }, { waitOnReadiness: true });
   try {
     const first = probe.next('list', { timeoutMs: 10_000 });
     const publishing = setInterval(() => pub.send('a|b'), 20);
@@ -97,7 +97,7 @@ test('subscriber: at rest between lists it is never woken; a list wakes it and i
 test('a waiting actor answers liveness pings, and stop() ends its wait: stopped, its socket closed and no longer watched', async () => {
   const u = await url();
   const surveyor = PeerSocket.bind('surveyor', u).surveyDeadline(200);
-  const probe = await startActor('respondent', { urls: [u], service: 'idle-svc' });
+  const probe = await startActor('respondent', { urls: [u], service: 'idle-svc' }, { waitOnReadiness: true });
   try {
     await answerOne(surveyor);
     for (let i = 0; i < 5; i++) assert.equal(typeof (await probe.run.ping(10_000)), 'number');

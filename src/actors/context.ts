@@ -23,6 +23,7 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
   readonly name: string;
   readonly kind: ActorKind;
   readonly sliceMs: number;
+  readonly waitOnReadiness: boolean;
   readonly ledger: SocketLedger;
   status: ActorStatus = 'active';
   ready = false;
@@ -45,6 +46,7 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
     this.name = task.name;
     this.kind = task.args.kind;
     this.sliceMs = task.sliceMs;
+    this.waitOnReadiness = task.waitOnReadiness;
     this.ledger = new SocketLedger(task.ledger);
     this.mailbox = task.mailbox;
     this.pipe = task.pipe;
@@ -144,6 +146,26 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
   }
 
   // ------------------------------------------------------------ readiness
+
+  /**
+   * One receive of a loop that waits for messages; null when none came (the loop then
+   * checks its stop flag and calls again). In slices (the default), a blocking receive of
+   * at most sliceMs, then a turn of the event loop for control calls: the thread wakes
+   * every sliceMs, but answers on its own whatever the main thread does. With
+   * waitOnReadiness, a non-blocking receive and, when nothing is queued, a wait on the
+   * socket's readiness (readable()): no wake-ups at rest, but each one passes through the
+   * main thread's loop.
+   */
+  async receive(socket: NnSocket): Promise<Buffer | null> {
+    if (!this.waitOnReadiness) {
+      const data = socket.recv(this.sliceMs);
+      if (!data) await this.yield();
+      return data;
+    }
+    const data = socket.recvNow();
+    if (!data) await this.readable(socket);
+    return data;
+  }
 
   /**
    * Waits, without polling, until `socket` has a message to receive, or stop() is called,

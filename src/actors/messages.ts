@@ -83,8 +83,10 @@ export interface ActorTask {
   pipe?: MessagePort;
   /** SocketLedger buffer: the ids of the sockets this actor holds. */
   ledger: SharedArrayBuffer;
-  /** Slice of a blocking receive (the surveyor's, within a round): the bound on how late it notices stop() or a message. */
+  /** Slice of a blocking receive: the bound on how late the actor notices stop() or a message. */
   sliceMs: number;
+  /** Respondents and subscribers wait on their socket's readiness instead of receiving in slices (see ActorContext.receive). */
+  waitOnReadiness: boolean;
 }
 
 // ---------------------------------------------------------------- messages common to all actors

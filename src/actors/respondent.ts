@@ -1,7 +1,7 @@
 /**
  * The respondent actor, a client's presence: a RESPONDENT socket dialled to one or more
  * surveyors that answers every survey with the client's service string. Between surveys
- * it does not run at all: it waits for its socket to become readable.
+ * it receives in slices, or with waitOnReadiness does not run at all (ActorContext.receive).
  */
 import { encodeAnswer } from '../protocol.js';
 import { NnSocket } from '../transport.js';
@@ -25,7 +25,7 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     let surveys = 0;
     while (!ctx.stopping) {
       // The body is ignored: every survey is answered with the service string.
-      const survey = socket.recvNow();
+      const survey = await ctx.receive(socket);
       if (survey) {
         if (socket.send(answer)) {
           surveys++;
@@ -33,9 +33,6 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
           ctx.emit({ type: 'answered', surveys });
         }
         await ctx.maybeYield();
-      } else {
-        // Nothing queued: sleep until a survey arrives (no polling; see ActorContext.readable).
-        await ctx.readable(socket);
       }
     }
   } finally {

@@ -1,7 +1,7 @@
 /**
  * The subscriber actor: a SUB socket dialled to a publisher, subscribed to everything,
- * that decodes each published list and forwards it to its owner. Between lists it does
- * not run at all: it waits for its socket to become readable.
+ * that decodes each published list and forwards it to its owner. Between lists it
+ * receives in slices, or with waitOnReadiness does not run at all (ActorContext.receive).
  */
 import { decodeMembers } from '../protocol.js';
 import { NnSocket } from '../transport.js';
@@ -18,7 +18,7 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
     socket.connect(args.url);
     ctx.markReady();
     while (!ctx.stopping) {
-      const data = socket.recvNow();
+      const data = await ctx.receive(socket);
       if (data) {
         let members: string[];
         try {
@@ -32,9 +32,6 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
         ctx.count('lists');
         ctx.emit({ type: 'list', members });
         await ctx.maybeYield();
-      } else {
-        // Nothing queued: sleep until a list arrives (no polling; see ActorContext.readable).
-        await ctx.readable(socket);
       }
     }
   } finally {
