@@ -62,6 +62,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Run a plain JavaScript child without the TypeScript loader, whose memory and threads would be measured too. */
+  plain?: boolean;
 }
 
 /** One benchmark child process, with request / reply over its IPC channel. */
@@ -76,7 +78,8 @@ export class BenchChild extends EventEmitter<{ event: [Event]; exit: [number | n
   constructor(readonly name: string, script: string, args: string[] = [], options: SpawnOptions = {}) {
     super();
     const file = join(BENCH_DIR, script);
-    const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', file, ...args].map(shellQuote).join(' ');
+    const loader = options.plain ? [] : ['--import', 'tsx'];
+    const node = [process.execPath, ...(options.nodeArgs ?? []), ...loader, file, ...args].map(shellQuote).join(' ');
     const command = options.nofile ? `ulimit -n ${options.nofile} && exec ${node}` : `exec ${node}`;
     this.proc = spawn('bash', ['-c', command], {
       cwd: REPO,

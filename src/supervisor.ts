@@ -59,11 +59,19 @@ export interface SupervisorOptions extends RestartSettings {
   stopTimeoutMs?: number;
   /** Bound on one blocking receive inside actors: how late they notice stop() and messages. Default 50 ms. */
   sliceMs?: number;
+  /**
+   * Respondents and subscribers wait on their socket's readiness, watched on the main
+   * thread's loop, instead of receiving in slices of sliceMs: an actor at rest then never
+   * runs (idle CPU ~10× lower), but its wake-ups pass through the main thread's loop, so a
+   * host that blocks that loop for longer than a survey deadline misses rounds. Default false.
+   */
+  waitOnReadiness?: boolean;
 }
 
 /** Every SupervisorOptions name (src/options.ts). */
 export const SUPERVISOR_OPTION_NAMES = optionNames<SupervisorOptions>()([
   ...RESTART_SETTING_NAMES,
+  'waitOnReadiness',
   'livenessIntervalMs',
   'livenessTimeoutMs',
   'startTimeoutMs',
@@ -83,6 +91,7 @@ export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'res
   startTimeoutMs: 10_000,
   stopTimeoutMs: 2_000,
   sliceMs: 50,
+  waitOnReadiness: false,
 };
 
 export interface ActorStartEvent {
@@ -293,7 +302,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         sibling.run.post({ type: 'attach-pipe', port: channel.port2 }, [channel.port2]);
       }
     }
-    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, pool: this.pool!, ...(pipe ? { pipe } : {}) });
+    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, waitOnReadiness: this.opts.waitOnReadiness, pool: this.pool!, ...(pipe ? { pipe } : {}) });
     child.run = run;
     const onMessage = child.spec.onMessage as ((msg: ActorOut) => void) | undefined;
     if (onMessage) run.onMessage(onMessage);
@@ -443,6 +452,7 @@ function validateSupervisorOptions(o: typeof SUPERVISOR_DEFAULTS & { resetBackof
   if (!Number.isInteger(o.livenessIntervalMs) || o.livenessIntervalMs < 0) {
     throw new InvalidOptionError(`livenessIntervalMs must be a whole number >= 0, got ${o.livenessIntervalMs}`);
   }
+  if (typeof o.waitOnReadiness !== 'boolean') throw new InvalidOptionError(`waitOnReadiness must be true or false, got ${String(o.waitOnReadiness)}`);
   for (const k of ['livenessTimeoutMs', 'startTimeoutMs', 'stopTimeoutMs', 'sliceMs'] as const) {
     if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${o[k]}`);
   }

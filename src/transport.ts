@@ -2,10 +2,12 @@
  * A small typed wrapper over the `nanomsg` package's raw bindings.
  *
  * The package's JS `Socket` class polls on the main thread's libuv loop and aborts the
- * process when used from a worker, so actors use the bindings directly: blocking calls
- * bounded by NN_RCVTIMEO / NN_SNDTIMEO, which is exactly what a worker thread is for.
+ * process when used from a worker, so actors use the bindings directly: non-blocking
+ * receives, woken by a readiness watch that the main thread keeps for them
+ * (`watchReadable`), or blocking calls bounded by NN_RCVTIMEO / NN_SNDTIMEO.
  */
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import { NativeBuildMissingError, SocketError } from './errors.js';
 
 interface NanomsgBindings {
@@ -20,10 +22,13 @@ interface NanomsgBindings {
   Recv(s: number, flags: number): Buffer | number;
   Errno(): number;
   Err(): string;
-  PollSocket(s: number, sender: boolean, onReady: (events: number) => void): object;
-  PollStop(poll: object): void;
+  PollSocket(s: number, isSender: boolean, onEvents: (events: number) => void): PollHandle;
+  PollStop(handle: PollHandle): void;
   [constant: string]: unknown;
 }
+
+/** nanomsg's poll context (a uv_poll_t on uv_default_loop), opaque to JS. */
+type PollHandle = Buffer;
 
 const require = createRequire(import.meta.url);
 const nn = loadBindings();
@@ -55,6 +60,7 @@ const NN_SOL_SOCKET = c('NN_SOL_SOCKET');
 const NN_DONTWAIT = c('NN_DONTWAIT');
 const NN_SURVEYOR = c('NN_SURVEYOR');
 const NN_SUB_SUBSCRIBE = c('NN_SUB_SUBSCRIBE');
+const NN_RCVFD = c('NN_RCVFD');
 const ETIMEDOUT = c('ETIMEDOUT');
 const EAGAIN = c('EAGAIN');
 const EINTR = c('EINTR');
@@ -151,6 +157,37 @@ export class SocketLedger {
     }
     return closed;
   }
+}
+
+/**
+ * Watches a socket until it has a message to receive, on the main thread's libuv loop, and
+ * then calls `onReadable` once (one-shot: watch again after draining the socket). Returns
+ * a function that cancels the watch; call it before the socket is closed (libuv must not
+ * poll a closed descriptor, and nanomsg reuses them).
+ *
+ * This is nanomsg's own readiness watcher (`PollSocket`: a uv_poll over the socket's
+ * NN_RCVFD, which nanomsg signals while a message is queued), the one its JS `Socket`
+ * uses. It registers on `uv_default_loop()`, the main thread's loop — which is why it can
+ * only be used here, and why worker-thread actors ask the main thread to watch for them.
+ * Throws a SocketError if the socket has no receive descriptor (closed, or a PUB socket).
+ */
+export function watchReadable(socketId: number, onReadable: () => void): () => void {
+  if (!isMainThread) throw new Error('watchReadable: nanomsg polls on the main thread\'s loop only');
+  // PollSocket does not check that the descriptor exists: ask first.
+  if (nn.Getopt(socketId, NN_SOL_SOCKET, NN_RCVFD) === undefined) fail('watch readable');
+  let handle: PollHandle | undefined;
+  let armed = true;
+  const cancel = () => {
+    if (!armed) return;
+    armed = false;
+    if (handle) nn.PollStop(handle);
+  };
+  handle = nn.PollSocket(socketId, false, () => {
+    if (!armed) return;
+    cancel();
+    onReadable();
+  });
+  return cancel;
 }
 
 /** One nanomsg SP socket, used from a single thread. */
@@ -269,10 +306,10 @@ export class NnSocket {
 /**
  * Calls `onReadable` on the main thread's event loop whenever `socket` may have a message
  * (libuv polls its NN_RCVFD, as nanomsg's JS Socket does), until the returned function is
- * called. Main thread only: nanomsg 4.2.1 polls on the process's default loop, which a
- * worker thread does not run.
+ * called: a continuous watch, where watchReadable is one-shot. Main thread only: nanomsg
+ * 4.2.1 polls on the process's default loop, which a worker thread does not run.
  */
-export function watchReadable(socket: NnSocket, onReadable: () => void): () => void {
+export function pollReadable(socket: NnSocket, onReadable: () => void): () => void {
   const poll = nn.PollSocket(socket.id, false, () => onReadable());
   let stopped = false;
   return () => {

@@ -2,6 +2,8 @@
  * The respondent actor, a client's presence: a RESPONDENT socket dialled to one or more
  * surveyors that answers every survey with the client's service string — and, to a survey
  * of this library's servers naming a list the client does not hold, asks for that list.
+ * Between surveys it receives in slices, or with waitOnReadiness does not run at all
+ * (ActorContext.receive).
  */
 import { answerTo, keyringOf, type Field } from '../admission.js';
 import { decodeSurveyBody, encodeExtendedAnswer, FieldTag } from '../extensions.js';
@@ -64,7 +66,7 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     ctx.markReady();
     let surveys = 0;
     while (!ctx.stopping) {
-      const survey = socket.recv(ctx.sliceMs);
+      const survey = await ctx.receive(socket);
       if (survey) {
         const asks = lacksList(survey, args.asksForLists ?? false, held);
         // Plain mode answers every survey (Go, nanocat, nng servers send empty ones);
@@ -78,11 +80,10 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
           ctx.emit({ type: 'answered', surveys });
         }
         await ctx.maybeYield();
-      } else {
-        await ctx.yield();
       }
     }
   } finally {
+    await ctx.unwatch(socket);
     socket.close();
   }
 }

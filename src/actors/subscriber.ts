@@ -1,6 +1,7 @@
 /**
  * The subscriber actor: a SUB socket dialled to a publisher, subscribed to everything,
- * that decodes each published list and forwards it to its owner.
+ * that decodes each published list and forwards it to its owner. Between lists it
+ * receives in slices, or with waitOnReadiness does not run at all (ActorContext.receive).
  */
 import { keyringOf } from '../admission.js';
 import { listDigest } from '../extensions.js';
@@ -58,7 +59,7 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
     });
     ctx.markReady();
     while (!ctx.stopping) {
-      const data = socket.recv(ctx.sliceMs);
+      const data = await ctx.receive(socket);
       if (data) {
         const opened = opening.open(data);
         const read = opened.ok ? decodeList(opened.list) : opened;
@@ -73,11 +74,10 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
         // survey's, which names the list as published before sealing (the opened bytes).
         ctx.emit({ type: 'list', members: read.members, digest: listDigest(read.list).toString('hex') });
         await ctx.maybeYield();
-      } else {
-        await ctx.yield();
       }
     }
   } finally {
+    await ctx.unwatch(socket);
     socket.close();
   }
 }

@@ -36,6 +36,8 @@ export interface StartActorOptions {
   inline?: boolean;
   /** Bound on one blocking receive inside the actor. Default 50 ms (2 ms inline). */
   sliceMs?: number;
+  /** A respondent or subscriber waits on its socket's readiness instead of receiving in slices. Default false. */
+  waitOnReadiness?: boolean;
   /** Give the actor a sibling pipe (surveyor / publisher) whose other end is `probe.pipe`. Default: for those two kinds. */
   pipe?: boolean;
   /** Deadline for the actor to become ready. Default 10,000 ms. */
@@ -165,6 +167,7 @@ export async function startActor<K extends ActorKind>(
   const channel = wantsPipe ? new MessageChannel() : undefined;
   const run = new ActorRun<Out<K>>(options.name ?? `test/${kind}`, { ...args, kind } as ActorArgs, {
     sliceMs: options.sliceMs ?? (options.inline ? 2 : 50),
+    waitOnReadiness: options.waitOnReadiness ?? false,
     ...(channel ? { pipe: channel.port1 } : {}),
     inline: options.inline ?? false,
   });

@@ -7,7 +7,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NnSocket, watchReadable, type SocketKind } from '../transport.js';
+import { NnSocket, pollReadable, type SocketKind } from '../transport.js';
 
 /** How often a PeerSocket in a worker thread checks for a message. */
 const WORKER_CHECK_MS = 5;
@@ -84,7 +84,7 @@ export class PeerSocket {
           reject(e);
         }
       };
-      const stop = watchReadable(this.socket, check);
+      const stop = pollReadable(this.socket, check);
       // The last look at the deadline: a message that came with it still counts.
       const timer = setTimeout(() => {
         try {

@@ -1,0 +1,165 @@
+/**
+ * `npm run bench:idle [-- --seconds 20] [--counts 1,10,50] [--before PATH/dist/index.js]`:
+ * what an embedded client costs at rest, beside node-discover in the same run.
+ *
+ * Every group runs in its own processes, started together and measured over the same
+ * window, so the machine's load (shared, noisy) weighs on all of them alike:
+ * - a bare Node process (the baseline);
+ * - this library: a server process, and for each count C one process holding C clients
+ *   (createClient with a subscription: a respondent and a subscriber actor each); the same
+ *   again with `supervision: { waitOnReadiness: true }`;
+ * - with --before, the same for another build (e.g. the base commit's), with its own server;
+ * - node-discover, loopback only (address and broadcast 127.255.255.255): ten processes
+ *   of one member each (the per-member figure, as a service embedding it would run), and
+ *   for each count C > 1 one process holding C members, each group on its own UDP port.
+ * Defaults of both libraries. Per process: CPU over the window (user + system, from
+ * /proc/PID/stat) in % of one core, RSS (median of one reading a second, VmRSS) and
+ * threads (/proc/PID/status); then, for this library's clients, how long each close()
+ * takes (p50 / max, ms). Children are plain JavaScript run without the TypeScript
+ * loader, which would add its own memory to every process and worker thread.
+ * Results: bench/results/idle.json and idle.md.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
+import { freePort, tcpPair } from '../src/testing/endpoints.js';
+import { BenchChild, BENCH_DIR, REPO } from './ipc.js';
+import { machine, processCpuMs } from './machine.js';
+import { summarize } from './stats.js';
+
+const { values: argv } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '20' },
+    settle: { type: 'string', default: '5' },
+    counts: { type: 'string', default: '1,10,50' },
+    'discover-processes': { type: 'string', default: '10' },
+    before: { type: 'string' },
+    out: { type: 'string', default: join(BENCH_DIR, 'results') },
+  },
+});
+const windowMs = Number(argv.seconds) * 1000;
+const settleMs = Number(argv.settle) * 1000;
+const counts = argv.counts!.split(',').map(Number);
+const discoverProcesses = Number(argv['discover-processes']);
+if (!(windowMs > 0) || !(settleMs >= 0) || counts.some((c) => !Number.isInteger(c) || c < 1) || !(discoverProcesses >= 2)) {
+  throw new Error('usage: npm run bench:idle -- [--seconds S] [--settle S] [--counts 1,10,50] [--discover-processes N>=2] [--before PATH/dist/index.js]');
+}
+const thisLib = pathToFileURL(join(REPO, 'dist', 'index.js')).href;
+const beforeLib = argv.before ? pathToFileURL(argv.before).href : undefined;
+
+interface Group {
+  name: string;
+  /** Members per process. */
+  members: number;
+  procs: BenchChild[];
+  pids: number[];
+}
+
+const groups: Group[] = [];
+const all: BenchChild[] = [];
+
+async function group(name: string, members: number, processes: number, start: Record<string, unknown>): Promise<Group> {
+  const procs = Array.from({ length: processes }, (_, i) => new BenchChild(`${name}#${i}`, 'procs/idle-members.mjs', [], { plain: true }));
+  all.push(...procs);
+  await Promise.all(procs.map((p) => p.up()));
+  const replies = await Promise.all(procs.map((p) => p.request<{ pid: number }>('start', { count: members, ...start }, 180_000)));
+  const g = { name, members, procs, pids: replies.map((r) => r.pid) };
+  groups.push(g);
+  return g;
+}
+
+async function libraryGroups(label: string, lib: string, waitOnReadiness = false): Promise<void> {
+  const urls = await tcpPair();
+  await group(`${label}: server`, 0, 1, { kind: 'server', lib, ...urls });
+  await Promise.all(
+    counts.map((c) => group(`${label}: ${c} client${c > 1 ? 's' : ''} in one process`, c, 1, { kind: 'library', lib, ...urls, waitOnReadiness })),
+  );
+}
+
+async function discoverGroups(): Promise<void> {
+  const solo = await freePort();
+  await group(`node-discover: 1 member per process (×${discoverProcesses})`, 1, discoverProcesses, {
+    kind: 'discover',
+    port: solo,
+    expectPeers: discoverProcesses - 1,
+  });
+  for (const c of counts.filter((c) => c > 1)) {
+    await group(`node-discover: ${c} members in one process`, c, 1, { kind: 'discover', port: await freePort(), expectPeers: c - 1 });
+  }
+}
+
+function status(pid: number): { rssMiB: number; threads: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return {
+    rssMiB: Number(/^VmRSS:\s+(\d+)/m.exec(s)?.[1] ?? NaN) / 1024,
+    threads: Number(/^Threads:\s+(\d+)/m.exec(s)?.[1] ?? NaN),
+  };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+try {
+  console.log(`bench:idle: starting (${counts.join(' / ')} members per process; window ${windowMs / 1000} s after ${settleMs / 1000} s at rest)`);
+  await Promise.all([
+    group('bare Node process', 0, 1, { kind: 'bare' }),
+    libraryGroups('this library', thisLib),
+    libraryGroups('this library, waitOnReadiness', thisLib, true),
+    ...(beforeLib ? [libraryGroups('before', beforeLib)] : []),
+    discoverGroups(),
+  ]);
+  console.log('bench:idle: every member is up; measuring');
+  await delay(settleMs);
+  const pids = groups.flatMap((g) => g.pids);
+  const cpu0 = new Map(pids.map((pid) => [pid, processCpuMs([pid])]));
+  const rss = new Map<number, number[]>(pids.map((pid) => [pid, []]));
+  const t0 = performance.now();
+  while (performance.now() - t0 < windowMs) {
+    for (const pid of pids) rss.get(pid)!.push(status(pid).rssMiB);
+    await delay(1000);
+  }
+  const elapsed = performance.now() - t0;
+  const rows = groups.map((g) => {
+    const cpuPct = g.pids.map((pid) => ((processCpuMs([pid]) - cpu0.get(pid)!) / elapsed) * 100);
+    const rssMiB = g.pids.map((pid) => summarize(rss.get(pid)!).p50);
+    const threads = g.pids.map((pid) => status(pid).threads);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    return {
+      group: g.name,
+      processes: g.pids.length,
+      membersPerProcess: g.members,
+      cpuPctPerProcess: round2(mean(cpuPct)),
+      cpuPctPerMember: g.members > 0 ? round2(mean(cpuPct) / g.members) : null,
+      rssMiBPerProcess: round1(mean(rssMiB)),
+      threadsPerProcess: Math.round(mean(threads)),
+    };
+  });
+  // After the window: close the library's clients one by one, timed in their own process.
+  const closing = await Promise.all(
+    groups.map(async (g) => {
+      if (!g.name.includes('client')) return null;
+      const { closeMs } = await g.procs[0]!.request<{ closeMs: number[] }>('close', {}, 180_000);
+      const s = summarize(closeMs);
+      return { p50: round1(s.p50), max: round1(s.max) };
+    }),
+  );
+  const results = rows.map((r, i) => ({ ...r, closeMs: closing[i] ?? null }));
+  const bare = results[0]!;
+  const md = [
+    `Idle for ${Math.round(elapsed / 1000)} s after ${settleMs / 1000} s at rest; per process (mean over the group's processes). Machine: ${machine().nproc} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
+    '',
+    '| group | processes | members per process | CPU, % of a core | CPU per member | RSS (MiB) | RSS above bare Node (MiB) | threads | close() p50 / max (ms) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
+      (r) =>
+        `| ${r.group} | ${r.processes} | ${r.membersPerProcess} | ${r.cpuPctPerProcess} | ${r.cpuPctPerMember ?? ''} | ${r.rssMiBPerProcess} | ${r === bare ? '' : round1(r.rssMiBPerProcess - bare.rssMiBPerProcess)} | ${r.threadsPerProcess} | ${r.closeMs ? `${r.closeMs.p50} / ${r.closeMs.max}` : ''} |`,
+    ),
+  ].join('\n');
+  console.log(md);
+  writeFileSync(join(argv.out!, 'idle.json'), JSON.stringify({ machine: machine(), windowMs: elapsed, settleMs, rows: results }, null, 2) + '\n');
+  writeFileSync(join(argv.out!, 'idle.md'), md + '\n');
+} finally {
+  await Promise.all(all.map((p) => p.stop()));
+}
