@@ -7,6 +7,9 @@
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
 import { escapeUnprintable, terminalSafeJson } from './printable.js';
+import type { ListRefusal } from './peer-lists.js';
+import type { ListRefusalReason } from './protocol.js';
+import { RefusalLog } from './refusal-log.js';
 import type { Server } from './server.js';
 import type { ActorExitEvent, ActorRestartEvent, ActorStartEvent, GiveUpEvent, Supervisor } from './supervisor.js';
 
@@ -122,5 +125,40 @@ export function logServer(server: Server, log: Logger): () => void {
     server.off('refused', onRefused);
     server.off('duplicate', onDuplicate);
     detachSupervisor();
+  };
+}
+
+/** What a refused list most likely means for the person running the command. */
+const LIST_REFUSAL_HINTS: Record<ListRefusalReason, string> = {
+  malformed: 'not a member list: a server in shared-secret mode seals its lists (give --secret)',
+  unsealed: 'a plain list: the server has no secret, or an impostor publishes',
+  'unknown-key': "sealed with a key not in this keyring: does --secret match the server's?",
+  'bad-seal': "sealed with another key, or tampered with: does --secret match the server's?",
+  replayed: 'an older sealed list sent again',
+};
+
+/** A subscriber or client whose published lists can be refused. */
+interface ListReceiver {
+  on(event: 'refused', listener: (r: ListRefusal) => void): unknown;
+  off(event: 'refused', listener: (r: ListRefusal) => void): unknown;
+}
+
+/**
+ * Warns about published lists the receiver refused, at most once per reason per
+ * `intervalMs` (src/refusal-log.ts), so that `watch` against a server it cannot read says
+ * why instead of printing nothing. The returned function detaches and logs what is pending.
+ */
+export function logListRefusals(receiver: ListReceiver, log: Logger, intervalMs = 60_000): () => void {
+  const summaries = new RefusalLog<ListRefusalReason>(intervalMs, (s) =>
+    log.warn(
+      { refusedLists: s.count, code: s.code, reason: s.reason, periodMs: s.periodMs },
+      `refused ${s.count} published list${s.count === 1 ? '' : 's'} (${s.code}): ${LIST_REFUSAL_HINTS[s.code]}`,
+    ),
+  );
+  const onRefused = (r: ListRefusal) => summaries.add(r.code, 1, r.reason);
+  receiver.on('refused', onRefused);
+  return () => {
+    receiver.off('refused', onRefused);
+    summaries.flush(true);
   };
 }

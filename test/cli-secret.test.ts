@@ -24,6 +24,9 @@ test('server --accept --secret-file: the client with the key and a matching name
     const watch = new Cli(['watch', '--pubsub-url', ports.pubsubUrl, '--json', '--secret', SECRET]);
     procs.push(watch);
     await watch.log(/^watching/, 'watch to subscribe');
+    // A watch without the secret cannot read the sealed lists: it says so instead of printing nothing.
+    const plainWatch = new Cli(['watch', '--pubsub-url', ports.pubsubUrl, '--json']);
+    procs.push(plainWatch);
     const withKey = { ...cleanEnv({ GOPHERDISCOVERY_SECRET: SECRET }) };
     for (const [name, env] of [
       ['ok-1', withKey],
@@ -40,6 +43,8 @@ test('server --accept --secret-file: the client with the key and a matching name
     await server.log(/refused .*not accepted/, 'the not-accepted refusal logged');
     await server.log(/refused .*no MAC/, 'the unauthenticated refusal logged');
     assert.deepEqual(parseJson(line)?.members, ['ok-1']);
+    await plainWatch.log(/^refused \d+ published lists? \(malformed\): .*give --secret/, 'the plain watch to warn about the sealed lists');
+    assert.deepEqual(plainWatch.stdout.all, [], 'the plain watch printed no list');
     // watch may first print the current state (empty, by a heartbeat); no other name ever appears.
     for (const l of watch.stdout.all) assert.ok([[], ['ok-1']].some((m) => JSON.stringify(m) === JSON.stringify(parseJson(l)?.members)), `watch printed ${l}`);
   } finally {

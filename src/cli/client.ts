@@ -1,6 +1,6 @@
 /** `gopherdiscovery client`: registers a service; with a pub/sub URL prints each peer list. */
 import { createClient } from '../client.js';
-import { logSupervisor } from '../log.js';
+import { logListRefusals, logSupervisor } from '../log.js';
 import { jsonLine, printable } from '../printable.js';
 import { inFlagTerms, LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
@@ -44,6 +44,7 @@ export const clientCommand: Command = {
       signal: stop,
     }));
     const detachLog = logSupervisor(client.supervisor, log);
+    const detachRefusals = logListRefusals(client, log);
     if (pubsubUrl) {
       const print = (peers: string[]) =>
         out(json ? jsonLine({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.map(printable).join(', ') || '(none)'}`);
@@ -59,6 +60,7 @@ export const clientCommand: Command = {
     await runUntilStopped({ stop, log }, [client], 'stopping', async () => {
       await client.close();
       detachLog();
+      detachRefusals();
       log.info('client stopped');
     });
   },

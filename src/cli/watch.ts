@@ -1,7 +1,7 @@
 /** `gopherdiscovery watch`: prints each membership change (joined, left, the full list). */
 import { jsonLine, printable } from '../printable.js';
 import { diffLists } from '../protocol.js';
-import { logSupervisor } from '../log.js';
+import { logListRefusals, logSupervisor } from '../log.js';
 import { subscribe } from '../subscriber.js';
 import { inFlagTerms, LOG_OPTIONS, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, type Command } from './context.js';
@@ -20,8 +20,10 @@ const spec: CommandSpec = {
     ...LOG_OPTIONS,
   ],
   notes:
-    'Lists are published only when membership changes, so the first line comes with the next change;\n' +
-    'it shows every member as joined. Data goes to stdout, logs to stderr.',
+    "The first line is the server's current list (within one heartbeat, with a server's default options;\n" +
+    'with the next change, against a server in the original mode); it shows every member as joined.\n' +
+    'Lists the subscriber refuses (e.g. sealed by a server with a secret) are logged as warnings.\n' +
+    'Data goes to stdout, logs to stderr.',
 };
 
 export interface WatchLine {
@@ -50,6 +52,7 @@ export const watchCommand: Command = {
       subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), ...(secret ? { secret } : {}), signal: stop }),
     );
     const detachLog = logSupervisor(sub.supervisor, log);
+    const detachRefusals = logListRefusals(sub, log);
     let previous: string[] = [];
     const print = (members: string[]) => {
       const { joined, left } = diffLists(previous, members);
@@ -65,6 +68,7 @@ export const watchCommand: Command = {
     await runUntilStopped({ stop, log }, [sub], 'stopping', async () => {
       await sub.close();
       detachLog();
+      detachRefusals();
     });
   },
 };
