@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { createClient, createServer, subscribe, type Client } from '../src/index.js';
 import { closeActorPool } from '../src/pool.js';
 import { FAST, tcpPair } from './helpers/endpoints.js';
-import { nothingWithin, sameMembers, until } from './helpers/wait.js';
+import { eventually, sameMembers, until } from './helpers/wait.js';
 
 const LIST_DEADLINE = 20_000;
 after(() => closeActorPool());
@@ -117,14 +117,22 @@ test('7. publication only on change: after the list of three, no list within 100
       const clients = await Promise.all(['client1', 'client2', 'client3'].map((service) => createClient({ ...urls, service }).then(track)));
       const peers = clients[0]!.peers()[Symbol.asyncIterator]();
       await until(peers, (l) => l.length === 3, LIST_DEADLINE, 'all three');
+      // Five rounds (100 ms on an idle machine): a list may arrive only if the membership
+      // changed — a starved machine can make a client miss three 10 ms surveys, and then the
+      // server rightly publishes; the heartbeat repeats an unchanged list, which peers() does
+      // not yield again.
       let rounds = 0;
+      let changes = 0;
       const countRounds = () => rounds++;
+      const countChanges = () => changes++;
       server.on('round', countRounds);
-      const { value } = await nothingWithin(peers, 100);
+      server.on('change', countChanges);
+      let arrived: string[] | undefined;
+      void peers.next().then((r) => (arrived = r.done ? undefined : r.value));
+      await eventually(() => rounds >= 5, LIST_DEADLINE, 'five rounds');
       server.off('round', countRounds);
-      assert.equal(value, undefined, `a list arrived although nothing changed: ${JSON.stringify(value)}`);
-      // The window really spanned rounds in which every client answered.
-      assert.ok(rounds >= 2, `only ${rounds} rounds ran in 100 ms`);
+      server.off('change', countChanges);
+      assert.ok(arrived === undefined || changes > 0, `a list arrived although nothing changed: ${JSON.stringify(arrived)}`);
     });
   } finally {
     await server.close();
