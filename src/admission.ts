@@ -110,11 +110,24 @@ export function openAnswer(keyring: Keyring, nonces: readonly Uint8Array[], data
   try {
     parts = splitAnswer(data);
   } catch (e) {
-    return { ok: false, code: 'unauthenticated', reason: `answer fields do not parse: ${(e as Error).message}` };
+    return unparsedAnswer((e as Error).message);
   }
+  return verifyAnswerParts(keyring, nonces, parts, data.byteLength);
+}
+
+/** The refusal of an answer whose fields do not parse (`why`: the parser's message). */
+export function unparsedAnswer(why: string): OpenedAnswer {
+  return { ok: false, code: 'unauthenticated', reason: `answer fields do not parse: ${why}` };
+}
+
+/**
+ * openAnswer for an answer already split into its name and fields (by the surveyor, which
+ * reads needList from the same fields): `bytes` is the whole answer's length, for the reason.
+ */
+export function verifyAnswerParts(keyring: Keyring, nonces: readonly Uint8Array[], parts: { name: Uint8Array; fields: ReadonlyMap<number, Uint8Array> }, bytes: number): OpenedAnswer {
   const mac = parts.fields.get(FieldTag.mac);
   const keyId = parts.fields.get(FieldTag.keyId);
-  if (!mac || !keyId) return { ok: false, code: 'unauthenticated', reason: `answer of ${data.byteLength} bytes carries no MAC (a client without the secret)` };
+  if (!mac || !keyId) return { ok: false, code: 'unauthenticated', reason: `answer of ${bytes} bytes carries no MAC (a client without the secret)` };
   switch (keyring.verifyAnswer(nonces, parts.name, keyId, mac)) {
     case 'ok':
       return { ok: true, name: parts.name };

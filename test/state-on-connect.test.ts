@@ -56,8 +56,10 @@ test('pure: the survey body names the list; the answer asks for it only when not
   assert.equal(answerFor(body, plain, need, false, new Set()), plain, 'no subscription: never asks');
   assert.equal(answerFor(Buffer.alloc(0), plain, need, true, new Set()), plain, 'a plain survey (Go, nanocat, nng servers)');
   assert.equal(answerFor(Buffer.from('GDX1\u0001\u0000\u00ff'), plain, need, true, new Set()), plain, 'a body that does not parse is ignored');
-  assert.deepEqual(readAnswer(need, true), { name: plain, needList: true });
-  assert.deepEqual(readAnswer(plain, true), { name: plain, needList: false });
+  const read = readAnswer(need, true);
+  assert.deepEqual([read.name, read.needList, read.malformed], [plain, true, undefined]);
+  const bare = readAnswer(plain, true);
+  assert.deepEqual([bare.name, bare.needList, bare.fields.size], [plain, false, 0]);
   assert.deepEqual(readAnswer(need, false).name, need, 'to a plain survey nothing is split: decodeAnswer refuses the NUL');
 });
 
@@ -189,8 +191,9 @@ test('nanocat and nng (nngcat) respondents answer surveys that carry a list dige
       assert.equal(survey.subarray(0, 7).toString('latin1'), 'GDX1\u0001\u0000\u0008');
       assert.equal(survey.byteLength, 15);
     }
-    await within(DEADLINE, 'our client listed next to them', client.listed());
-    assert.ok(sameMembers(client.latestPeers()!, ['nc-1', 'nng-1', 'ts-1']));
+    await within(DEADLINE, 'our client listed', client.listed());
+    // listed() may come from an eager list published before the others answered: wait for the full one.
+    await eventually(() => sameMembers(client.latestPeers() ?? [], ['nc-1', 'nng-1', 'ts-1']), DEADLINE, 'our client holds the list with all three');
   } finally {
     await Promise.all(peers.map((p) => p.kill()));
     await client.close();
@@ -212,6 +215,12 @@ test('pure, secret mode: one survey body carries the list digest, the nonce and 
   const asking = answerTo(name, ring, body, [[FieldTag.needList, new Uint8Array(0)]])!;
   assert.equal(readAnswer(asking, true).needList, true);
   assert.deepEqual(auth.open(asking), { ok: true, name }, 'the MAC still verifies next to needList');
+  assert.deepEqual(auth.open(asking, readAnswer(asking, true)), { ok: true, name }, 'the same from the answer as split once by readAnswer');
+  const garbled = Buffer.concat([name, Buffer.from([0, FieldTag.mac, 0])]);
+  const refused = auth.open(garbled, readAnswer(garbled, true));
+  assert.equal(refused.ok, false);
+  assert.match(!refused.ok ? refused.reason : '', /do not parse/, 'fields that do not parse are refused with the parser\'s reason');
+  assert.deepEqual(refused, auth.open(garbled), 'split once or twice, the same verdict');
   const holding = answerTo(name, ring, body)!;
   assert.equal(readAnswer(holding, true).needList, false);
   assert.deepEqual(auth.open(holding), { ok: true, name });

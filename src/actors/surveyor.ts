@@ -7,7 +7,7 @@
  * lets its own answer deadline (src/answer-deadline.ts) pass is dropped mid-round.
  */
 import { performance } from 'node:perf_hooks';
-import { compileAccept, keyringOf, openAnswer, secretSurveyFields, type Field } from '../admission.js';
+import { compileAccept, keyringOf, openAnswer, secretSurveyFields, unparsedAnswer, verifyAnswerParts, type Field } from '../admission.js';
 import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
 import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
 import { surveyNonce, type KeyMaterial } from '../keyring.js';
@@ -205,18 +205,29 @@ export function surveyDigestFields(members: Iterable<string>, digest: boolean): 
   return digest ? [[FieldTag.listDigest, listDigest(encodeMembers(members))]] : [];
 }
 
+/** An answer as the surveyor reads it once: its name, its fields, and whether it asks for the current list. */
+export interface ReadAnswer {
+  name: Uint8Array;
+  needList: boolean;
+  fields: ReadonlyMap<number, Uint8Array>;
+  /** Set when the fields after the NUL do not parse (the parser's message); `name` is then the whole answer. */
+  malformed?: string;
+}
+
+const NO_FIELDS: ReadonlyMap<number, Uint8Array> = new Map();
+
 /**
- * The name part of an answer, and whether it asks for the current list (FieldTag.needList).
+ * Splits an answer once into its name and fields (FieldTag.needList, secret mode's MAC).
  * Only answers to extended surveys carry fields; an answer whose fields do not parse is
  * left whole, for decodeAnswer to refuse (its NUL is a control character).
  */
-export function readAnswer(data: Buffer, extended: boolean): { name: Uint8Array; needList: boolean } {
-  if (!extended || !data.includes(0)) return { name: data, needList: false };
+export function readAnswer(data: Buffer, extended: boolean): ReadAnswer {
+  if (!extended || !data.includes(0)) return { name: data, needList: false, fields: NO_FIELDS };
   try {
     const { name, fields } = splitAnswer(data);
-    return { name, needList: fields.has(FieldTag.needList) };
-  } catch {
-    return { name: data, needList: false };
+    return { name, needList: fields.has(FieldTag.needList), fields };
+  } catch (e) {
+    return { name: data, needList: false, fields: NO_FIELDS, malformed: (e as Error).message };
   }
 }
 
@@ -241,8 +252,12 @@ export function surveyHeader(id: number): Buffer {
 export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnswers'>): {
   /** The next survey's body: `before` (other extensions' fields, e.g. the list digest), then in secret mode a fresh nonce and key id. */
   body(before?: readonly Field[]): Uint8Array;
-  /** Secret mode: checks the answer's MAC and gives its name. Plain mode: `plain` (the name as readAnswer split it; by default the whole answer). */
-  open(data: Buffer, plain?: Uint8Array): ReturnType<typeof openAnswer>;
+  /**
+   * Secret mode: checks the answer's MAC and gives its name, from `read` (the answer as
+   * readAnswer split it, so that it is split once) or else splitting `data`. Plain mode:
+   * `read`'s name, by default the whole answer.
+   */
+  open(data: Buffer, read?: ReadAnswer): ReturnType<typeof openAnswer>;
   /** Rotation: the new keyring checks answers from now on (the survey under way included). */
   rekey(keys: KeyMaterial[]): void;
 } {
@@ -250,7 +265,7 @@ export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnsw
   if (!keyring) {
     return {
       body: (before = []) => (before.length > 0 ? encodeSurveyBody(before) : SURVEY_BODY),
-      open: (data, plain = data) => ({ ok: true, name: plain }),
+      open: (data, read) => ({ ok: true, name: read?.name ?? data }),
       rekey: () => {},
     };
   }
@@ -261,7 +276,10 @@ export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnsw
       nonces = args.lateAnswers === 'count' ? [nonce, ...nonces.slice(0, 1)] : [nonce];
       return encodeSurveyBody([...before, ...secretSurveyFields(keyring!, nonce)]);
     },
-    open: (data) => openAnswer(keyring!, nonces, data),
+    open(data, read) {
+      if (!read) return openAnswer(keyring!, nonces, data);
+      return read.malformed !== undefined ? unparsedAnswer(read.malformed) : verifyAnswerParts(keyring!, nonces, read, data.byteLength);
+    },
     rekey: (keys) => (keyring = keyringOf(keys) ?? keyring),
   };
 }
@@ -455,9 +473,9 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const extended = digestOn || (args.keys?.length ?? 0) > 0;
     const take = (data: Buffer, at: number) => {
       // One answer may carry both extensions: needList (state on connect) and a MAC (secret mode).
-      const { name, needList } = readAnswer(data, extended);
-      const opened = auth.open(data, name);
-      if (opened.ok) takeName(opened.name, needList, at);
+      const read = readAnswer(data, extended);
+      const opened = auth.open(data, read);
+      if (opened.ok) takeName(opened.name, read.needList, at);
       else refuse(opened.code, opened.reason);
     };
     const askMainThread = () => {
