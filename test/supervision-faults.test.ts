@@ -34,7 +34,9 @@ for (const kind of KINDS) {
   for (const how of FAILURES) {
     test(`${kind} × ${how}: restarted, and the lists are right afterwards`, async (t) => {
       const urls = await tcpPair();
-      const server = await createServer({ ...urls, ...STEADY, supervision });
+      // missedRounds 8 (~0.5 s of silence): a live member descheduled for a few 50 ms surveys on a
+      // loaded machine is not dropped — such a drop would be detection, not the restart under test.
+      const server = await createServer({ ...urls, ...STEADY, missedRounds: 8, supervision });
       const clients: Client[] = [];
       const sub = await subscribe({ pubsubUrl: urls.pubsubUrl, supervision });
       try {
@@ -84,7 +86,7 @@ for (const kind of KINDS) {
             if (server.members().includes('client2')) resolve();
             server.on('round', check);
           }));
-          assert.ok(rounds <= 2 + STEADY.missedRounds, `client2 listed again only after ${rounds} rounds`);
+          assert.ok(rounds <= 2 + 8, `client2 listed again only after ${rounds} rounds`);
         }
 
         // Discovery carries on: a new client reaches every observer, with client1 and client2.
