@@ -15,8 +15,9 @@
  *                                   poll failed (a negative libuv error); arm again to
  *                                   wait for more. Arming an armed watch does nothing.
  *   disarm(watch)                   cancels an armed wait (onReadable is not called)
- *   close(watch)                    stops and releases the poll; call it before the
- *                                   descriptor is closed. Idempotent.
+ *   close(watch)                    stops and releases the poll. Idempotent.
+ * The poll is on a duplicate of fd (F_DUPFD_CLOEXEC), closed with it: the owner closing fd
+ * meanwhile, from any thread, cannot leave libuv polling a closed descriptor.
  * A watch the program drops without close() is closed when it is garbage-collected, and
  * every watch still open when the environment is torn down (a terminated worker) is
  * closed by an asynchronous cleanup hook that Node.js waits for, so no poll outlives the
@@ -25,7 +26,10 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <uv.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 typedef struct instance instance_t;
 
@@ -34,6 +38,7 @@ typedef struct watch {
   instance_t* inst;
   napi_ref on_readable;
   napi_async_context async;
+  int fd; /* our duplicate of the watched descriptor, closed with the poll */
   struct watch* prev;
   struct watch* next;
   int armed;
@@ -74,6 +79,7 @@ static void on_closed(uv_handle_t* handle) {
   watch_t* w = (watch_t*)handle;
   instance_t* inst = w->inst;
   w->inst = NULL;
+  close(w->fd);
   release(w);
   if (inst != NULL) {
     inst->closing--;
@@ -173,8 +179,22 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_READINESS", "out of memory");
     return NULL;
   }
-  int rc = uv_poll_init(inst->loop, &w->poll, fd);
+  /* The poll watches a duplicate of its own: the owner may close the descriptor from
+   * another thread (nanomsg's nn_close, or a supervisor closing a dead thread's sockets)
+   * while this loop still has the poll registered, or queued to register at its next turn
+   * (as when a thread blocks, and is terminated, before its loop polled again). On a
+   * closed descriptor libuv's epoll_ctl fails and it aborts the process; the duplicate
+   * keeps the file open until the poll's own close callback. */
+  w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (w->fd < 0) {
+    int err = uv_translate_sys_error(errno);
+    free(w);
+    napi_throw_error(env, uv_err_name(err), uv_strerror(err));
+    return NULL;
+  }
+  int rc = uv_poll_init(inst->loop, &w->poll, w->fd);
   if (rc != 0) {
+    close(w->fd);
     free(w);
     napi_throw_error(env, uv_err_name(rc), uv_strerror(rc));
     return NULL;
@@ -188,8 +208,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     if (w->on_readable) napi_delete_reference(env, w->on_readable);
     w->closed = 1;
     w->refs = 1;
-    uv_close((uv_handle_t*)&w->poll, on_closed); /* frees w; inst untouched: w->inst cleared below */
-    w->inst = NULL;
+    w->inst = NULL; /* on_closed frees w and closes its descriptor; inst is untouched */
+    uv_close((uv_handle_t*)&w->poll, on_closed);
     napi_throw_error(env, "ERR_READINESS", "could not set up the watch");
     return NULL;
   }

@@ -35,7 +35,7 @@ interface ReadinessBindings {
   /** One-shot: onReadable is called once, on this thread's loop, when fd is readable. */
   arm(watch: ReadinessWatch): void;
   disarm(watch: ReadinessWatch): void;
-  /** Stops and releases the poll; idempotent. Before the descriptor is closed. */
+  /** Stops and releases the poll (and its duplicate of the descriptor); idempotent. */
   close(watch: ReadinessWatch): void;
 }
 
@@ -336,7 +336,7 @@ export class NnSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    // The poll first: libuv must not watch a descriptor that nanomsg closes (and reuses).
+    // The poll first: it holds a duplicate of the descriptor, which it closes with itself.
     if (this.watch && !(readiness instanceof NativeBuildMissingError)) readiness.close(this.watch);
     this.watch = undefined;
     this.onReadable = undefined;

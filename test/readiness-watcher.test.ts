@@ -11,7 +11,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { closeActorPool } from '../src/pool.js';
 import { startActor, type ActorProbe } from '../src/testing/index.js';
-import { NnSocket } from '../src/transport.js';
+import { NnSocket, SocketLedger } from '../src/transport.js';
 import type { ReadinessTask } from './fixtures/readiness-worker.js';
 import { freePort } from './helpers/endpoints.js';
 import { within } from './helpers/wait.js';
@@ -171,5 +171,30 @@ test('a respondent actor waiting on readiness (the default) answers surveys whil
     assert.equal(probe!.run.hasExited, false);
   } finally {
     await probe?.stop();
+  }
+});
+
+test('terminating worker threads whose waits are armed (some of them blocked for good) leaves this process running', async () => {
+  // Each thread's watches are closed by the addon's cleanup hook while the thread is torn
+  // down; a poll left on a dead loop, or freed twice, would take this process with it.
+  const pool = new Piscina({ filename: new URL('./fixtures/readiness-worker.ts', import.meta.url).href, maxThreads: 1, idleTimeout: 0 });
+  try {
+    for (let i = 0; i < 8; i++) {
+      const ledger = new SocketLedger();
+      const { port1, port2 } = new MessageChannel();
+      const abort = new AbortController();
+      const task = { mode: 'hang', url: inproc(), state: new SharedArrayBuffer(3 * 4), ledger: ledger.buffer, port: port2 } satisfies ReadinessTask;
+      const running = pool.run(task, { transferList: [port2], signal: abort.signal });
+      running.catch(() => {});
+      await within(30_000, `worker ${i} to arm its waits`, new Promise<void>((resolve) => port1.once('message', () => resolve())));
+      // piscina terminates the worker of an aborted task.
+      abort.abort();
+      await assert.rejects(running, { name: 'AbortError' });
+      port1.close();
+      assert.equal(ledger.ids().length, 4, 'the dead thread left its four sockets for the ledger');
+      assert.equal(ledger.closeAll(), 4);
+    }
+  } finally {
+    await pool.destroy();
   }
 });
