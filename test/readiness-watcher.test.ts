@@ -3,7 +3,8 @@
  * socket's NN_RCVFD on the calling thread's own event loop. One-shot and cancellable (a
  * socket left readable does not call again), ended by close(), and in a worker thread it
  * needs nothing from the main thread: the tests block this thread in Atomics.wait while a
- * worker waits, and a respondent actor answers, on their own loops.
+ * worker waits, and a respondent actor answers, on their own loops. A thread terminated
+ * with waits armed takes its polls down with it, whoever closes its sockets meanwhile.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
