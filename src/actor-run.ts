@@ -1,7 +1,6 @@
 /**
  * One run of one actor, seen from the main thread: the piscina task, the comlink control
- * proxy, the typed mailbox, the socket ledger and the readiness watches it keeps on the
- * actor's sockets. Knows when the actor is ready, when it exits and why, and how to stop
+ * proxy, the typed mailbox and the socket ledger. Knows when the actor is ready, when it exits and why, and how to stop
  * it gracefully or kill it. The supervisor restarts an actor by making a new ActorRun;
  * the test kit drives a single one.
  */
@@ -9,10 +8,10 @@ import { performance } from 'node:perf_hooks';
 import { wrap, releaseProxy, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
-import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, ReadinessRequest } from './actors/messages.js';
+import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault } from './actors/messages.js';
 import { sharedActorPool, type ActorPool } from './pool.js';
 import runActorTask from './actors/worker.js';
-import { SocketLedger, watchReadable } from './transport.js';
+import { SocketLedger } from './transport.js';
 
 export type ExitReason =
   /** stop() was called and the actor ended cleanly. */
@@ -37,7 +36,7 @@ export interface ActorExit {
 export interface ActorRunOptions {
   /** Bound on a blocking receive inside the actor: how late it notices stop() and messages. */
   sliceMs?: number;
-  /** Respondents and subscribers wait on readiness instead of receiving in slices (SupervisorOptions.waitOnReadiness). Default false. */
+  /** Respondents and subscribers wait on readiness instead of receiving in slices (SupervisorOptions.waitOnReadiness). Default true. */
   waitOnReadiness?: boolean;
   /** A pipe end to hand the actor at start (its sibling's other end). */
   pipe?: MessagePort;
@@ -122,7 +121,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private readonly listeners = new Set<(msg: Out) => void>();
   private killReason: ExitReason | undefined;
   private readonly threadGone: Promise<void>;
-  private readonly dispatch: (msg: Out | ReadinessRequest) => void;
+  private readonly dispatch: (msg: Out) => void;
   /** Runs in this thread (test kit) rather than in a worker. */
   readonly inline: boolean;
   private exit: ActorExit | undefined;
@@ -133,8 +132,6 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
    * lives (a liveness ping a second, each holding its timer), a leak the soak test found.
    */
   private readonly pendingCalls = new Set<(exit: ActorExit) => void>();
-  /** Readiness watches on the actor's sockets, by socket id: each cancels its watch. */
-  private readonly watches = new Map<number, () => void>();
 
   constructor(name: string, args: ActorArgs, options: ActorRunOptions = {}) {
     this.name = name;
@@ -154,8 +151,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       readyReject = rej;
     });
     this.ready.catch(() => {}); // observed through exited as well
-    this.dispatch = (msg: Out | ReadinessRequest) => {
-      if (msg.type === 'watch' || msg.type === 'unwatch') return this.onReadinessRequest(msg);
+    this.dispatch = (msg: Out) => {
       if (msg.type === 'ready') readyResolve();
       for (const l of this.listeners) l(msg);
     };
@@ -168,7 +164,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       mailbox: mailbox.port2,
       ledger: this.ledger.buffer,
       sliceMs: options.sliceMs ?? DEFAULT_SLICE_MS,
-      waitOnReadiness: options.waitOnReadiness ?? false,
+      waitOnReadiness: options.waitOnReadiness ?? true,
       ...(options.pipe ? { pipe: options.pipe } : {}),
     };
     const transferList: TransferListItem[] = [control.port2, mailbox.port2];
@@ -211,11 +207,6 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   /** Sends the actor a typed inbound message. */
   post(msg: ActorIn, transfer: TransferListItem[] = []): void {
     this.mailbox.postMessage(msg, transfer);
-  }
-
-  /** How many of the actor's sockets are being watched for it now (0 once it has exited). */
-  watchedSockets(): number {
-    return this.watches.size;
   }
 
   get hasExited(): boolean {
@@ -289,34 +280,6 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     return this.exited;
   }
 
-  /**
-   * Watches an actor's socket for it (nanomsg watches only on this thread's loop) and wakes
-   * it once when a message is queued. Only sockets in its ledger: an id it no longer holds
-   * may by now be another actor's socket. A socket that cannot be watched (closed under
-   * it) wakes it at once, and its receive reports the error.
-   */
-  private onReadinessRequest(msg: ReadinessRequest): void {
-    if (this.exit) return;
-    const socket = msg.socket;
-    if (msg.type === 'unwatch') {
-      this.watches.get(socket)?.();
-      this.watches.delete(socket);
-      this.mailbox.postMessage({ type: 'unwatched', socket } satisfies ActorIn);
-      return;
-    }
-    if (this.watches.has(socket)) return;
-    const readable = () => {
-      this.watches.delete(socket);
-      if (!this.exit) this.mailbox.postMessage({ type: 'readable', socket } satisfies ActorIn);
-    };
-    if (!this.ledger.ids().includes(socket)) return readable();
-    try {
-      this.watches.set(socket, watchReadable(socket, readable));
-    } catch {
-      readable();
-    }
-  }
-
   private finish(exit: ActorExit): void {
     if (this.exit) return;
     this.exit = exit;
@@ -338,9 +301,6 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     }
     // Messages the actor sent just before it ended (a round's result...) still count.
     for (let m = receiveMessageOnPort(this.mailbox); m; m = receiveMessageOnPort(this.mailbox)) this.dispatch(m.message as Out);
-    // Watches first: libuv must not poll a descriptor that is being closed.
-    for (const cancel of this.watches.values()) cancel();
-    this.watches.clear();
     // Whatever the actor left open is closed here, so its port is free before anyone restarts it.
     this.ledger.closeAll();
     this.control[releaseProxy]();

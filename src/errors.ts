@@ -117,10 +117,16 @@ export class NoPubSubError extends GopherDiscoveryError {
  * Thrown by the first call that needs a socket (importing the library still works).
  */
 export class NativeBuildMissingError extends GopherDiscoveryError {
+  /** The fix when nanomsg's addon is missing (its bindings). */
   static readonly FIX = 'npm rebuild nanomsg';
-  constructor(options?: { cause?: unknown }) {
+  /** The fix when this package's own addon is missing (the readiness watcher, native/readiness.c). */
+  static readonly READINESS_FIX = 'npm rebuild gopherdiscovery';
+  /** `addon`: whose build is missing, nanomsg's (default) or this package's readiness watcher. */
+  constructor(options?: { cause?: unknown; addon?: 'nanomsg' | 'readiness' }) {
     super(
-      `nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: ${NativeBuildMissingError.FIX}`,
+      options?.addon === 'readiness'
+        ? `gopherdiscovery's native addon (the readiness watcher) is not built (its install script was skipped, or it was built for another Node.js version); run: ${NativeBuildMissingError.READINESS_FIX}`
+        : `nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: ${NativeBuildMissingError.FIX}`,
       'ERR_NATIVE_BUILD_MISSING',
       options,
     );

@@ -60,10 +60,11 @@ export interface SupervisorOptions extends RestartSettings {
   /** Bound on one blocking receive inside actors: how late they notice stop() and messages. Default 50 ms. */
   sliceMs?: number;
   /**
-   * Respondents and subscribers wait on their socket's readiness, watched on the main
-   * thread's loop, instead of receiving in slices of sliceMs: an actor at rest then never
-   * runs (idle CPU ~10× lower), but its wake-ups pass through the main thread's loop, so a
-   * host that blocks that loop for longer than a survey deadline misses rounds. Default false.
+   * Respondents and subscribers wait on their socket's readiness, watched on their own
+   * thread's event loop (this package's addon, native/readiness.c), instead of receiving in
+   * slices of sliceMs: an actor at rest never runs, and a blocked main thread delays
+   * nothing. `false` receives in slices (the thread wakes every sliceMs): a fallback that
+   * needs no watcher. Default true.
    */
   waitOnReadiness?: boolean;
 }
@@ -91,7 +92,7 @@ export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'res
   startTimeoutMs: 10_000,
   stopTimeoutMs: 2_000,
   sliceMs: 50,
-  waitOnReadiness: false,
+  waitOnReadiness: true,
 };
 
 export interface ActorStartEvent {

@@ -3,11 +3,11 @@
  *
  * The package's JS `Socket` class polls on the main thread's libuv loop and aborts the
  * process when used from a worker, so actors use the bindings directly: non-blocking
- * receives, woken by a readiness watch that the main thread keeps for them
- * (`watchReadable`), or blocking calls bounded by NN_RCVTIMEO / NN_SNDTIMEO.
+ * receives, woken by this package's readiness watcher on the calling thread's own loop
+ * (`NnSocket.whenReadable`, native/readiness.c), or blocking calls bounded by NN_RCVTIMEO /
+ * NN_SNDTIMEO.
  */
 import { createRequire } from 'node:module';
-import { isMainThread } from 'node:worker_threads';
 import { NativeBuildMissingError, SocketError } from './errors.js';
 
 interface NanomsgBindings {
@@ -22,16 +22,29 @@ interface NanomsgBindings {
   Recv(s: number, flags: number): Buffer | number;
   Errno(): number;
   Err(): string;
-  PollSocket(s: number, isSender: boolean, onEvents: (events: number) => void): PollHandle;
-  PollStop(handle: PollHandle): void;
   [constant: string]: unknown;
 }
 
-/** nanomsg's poll context (a uv_poll_t on uv_default_loop), opaque to JS. */
-type PollHandle = Buffer;
+/**
+ * This package's readiness watcher (native/readiness.c, built by its install script): a
+ * uv_poll over a descriptor on the loop of the thread that calls it. See whenReadable.
+ */
+interface ReadinessBindings {
+  /** A watch over `fd`, not yet armed; `onReadable(status)` gets 0, or a negative libuv error. */
+  open(fd: number, onReadable: (status: number) => void): ReadinessWatch;
+  /** One-shot: onReadable is called once, on this thread's loop, when fd is readable. */
+  arm(watch: ReadinessWatch): void;
+  disarm(watch: ReadinessWatch): void;
+  /** Stops and releases the poll (and its duplicate of the descriptor); idempotent. */
+  close(watch: ReadinessWatch): void;
+}
+
+/** One uv_poll in the readiness addon, opaque to JS. */
+type ReadinessWatch = { readonly __readinessWatch: unique symbol };
 
 const require = createRequire(import.meta.url);
 const nn = loadBindings();
+const readiness = loadReadiness();
 
 /**
  * nanomsg's JS module loads its compiled addon on require. When the addon's build was
@@ -50,6 +63,20 @@ function loadBindings(): NanomsgBindings {
       throw new NativeBuildMissingError({ cause });
     };
     return new Proxy({} as NanomsgBindings, { get: () => missing });
+  }
+}
+
+/**
+ * The readiness addon, or the NativeBuildMissingError that opening a socket throws when it
+ * was not built (`npm install --ignore-scripts`, another Node.js). Both dist/ and src/ sit
+ * one level below the package root, beside build/.
+ */
+function loadReadiness(): ReadinessBindings | NativeBuildMissingError {
+  try {
+    return require('../build/Release/readiness.node') as ReadinessBindings;
+  } catch (cause) {
+    if (!/Cannot find module|NODE_MODULE_VERSION|invalid ELF|wrong ELF/.test(String((cause as Error | undefined)?.message))) throw cause;
+    return new NativeBuildMissingError({ cause, addon: 'readiness' });
   }
 }
 const c = (name: string): number => nn[name] as number;
@@ -159,37 +186,6 @@ export class SocketLedger {
   }
 }
 
-/**
- * Watches a socket until it has a message to receive, on the main thread's libuv loop, and
- * then calls `onReadable` once (one-shot: watch again after draining the socket). Returns
- * a function that cancels the watch; call it before the socket is closed (libuv must not
- * poll a closed descriptor, and nanomsg reuses them).
- *
- * This is nanomsg's own readiness watcher (`PollSocket`: a uv_poll over the socket's
- * NN_RCVFD, which nanomsg signals while a message is queued), the one its JS `Socket`
- * uses. It registers on `uv_default_loop()`, the main thread's loop — which is why it can
- * only be used here, and why worker-thread actors ask the main thread to watch for them.
- * Throws a SocketError if the socket has no receive descriptor (closed, or a PUB socket).
- */
-export function watchReadable(socketId: number, onReadable: () => void): () => void {
-  if (!isMainThread) throw new Error('watchReadable: nanomsg polls on the main thread\'s loop only');
-  // PollSocket does not check that the descriptor exists: ask first.
-  if (nn.Getopt(socketId, NN_SOL_SOCKET, NN_RCVFD) === undefined) fail('watch readable');
-  let handle: PollHandle | undefined;
-  let armed = true;
-  const cancel = () => {
-    if (!armed) return;
-    armed = false;
-    if (handle) nn.PollStop(handle);
-  };
-  handle = nn.PollSocket(socketId, false, () => {
-    if (!armed) return;
-    cancel();
-    onReadable();
-  });
-  return cancel;
-}
-
 /** One nanomsg SP socket, used from a single thread. */
 export class NnSocket {
   readonly kind: SocketKind;
@@ -197,6 +193,10 @@ export class NnSocket {
   private readonly ledger: SocketLedger | undefined;
   private closed = false;
   private recvTimeout = -2; // the NN_RCVTIMEO currently set; -2 = unknown
+  /** The readiness watch over NN_RCVFD, opened on the first whenReadable. */
+  private watch: ReadinessWatch | undefined;
+  /** Who whenReadable calls next (one waiter at a time). */
+  private onReadable: (() => void) | undefined;
 
   private constructor(kind: SocketKind, id: number, ledger: SocketLedger | undefined) {
     this.kind = kind;
@@ -212,6 +212,11 @@ export class NnSocket {
   static open(kind: SocketKind, ledger?: SocketLedger, options: { raw?: boolean } = {}): NnSocket {
     const id = nn.Socket(options.raw ? AF_SP_RAW : AF_SP, PROTOCOL[kind]);
     if (id < 0) fail(`open ${kind} socket`);
+    // Both addons are needed; nanomsg's missing build has thrown above already.
+    if (readiness instanceof NativeBuildMissingError) {
+      nn.Close(id);
+      throw readiness;
+    }
     try {
       ledger?.record(id);
     } catch (e) {
@@ -294,27 +299,49 @@ export class NnSocket {
     }
   }
 
+  /**
+   * Calls `onReadable` once, on the calling thread's event loop, when the socket has a
+   * message to receive; returns a function that cancels the wait. Nothing runs meanwhile:
+   * the thread sleeps in its loop (libuv polls the socket's NN_RCVFD, which nanomsg keeps
+   * readable while a message is queued) and serves its other events (control calls,
+   * timers). One-shot: receive what is queued (recvNow) and call again; a call while
+   * another wait is pending replaces it. The loop is this thread's own — a worker's, or
+   * the main thread's — never another thread's, so a busy main thread cannot delay a
+   * worker's wake-up. A failed poll (a libuv error) also calls `onReadable`: the next
+   * receive reports what is wrong. Throws a SocketError if the socket has no receive
+   * descriptor (closed, or a PUB socket). close() ends the watch.
+   */
+  whenReadable(onReadable: () => void): () => void {
+    if (readiness instanceof NativeBuildMissingError) throw readiness;
+    if (!this.watch) {
+      const fd = nn.Getopt(this.id, NN_SOL_SOCKET, NN_RCVFD);
+      if (fd === undefined) fail('watch readable');
+      this.watch = readiness.open(fd, () => {
+        const call = this.onReadable;
+        this.onReadable = undefined;
+        call?.();
+      });
+    }
+    const watch = this.watch;
+    const waiter = () => onReadable();
+    this.onReadable = waiter;
+    readiness.arm(watch);
+    return () => {
+      if (this.onReadable !== waiter) return;
+      this.onReadable = undefined;
+      readiness.disarm(watch);
+    };
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // The poll first: it holds a duplicate of the descriptor, which it closes with itself.
+    if (this.watch && !(readiness instanceof NativeBuildMissingError)) readiness.close(this.watch);
+    this.watch = undefined;
+    this.onReadable = undefined;
     // Closing an id the supervisor already closed could close someone else's socket.
     if (this.ledger && !this.ledger.release(this.id)) return;
     nn.Close(this.id);
   }
-}
-
-/**
- * Calls `onReadable` on the main thread's event loop whenever `socket` may have a message
- * (libuv polls its NN_RCVFD, as nanomsg's JS Socket does), until the returned function is
- * called: a continuous watch, where watchReadable is one-shot. Main thread only: nanomsg
- * 4.2.1 polls on the process's default loop, which a worker thread does not run.
- */
-export function pollReadable(socket: NnSocket, onReadable: () => void): () => void {
-  const poll = nn.PollSocket(socket.id, false, () => onReadable());
-  let stopped = false;
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    nn.PollStop(poll);
-  };
 }

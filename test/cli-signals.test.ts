@@ -40,6 +40,8 @@ test('SIGTERM stops a client and a watcher with exit 0', async () => {
     const client = new Cli(['client', '--name', 'c', '--survey-url', ports.surveyUrl, '--pubsub-url', ports.pubsubUrl]);
     procs.push(watch, client);
     await client.line((l) => l === 'peers (1): c', 'the client to be listed');
+    // Its signal handlers are in place once it runs: a SIGTERM while it still loads kills it.
+    await watch.log(/^watching /, 'the watcher to start');
     assert.deepEqual(await client.stop('SIGTERM'), { code: 0, signal: null });
     assert.deepEqual(await watch.stop('SIGTERM'), { code: 0, signal: null });
     assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null });

@@ -1,7 +1,7 @@
 /**
- * With waitOnReadiness, actors at rest do not run: a respondent or subscriber with nothing
- * to receive waits on its socket (the supervisor's thread watches the socket's NN_RCVFD
- * and wakes it), instead of waking every sliceMs to poll. Counted, not timed: the actor's `wakeups` stat (times it
+ * Waiting on readiness (the default), actors at rest do not run: a respondent or subscriber
+ * with nothing to receive waits on its socket (its own thread's event loop watches the
+ * socket's NN_RCVFD), instead of waking every sliceMs to poll. Counted, not timed: the actor's `wakeups` stat (times it
  * was woken to receive) stays put while nothing arrives, and moves when something does.
  * A waiting actor's thread is free: it answers liveness pings and stops at once.
  */
@@ -59,7 +59,7 @@ for (const inline of [false, true]) {
   test(`respondent${inline ? ' (inline)' : ''}: at rest between surveys it is never woken; a survey wakes it and is answered`, async () => {
     const u = await url();
     const surveyor = PeerSocket.bind('surveyor', u).surveyDeadline(200);
-    const probe = await startActor('respondent', { urls: [u], service: 'idle-svc' }, { inline, waitOnReadiness: true });
+    const probe = await startActor('respondent', { urls: [u], service: 'idle-svc' }, { inline });
     try {
       assert.equal((await answerOne(surveyor)).toString(), 'idle-svc');
       // On a loaded machine answerOne may have sent a second survey before the first was
@@ -81,7 +81,7 @@ for (const inline of [false, true]) {
 test('subscriber: at rest between lists it is never woken; a list wakes it and is delivered', async () => {
   const u = await url();
   const pub = PeerSocket.bind('pub', u);
-  const probe = await startActor('subscriber', { url: u, maxListBytes: 1 << 20 }, { waitOnReadiness: true });
+  const probe = await startActor('subscriber', { url: u, maxListBytes: 1 << 20 });
   try {
     const first = probe.next('list', { timeoutMs: 10_000 });
     const publishing = setInterval(() => pub.send('a|b'), 20);
@@ -103,10 +103,10 @@ test('subscriber: at rest between lists it is never woken; a list wakes it and i
   }
 });
 
-test('a waiting actor answers liveness pings, and stop() ends its wait: stopped, its socket closed and no longer watched', async () => {
+test('a waiting actor answers liveness pings, and stop() ends its wait: stopped, its socket closed', async () => {
   const u = await url();
   const surveyor = PeerSocket.bind('surveyor', u).surveyDeadline(200);
-  const probe = await startActor('respondent', { urls: [u], service: 'idle-svc' }, { waitOnReadiness: true });
+  const probe = await startActor('respondent', { urls: [u], service: 'idle-svc' });
   try {
     await answerOne(surveyor);
     for (let i = 0; i < 5; i++) assert.equal(typeof (await probe.run.ping(10_000)), 'number');
@@ -116,7 +116,6 @@ test('a waiting actor answers liveness pings, and stop() ends its wait: stopped,
     assert.equal(exit.reason, 'stopped', 'stopped gracefully, not terminated');
     assert.deepEqual(exit.report?.sockets, [], 'it closed its socket itself');
     assert.deepEqual(probe.run.ledger.ids(), []);
-    assert.equal(probe.run.watchedSockets(), 0, 'no readiness watch left on the closed socket');
   } finally {
     surveyor.close();
     await probe.stop();

@@ -7,7 +7,9 @@
  * CommonJS works through require(esm) (Node >= 20.19), and the types hold for TypeScript
  * consumers of both module systems (`module: nodenext`, strict). The install skips scripts
  * (pnpm 10's default) to check the error without nanomsg's build; then the addon that the
- * error's fix (`npm rebuild nanomsg`, i.e. nanomsg's install script) builds is put in place.
+ * error's fix (`npm rebuild nanomsg`, i.e. nanomsg's install script) builds is put in place,
+ * the error names this package's own addon (the readiness watcher), and its fix, `npm
+ * rebuild gopherdiscovery`, really builds it from the sources the tarball ships.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -113,6 +115,7 @@ describe('the packed tarball, installed into a fresh app', { timeout: 10 * STEP_
   let app = '';
   let tarball = '';
   let withoutBuild: Awaited<ReturnType<typeof probeWithoutBuild>> | undefined;
+  let withoutReadiness: Awaited<ReturnType<typeof probeWithoutBuild>> | undefined;
   const inApp = (file: string, args: string[], ms = STEP_MS) => exec(file, args, { cwd: app, env, timeout: ms });
 
   before(async () => {
@@ -133,13 +136,16 @@ describe('the packed tarball, installed into a fresh app', { timeout: 10 * STEP_
     // rather than compiled again (~8 s of CPU; minutes on a loaded machine).
     await mkdir(join(app, 'node_modules', 'nanomsg', 'build', 'Release'), { recursive: true });
     await copyFile(join(REPO, ADDON), join(app, ADDON));
+    withoutReadiness = await probeWithoutBuild();
+    // This package's install script (node-gyp rebuild of native/readiness.c): small, built here.
+    await inApp('npm', ['rebuild', 'gopherdiscovery', '--offline', '--no-audit', '--no-fund'], 4 * STEP_MS);
   });
 
   after(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** What createServer / createClient / subscribe and the CLI do while nanomsg's addon is not built. */
+  /** What createServer / createClient / subscribe and the CLI do while a native addon is not built. */
   async function probeWithoutBuild(): Promise<{ calls: unknown }> {
     const urls = await tcpPair();
     await writeFile(
@@ -166,13 +172,24 @@ console.log(JSON.stringify(calls));
     return { calls: JSON.parse(stdout) };
   }
 
+  /** Every entry point rejected alike, with this message. */
+  const everyCallRefused = (message: string) => {
+    const expected = { isNativeBuildMissingError: true, code: 'ERR_NATIVE_BUILD_MISSING', message };
+    return { createServer: expected, createClient: expected, subscribe: expected };
+  };
+
   test('without the native build (--ignore-scripts) the import works and the first call names the fix: npm rebuild nanomsg', () => {
-    const expected = {
-      isNativeBuildMissingError: true,
-      code: 'ERR_NATIVE_BUILD_MISSING',
-      message: "nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: npm rebuild nanomsg",
-    };
-    assert.deepEqual(withoutBuild?.calls, { createServer: expected, createClient: expected, subscribe: expected });
+    assert.deepEqual(
+      withoutBuild?.calls,
+      everyCallRefused("nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: npm rebuild nanomsg"),
+    );
+  });
+
+  test('with nanomsg built but not the readiness watcher, the first call names the fix: npm rebuild gopherdiscovery', () => {
+    assert.deepEqual(
+      withoutReadiness?.calls,
+      everyCallRefused("gopherdiscovery's native addon (the readiness watcher) is not built (its install script was skipped, or it was built for another Node.js version); run: npm rebuild gopherdiscovery"),
+    );
   });
 
   test('a core-API user installs none of the command line / HTTP-only packages (optional peer dependencies)', async () => {

@@ -6,7 +6,7 @@
  * Request `start` with `kind`:
  * - 'library': `count` clients of this library (createClient with a subscription) from
  *   the built module at `lib` (dist/index.js of this checkout, or of another for a
- *   before/after run), with `supervision.waitOnReadiness` if `waitOnReadiness`; ready
+ *   before/after run), with `supervision.waitOnReadiness` if `waitOnReadiness` is given; ready
  *   once every client's peer list holds its own name.
  * - 'discover': `count` node-discover members on `port`, loopback only (address and
  *   broadcast 127.255.255.255, never its default 255.255.255.255); ready once each has
@@ -23,7 +23,7 @@ async function startLibrary({ lib, count, surveyUrl, pubsubUrl, waitOnReadiness 
   const listed = [];
   for (let i = 0; i < count; i++) {
     const service = `idle-${process.pid}-${i}`;
-    const client = await createClient({ surveyUrl, pubsubUrl, service, ...(waitOnReadiness ? { supervision: { waitOnReadiness } } : {}) });
+    const client = await createClient({ surveyUrl, pubsubUrl, service, ...(waitOnReadiness !== undefined ? { supervision: { waitOnReadiness } } : {}) });
     members.push(() => client.close());
     listed.push(
       new Promise((resolve) => {

@@ -8,7 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { SocketLedger } from '../transport.js';
 import type { NnSocket } from '../transport.js';
-import type { ActorIn, ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage, ReadinessReply, ReadinessRequest } from './messages.js';
+import type { ActorIn, ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage } from './messages.js';
 
 /** Thrown inside an actor's loop when the 'reject' fault was injected. */
 export class InjectedFault extends Error {
@@ -37,10 +37,6 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
   private wake: (() => void) | undefined;
   private lastYield = performance.now();
   private readonly stopWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  /** Sockets the supervisor is watching for this actor (asked, and neither 'readable' nor 'unwatched' came back yet). */
-  private readonly watched = new Set<number>();
-  /** Wakes whoever waits for a socket's watch to end (readable() or unwatch()). */
-  private readonly watchEnded = new Map<number, () => void>();
 
   constructor(task: ActorTask) {
     this.name = task.name;
@@ -50,9 +46,8 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
     this.ledger = new SocketLedger(task.ledger);
     this.mailbox = task.mailbox;
     this.pipe = task.pipe;
-    this.mailbox.on('message', (msg: { type: string; port?: MessagePort; socket?: number }) => {
+    this.mailbox.on('message', (msg: { type: string; port?: MessagePort }) => {
       if (msg.type === 'attach-pipe' && msg.port) this.attachPipe(msg.port);
-      else if (msg.type === 'readable' || msg.type === 'unwatched') this.onWatchEnded(msg as ReadinessReply);
       else this.inboxHandler?.(msg as ActorIn);
     });
   }
@@ -157,12 +152,11 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
 
   /**
    * One receive of a loop that waits for messages; null when none came (the loop then
-   * checks its stop flag and calls again). In slices (the default), a blocking receive of
-   * at most sliceMs, then a turn of the event loop for control calls: the thread wakes
-   * every sliceMs, but answers on its own whatever the main thread does. With
-   * waitOnReadiness, a non-blocking receive and, when nothing is queued, a wait on the
-   * socket's readiness (readable()): no wake-ups at rest, but each one passes through the
-   * main thread's loop.
+   * checks its stop flag and calls again). With waitOnReadiness (the default), a
+   * non-blocking receive and, when nothing is queued, a wait on the socket's readiness
+   * (readable()): the thread does not run at rest. In slices (`waitOnReadiness: false`), a
+   * blocking receive of at most sliceMs, then a turn of the event loop for control calls:
+   * the thread wakes every sliceMs.
    */
   async receive(socket: NnSocket): Promise<Buffer | null> {
     if (!this.waitOnReadiness) {
@@ -177,48 +171,31 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
 
   /**
    * Waits, without polling, until `socket` has a message to receive, or stop() is called,
-   * or the 'reject' fault is injected (then it throws). The supervisor watches the socket
-   * on the main thread's loop and wakes this actor; nothing in this thread runs meanwhile,
-   * so control calls (liveness pings, stop) are served at once. Call it only after a
-   * non-blocking receive found nothing: the watch fires only for messages still queued.
+   * or the 'reject' fault is injected (then it throws). The watch runs on this thread's
+   * own event loop (NnSocket.whenReadable): nothing in this thread runs meanwhile, control
+   * calls (liveness pings, stop) are served at once, and no other thread is involved.
+   * Call it only after a non-blocking receive found nothing: the watch fires only for
+   * messages still queued. Closing the socket ends its watch.
    */
   async readable(socket: NnSocket): Promise<void> {
     this.check();
     if (this.stopRequested) return;
-    if (!this.watched.has(socket.id)) {
-      this.watched.add(socket.id);
-      this.request({ type: 'watch', socket: socket.id });
+    let cancel: (() => void) | undefined;
+    try {
+      const readable = await new Promise<boolean>((resolve) => {
+        this.wake = () => {
+          cancel?.();
+          resolve(false);
+        };
+        cancel = socket.whenReadable(() => resolve(true));
+      });
+      // How often the actor was woken to receive: at rest it stays put (test/idle-actors.test.ts).
+      if (readable) this.count('wakeups');
+    } finally {
+      this.wake = undefined;
     }
-    const readable = await new Promise<boolean>((resolve) => {
-      const done = (byReadiness: boolean) => {
-        this.wake = undefined;
-        this.watchEnded.delete(socket.id);
-        resolve(byReadiness);
-      };
-      this.wake = () => done(false);
-      this.watchEnded.set(socket.id, () => done(true));
-    });
-    // How often the actor was woken to receive: at rest it stays put (test/idle-actors.test.ts).
-    if (readable) this.count('wakeups');
     this.lastYield = performance.now();
     this.check();
-  }
-
-  /** Ends the supervisor's watch on `socket` (if any) and waits until it is gone: call before closing the socket. */
-  async unwatch(socket: NnSocket): Promise<void> {
-    if (!this.watched.has(socket.id)) return;
-    const ended = new Promise<void>((resolve) => this.watchEnded.set(socket.id, resolve));
-    this.request({ type: 'unwatch', socket: socket.id });
-    await ended;
-  }
-
-  private onWatchEnded(msg: ReadinessReply): void {
-    this.watched.delete(msg.socket);
-    this.watchEnded.get(msg.socket)?.();
-  }
-
-  private request(msg: ReadinessRequest): void {
-    this.mailbox.postMessage(msg);
   }
 
   // ------------------------------------------------------------ control

@@ -124,7 +124,7 @@ export interface ActorTask {
   ledger: SharedArrayBuffer;
   /** Slice of a blocking receive: the bound on how late the actor notices stop() or a message. */
   sliceMs: number;
-  /** Respondents and subscribers wait on their socket's readiness instead of receiving in slices (see ActorContext.receive). */
+  /** Respondents and subscribers wait on their socket's readiness (the default) instead of receiving in slices (see ActorContext.receive). */
   waitOnReadiness: boolean;
 }
 
@@ -157,39 +157,6 @@ export interface AttachPipeMessage {
   type: 'attach-pipe';
   port: MessagePort;
 }
-
-// ---------------------------------------------------------------- readiness (actors that receive)
-
-/**
- * Actor → supervisor: watch this socket (an id from the actor's ledger) and say once when it
- * has a message to receive. The actor then waits without polling; nanomsg can only watch a
- * socket on the main thread's loop (see watchReadable in src/transport.ts).
- */
-export interface WatchMessage {
-  type: 'watch';
-  socket: number;
-}
-
-/** Actor → supervisor: stop watching this socket; the actor waits for 'unwatched' before closing it. */
-export interface UnwatchMessage {
-  type: 'unwatch';
-  socket: number;
-}
-
-/** Supervisor → actor: the socket has a message queued. The watch is spent: the actor drains the socket and asks again. */
-export interface ReadableMessage {
-  type: 'readable';
-  socket: number;
-}
-
-/** Supervisor → actor: the socket is no longer watched and may be closed. */
-export interface UnwatchedMessage {
-  type: 'unwatched';
-  socket: number;
-}
-
-export type ReadinessRequest = WatchMessage | UnwatchMessage;
-export type ReadinessReply = ReadableMessage | UnwatchedMessage;
 
 // ---------------------------------------------------------------- surveyor
 
@@ -314,7 +281,7 @@ export interface ListMessage {
 export type SubscriberIn = RekeyMessage;
 export type SubscriberOut = ReadyMessage | StartFailedMessage | ListMessage | RefusedMessage;
 
-export type ActorIn = SurveyorIn | PublisherIn | RespondentIn | SubscriberIn | ReadinessReply;
+export type ActorIn = SurveyorIn | PublisherIn | RespondentIn | SubscriberIn;
 export type ActorOut = SurveyorOut | PublisherOut | RespondentOut | SubscriberOut;
 
 /** Maps an actor kind to its messages, for typed supervisors and test kits. */

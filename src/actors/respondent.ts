@@ -83,7 +83,6 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
       }
     }
   } finally {
-    await ctx.unwatch(socket);
     socket.close();
   }
 }

@@ -77,7 +77,6 @@ export async function runSubscriber(args: SubscriberArgs, ctx: ActorContext<Subs
       }
     }
   } finally {
-    await ctx.unwatch(socket);
     socket.close();
   }
 }

@@ -36,7 +36,7 @@ export interface StartActorOptions {
   inline?: boolean;
   /** Bound on one blocking receive inside the actor. Default 50 ms (2 ms inline). */
   sliceMs?: number;
-  /** A respondent or subscriber waits on its socket's readiness instead of receiving in slices. Default false. */
+  /** A respondent or subscriber waits on its socket's readiness instead of receiving in slices of sliceMs. Default true. */
   waitOnReadiness?: boolean;
   /** Give the actor a sibling pipe (surveyor / publisher) whose other end is `probe.pipe`. Default: for those two kinds. */
   pipe?: boolean;
@@ -167,7 +167,7 @@ export async function startActor<K extends ActorKind>(
   const channel = wantsPipe ? new MessageChannel() : undefined;
   const run = new ActorRun<Out<K>>(options.name ?? `test/${kind}`, { ...args, kind } as ActorArgs, {
     sliceMs: options.sliceMs ?? (options.inline ? 2 : 50),
-    waitOnReadiness: options.waitOnReadiness ?? false,
+    waitOnReadiness: options.waitOnReadiness ?? true,
     ...(channel ? { pipe: channel.port1 } : {}),
     inline: options.inline ?? false,
   });

@@ -1,16 +1,11 @@
 /**
  * A real SP peer socket in the caller's thread, for talking to an actor from a test.
- * Waiting for a message never blocks the thread and never spins: on the main thread the
- * event loop watches the socket's receive descriptor (the actor's messages and the test's
- * own timers carry on meanwhile); in a worker thread, where nanomsg cannot be watched, it
- * checks every few milliseconds.
+ * Waiting for a message never blocks the thread and never spins: the thread's own event
+ * loop watches the socket's receive descriptor (NnSocket.whenReadable, on the main thread
+ * or in a worker alike), and the actor's messages and the test's own timers carry on
+ * meanwhile.
  */
-import { isMainThread } from 'node:worker_threads';
-import { setTimeout as delay } from 'node:timers/promises';
-import { NnSocket, pollReadable, type SocketKind } from '../transport.js';
-
-/** How often a PeerSocket in a worker thread checks for a message. */
-const WORKER_CHECK_MS = 5;
+import { NnSocket, type SocketKind } from '../transport.js';
 
 export class PeerSocket {
   readonly socket: NnSocket;
@@ -59,32 +54,26 @@ export class PeerSocket {
   async recv(ms: number): Promise<Buffer | null> {
     const now = this.take();
     if (now !== undefined) return now;
-    if (!isMainThread) {
-      const end = performance.now() + ms;
-      for (;;) {
-        await delay(Math.max(0, Math.min(WORKER_CHECK_MS, end - performance.now())));
-        const m = this.take();
-        if (m !== undefined) return m;
-        if (performance.now() >= end) return null;
-      }
-    }
     return new Promise<Buffer | null>((resolve, reject) => {
+      let stop = () => {};
       const finish = (m: Buffer | null) => {
         stop();
         clearTimeout(timer);
         resolve(m);
       };
+      // One-shot watch, re-armed while the socket turns out empty (a spurious wake-up).
       const check = () => {
         try {
           const m = this.take();
           if (m !== undefined) finish(m);
+          else stop = this.socket.whenReadable(check);
         } catch (e) {
           stop();
           clearTimeout(timer);
           reject(e);
         }
       };
-      const stop = pollReadable(this.socket, check);
+      stop = this.socket.whenReadable(check);
       // The last look at the deadline: a message that came with it still counts.
       const timer = setTimeout(() => {
         try {

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "readiness",
+      "sources": ["native/readiness.c"],
+      "cflags": ["-Wall", "-Wextra"]
+    }
+  ]
+}
