@@ -15,12 +15,17 @@
  * - anything else (not an announcement, or a name decodeAnswer refuses) is dropped and
  *   counted as 'bad-announcement'.
  *
- * The rate limit grows with the member count N as the eager publications' spacing does:
- * an announced round starts at least `announceIntervalMs(N)` = 10 ms + 1 ms per 100
- * members after the previous round ended, and a round under way is cut short for it (once
- * every listed member has answered) no sooner than that long after its survey went out;
- * so announcements, forged ones included, cause at most one survey per
- * 2 × announceIntervalMs(N): 45 a second at 100 members, 25 at 1,000, under 5 at 10,000.
+ * The rate limit grows with the member count N as the eager publications' spacing does,
+ * and backs off when announcements lead nowhere. The spacing is
+ * announceIntervalMs(N) = 10 ms + 1 ms per 100 members, times a backoff factor: an
+ * announced round starts at least one spacing after the previous round ended, and a round
+ * under way is cut short for one (once every listed member has answered) no sooner than
+ * one spacing after its survey went out. An announced round that changes nothing (what
+ * forged hellos and unproven byes get) doubles the factor, up to a spacing of `pollTime`;
+ * one that lists or drops someone resets it to 1. So genuine churn is surveyed at once
+ * (at most one survey per 2 × announceIntervalMs(N): 45 a second at 100 members, 25 at
+ * 1,000, under 5 at 10,000), and a flood of forged announcements, after a few doublings,
+ * costs at most one extra survey per `pollTime`.
  */
 import { decodeAnnouncement, FieldTag, type AnnouncementKindName } from './extensions.js';
 import { decodeAnswer } from './protocol.js';
@@ -52,8 +57,18 @@ export class AnnounceGate {
   private wanted = false;
   private readonly farewells = new Set<string>();
   private lastRoundEnd = -Infinity;
+  private backoff = 1;
 
-  constructor(private readonly maxNameBytes: number) {}
+  /** `maxSpacingMs`: the longest spacing the backoff reaches (the server's pollTime), ms. */
+  constructor(
+    private readonly maxNameBytes: number,
+    private readonly maxSpacingMs = Infinity,
+  ) {}
+
+  /** The spacing of announced rounds now, with `members` members, ms (see the module comment). */
+  spacingMs(members: number): number {
+    return Math.min(this.maxSpacingMs, announceIntervalMs(members) * this.backoff);
+  }
 
   /** Whether an announcement asks for a round that has not started yet. */
   get asksForRound(): boolean {
@@ -84,17 +99,17 @@ export class AnnounceGate {
 
   /** When (ms) an asked-for round may start with `members` members: Infinity when none is asked for. */
   dueAt(members: number): number {
-    return this.wanted ? this.lastRoundEnd + announceIntervalMs(members) : Infinity;
+    return this.wanted ? this.lastRoundEnd + this.spacingMs(members) : Infinity;
   }
 
   /**
    * Whether the round under way, whose survey went out at `sentAt`, may end now so that the
    * asked-for round can start: only once every listed member has answered it (`allAnswered`;
-   * nothing is left to learn from it but newcomers, who answer the next survey) and
-   * announceIntervalMs after its send.
+   * nothing is left to learn from it but newcomers, who answer the next survey) and one
+   * spacing after its send.
    */
   mayCut(allAnswered: boolean, sentAt: number, now: number, members: number): boolean {
-    return this.wanted && allAnswered && now - sentAt >= announceIntervalMs(members);
+    return this.wanted && allAnswered && now - sentAt >= this.spacingMs(members);
   }
 
   /** A round starts: the request is served. Returns the members that said bye, for their short deadlines in it. */
@@ -120,7 +135,14 @@ export class AnnounceGate {
     return names;
   }
 
-  roundEnded(now: number): void {
+  /**
+   * A round ended at `now`. For an announced one, `changed` says whether it listed or dropped
+   * anyone: if not, the spacing doubles (up to maxSpacingMs); if so, it is back to one interval.
+   * Scheduled rounds (`changed` undefined) leave the backoff as it is.
+   */
+  roundEnded(now: number, changed?: boolean): void {
     this.lastRoundEnd = now;
+    if (changed === true) this.backoff = 1;
+    else if (changed === false && announceIntervalMs(0) * this.backoff < this.maxSpacingMs) this.backoff *= 2;
   }
 }

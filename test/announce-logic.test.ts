@@ -83,6 +83,24 @@ test('the rate limit: 10 ms + 1 ms per 100 members, from the previous round\'s e
   assert.equal(gate.mayCut(true, 6000, 9000, 1000), false, 'nothing asked for');
 });
 
+test('the backoff: an announced round that changes nothing doubles the spacing, up to pollTime; one that changes something resets it', () => {
+  const gate = new AnnounceGate(1024, 2000);
+  const members = new Set<string>();
+  assert.equal(gate.spacingMs(1000), 20);
+  const spacings: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    gate.roundEnded(i * 10_000, false);
+    spacings.push(gate.spacingMs(1000));
+  }
+  assert.deepEqual(spacings, [40, 80, 160, 320, 640, 1280, 2000, 2000, 2000, 2000]);
+  gate.take(encodeAnnouncement('hello', 'x'), members, tokenOf);
+  assert.equal(gate.dueAt(1000), 90_000 + 2000);
+  gate.roundEnded(100_000);
+  assert.equal(gate.spacingMs(1000), 2000, 'a scheduled round leaves it as it is');
+  gate.roundEnded(110_000, true);
+  assert.equal(gate.spacingMs(1000), 20);
+});
+
 test('the hello plan: retried until the socket takes it, said again a bounded number of times, over once a survey is answered', () => {
   const plan = new HelloPlan(0);
   assert.equal(plan.dueAt(), 0);

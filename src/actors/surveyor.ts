@@ -374,7 +374,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     // The supervisor's mirror hears of a change before the publisher does: if this thread
     // dies in between, the restarted surveyor starts from the new set and hands it to the
     // publisher, so the change is published late rather than lost.
+    /** Whether the round under way changed the member set (an announced round that did not backs the next one off). */
+    let changedThisRound = false;
     const publishChange = (joined: string[], left: string[], eager: boolean) => {
+      changedThisRound = true;
       ctx.count('changes');
       const members = sortedMembers();
       ctx.emit({ type: 'change', round: state.round, joined, left, members, eager });
@@ -528,7 +531,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
     });
 
-    const gate = announce ? new AnnounceGate(args.maxNameBytes) : undefined;
+    const gate = announce ? new AnnounceGate(args.maxNameBytes, args.pollTime) : undefined;
     /** Each member's farewell token, from its latest counted answer: a bye must carry it to shorten its deadline. */
     const farewellTokens = new Map<string, Buffer>();
     let hellos = 0;
@@ -571,6 +574,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
       state = surveyorLogic.beginRound(state);
       listAsked = false;
+      changedThisRound = false;
       const started = performance.now();
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
       // An announced round is an extra one: the schedule stays as it was.
@@ -695,7 +699,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       });
       hellos = 0;
       byes = 0;
-      gate?.roundEnded(performance.now());
+      gate?.roundEnded(performance.now(), announced ? changedThisRound : undefined);
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
