@@ -165,6 +165,8 @@ export interface RoundInfo {
   /** With `announceUrl`: valid hellos and byes received since the previous round ended (refused ones count as 'bad-announcement'). */
   hellos?: number;
   byes?: number;
+  /** With `announceUrl`: members published as gone in this round at their farewell deadline (a bye with their token). */
+  farewells?: number;
 }
 
 export interface ServerEvents extends HandleEvents {
@@ -210,8 +212,12 @@ export interface ServerStats {
   refused: Record<RefusalReason, number>;
   /** Answers that repeated a name already answered in their round (answers beyond the first per name and round). */
   duplicates: number;
-  /** With `announceUrl`: valid announcements received, and rounds an announcement started (refused announcements: `refused['bad-announcement']`). */
-  announcements?: { hellos: number; byes: number; rounds: number };
+  /**
+   * With `announceUrl`: valid announcements received, rounds an announcement started, and
+   * members dropped at their farewell deadline (graceful leaves). Refused announcements:
+   * `refused['bad-announcement']`.
+   */
+  announcements?: { hellos: number; byes: number; rounds: number; farewells: number };
 }
 
 export const DEFAULT_REFUSAL_LOG_INTERVAL_MS = 60_000;
@@ -328,7 +334,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
     this.announceUrl = announceUrl;
-    if (announceUrl !== undefined) this.counters.announcements = { hellos: 0, byes: 0, rounds: 0 };
+    if (announceUrl !== undefined) this.counters.announcements = { hellos: 0, byes: 0, rounds: 0, farewells: 0 };
     this.refusalLog = new RefusalLog(refusalLogIntervalMs, (summary) => this.emit('refused:summary', summary));
     this.duplicateLog = new RefusalLog<string>(
       refusalLogIntervalMs,
@@ -406,6 +412,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     if (a && msg.announced !== undefined) {
       a.hellos += msg.hellos ?? 0;
       a.byes += msg.byes ?? 0;
+      a.farewells += msg.farewells ?? 0;
       if (msg.announced) a.rounds++;
     }
     this.emit('round', {
@@ -416,7 +423,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
       lastAnswerMs: msg.lastAnswerMs,
       members: msg.members,
       ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}),
-      ...(msg.announced !== undefined ? { announced: msg.announced, hellos: msg.hellos ?? 0, byes: msg.byes ?? 0 } : {}),
+      ...(msg.announced !== undefined ? { announced: msg.announced, hellos: msg.hellos ?? 0, byes: msg.byes ?? 0, farewells: msg.farewells ?? 0 } : {}),
     });
   }
 

@@ -99,6 +99,7 @@ test('a graceful close is published in the round its bye started, before the nex
     assert.equal((await roundInfo(events, change.round)).announced, true, 'the bye started the round that dropped it');
     assert.equal(scheduled(events), 1, 'no second scheduled round came first');
     assert.ok(server.stats().announcements!.byes >= 1);
+    await eventually(() => server.stats().announcements!.farewells === 1, DEADLINE, 'the drop counted as a farewell (its bye carried its token)');
     assert.ok(!changes(events).some((c) => c.left.includes('stays')), "'stays' never left");
   } finally {
     await Promise.all(clients.map((c) => c.close()));
@@ -124,7 +125,35 @@ test('a client without announceUrl learns it from its survey and says bye', asyn
     const change = await left;
     assert.deepEqual([change.left, change.members], [['learner'], ['announcer']]);
     assert.equal((await roundInfo(events, change.round)).announced, true, "the learner's bye started the round that dropped it");
+    await eventually(() => server.stats().announcements!.farewells === 1, DEADLINE, 'the drop counted as a farewell (the learner answered with its token)');
     assert.equal(scheduled(events), 1, 'no second scheduled round came first');
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await server.close();
+  }
+});
+
+test('in shared-secret mode, a graceful close is published in the round its bye started too (the token rides beside the MAC)', async () => {
+  const urls = await tcpPair();
+  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const secret = 'announcements-test-secret-0123456789';
+  const server = await createServer({ ...urls, ...SLOW, announceUrl, secret });
+  const events = record(server);
+  const clients: Client[] = [];
+  try {
+    await eventually(() => rounds(events).length >= 1, DEADLINE, 'the first scheduled round');
+    for (const service of ['stays', 'goes']) clients.push(await createClient({ ...urls, service, announceUrl, secret }));
+    await eventually(() => server.members().length === 2, BEFORE_SCHEDULE, 'both listed');
+    await eventually(() => rounds(events).some((r) => r.announced && r.members === 2), BEFORE_SCHEDULE, 'a round with both answering to end');
+    const left = nextChange(server, (c) => c.left.length > 0, 'a departure', BEFORE_SCHEDULE);
+    await clients[1]!.close();
+    const change = await left;
+    assert.deepEqual([change.left, change.members, change.eager], [['goes'], ['stays'], true]);
+    assert.equal((await roundInfo(events, change.round)).announced, true);
+    assert.equal(scheduled(events), 1);
+    await eventually(() => server.stats().announcements!.farewells === 1, DEADLINE, 'the drop counted as a farewell');
+    const refused = server.stats().refused;
+    assert.equal(refused.unauthenticated + refused['bad-mac'] + refused['unknown-key'], 0, 'every answer, token included, authenticated');
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await server.close();
@@ -157,6 +186,7 @@ test('forged hellos and byes from a raw PUSH socket change no list; garbage is r
     await roundInfo(events, last);
     assert.deepEqual(server.members(), ['real']);
     assert.deepEqual(changes(events).slice(changesBefore), [], 'no change: nobody added, nobody dropped');
+    assert.equal(server.stats().announcements!.farewells, 0, 'no bye without the token earned a farewell deadline');
     assert.equal(scheduled(events), 1);
   } finally {
     forger.close();

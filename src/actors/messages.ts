@@ -224,6 +224,8 @@ export interface RoundMessage {
   /** With an announce socket only: hellos and byes received since the previous round's message (refused ones are 'refused' messages). */
   hellos?: number;
   byes?: number;
+  /** With an announce socket only: members published as gone this round at their farewell deadline (after a bye with their token). */
+  farewells?: number;
 }
 
 /** The member set changed: at a round's end, or mid-round (`eager`) for an eager join or an adaptive departure. */

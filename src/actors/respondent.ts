@@ -247,18 +247,20 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     socket.close();
     // A graceful close: bye right after the respondent is gone, so the survey it asks for
     // finds this client silent. Bounded (BYE_WAIT_MS): an unreachable server costs no more.
-    await sayBye(announcers, encodeAnnouncement('bye', encodeAnswer(args.service), [[FieldTag.farewellToken, farewellToken]]), (url) => ctx.emit({ type: 'announced', kind: 'bye', url }));
+    // Not on a crash: the supervisor restarts this actor, and the member should stay listed.
+    const bye = ctx.stopping ? encodeAnnouncement('bye', encodeAnswer(args.service), [[FieldTag.farewellToken, farewellToken]]) : undefined;
+    await sayBye(announcers, bye, (url) => ctx.emit({ type: 'announced', kind: 'bye', url }));
   }
 }
 
-/** Sends `bye` on every announce socket (retrying one not connected yet for BYE_WAIT_MS at most), then closes them. */
-async function sayBye(announcers: readonly Announcer[], bye: Buffer, sent: (url: string) => void): Promise<void> {
+/** Sends `bye` (if any) on every announce socket (retrying one not connected yet for BYE_WAIT_MS at most), then closes them. */
+async function sayBye(announcers: readonly Announcer[], bye: Buffer | undefined, sent: (url: string) => void): Promise<void> {
   const until = performance.now() + BYE_WAIT_MS;
-  let pending = [...announcers];
+  let pending = bye ? [...announcers] : [];
   try {
     while (pending.length > 0) {
       pending = pending.filter((a) => {
-        const went = a.socket.send(bye);
+        const went = a.socket.send(bye!);
         if (went) sent(a.url);
         return !went;
       });

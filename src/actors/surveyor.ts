@@ -448,6 +448,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       for (const n of expired.left) accused.add(n);
       ctx.count('earlyLeaves', expired.left.length);
       ctx.count('farewells', expired.left.length);
+      farewellDrops += expired.left.length;
       publishChange([], expired.left, true);
     };
     /** Drops the members whose deadlines have passed by `now`, if they reached missedRounds, and publishes at once. */
@@ -536,6 +537,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const farewellTokens = new Map<string, Buffer>();
     let hellos = 0;
     let byes = 0;
+    let farewellDrops = 0;
     /** Reads the announcements queued now (at most a bounded batch: a flood waits in nanomsg's buffer, the loop goes on). */
     const takeAnnouncements = (first: Buffer | null = announce!.recvNow()) => {
       for (let data = first, n = 0; data; data = ++n < MAX_ANNOUNCEMENTS_PER_TURN ? announce!.recvNow() : null) {
@@ -695,10 +697,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         lastAnswerMs: answers > 0 ? lastAnswer - started : 0,
         members: state.members.size,
         ...(deadlines ? { localHealth: deadlines.localHealth } : {}),
-        ...(gate ? { announced, hellos, byes } : {}),
+        ...(gate ? { announced, hellos, byes, farewells: farewellDrops } : {}),
       });
       hellos = 0;
       byes = 0;
+      farewellDrops = 0;
       gate?.roundEnded(performance.now(), announced ? changedThisRound : undefined);
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
