@@ -52,14 +52,53 @@ async function roundInfo(events: Event[], n: number): Promise<RoundInfo> {
   return rounds(events).find((r) => r.round === n)!;
 }
 
-async function slowServer(): Promise<{ server: Server; events: Event[]; announceUrl: string; urls: { surveyUrl: string; pubsubUrl: string } }> {
+interface Bed {
+  server: Server;
+  events: Event[];
+  announceUrl: string;
+  urls: { surveyUrl: string; pubsubUrl: string };
+}
+
+async function slowServer(secret?: string): Promise<Bed> {
   const urls = await tcpPair();
   const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const server = await createServer({ ...urls, ...SLOW, announceUrl });
+  const server = await createServer({ ...urls, ...SLOW, announceUrl, ...(secret ? { secret } : {}) });
   const events = record(server);
   // The first scheduled round runs at once; the next one is 10 s away.
   await eventually(() => rounds(events).length >= 1, DEADLINE, 'the first scheduled round');
   return { server, events, announceUrl, urls };
+}
+
+/**
+ * A slow server and clients with `announceUrl` (and `secret`, if given), once all are listed
+ * and a round with every one answering has ended (so the server holds their farewell tokens);
+ * closes everything after `body`.
+ */
+async function withListed(services: string[], body: (bed: Bed & { clients: Client[] }) => Promise<void>, secret?: string): Promise<void> {
+  const bed = await slowServer(secret);
+  const clients: Client[] = [];
+  try {
+    for (const service of services) clients.push(await createClient({ ...bed.urls, service, announceUrl: bed.announceUrl, ...(secret ? { secret } : {}) }));
+    await eventually(() => bed.server.members().length === services.length, BEFORE_SCHEDULE, `${services.join(', ')} listed`);
+    await eventually(() => rounds(bed.events).some((r) => r.announced && r.members === services.length), BEFORE_SCHEDULE, 'a round with every client answering to end');
+    await body({ ...bed, clients });
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await bed.server.close();
+  }
+}
+
+/** Checks a graceful close of the second of two listed clients: dropped in the round its bye started, at its farewell deadline. */
+async function gracefulClose({ server, events, clients }: Bed & { clients: Client[] }): Promise<void> {
+  const left = nextChange(server, (c) => c.left.length > 0, 'a departure', BEFORE_SCHEDULE);
+  await clients[1]!.close();
+  const change = await left;
+  assert.deepEqual([change.left, change.members, change.eager], [['goes'], ['stays'], true]);
+  assert.equal((await roundInfo(events, change.round)).announced, true, 'the bye started the round that dropped it');
+  assert.equal(scheduled(events), 1, 'no second scheduled round came first');
+  assert.ok(server.stats().announcements!.byes >= 1);
+  await eventually(() => server.stats().announcements!.farewells === 1, DEADLINE, 'the drop counted as a farewell (its bye carried its token)');
+  assert.ok(!changes(events).some((c) => c.left.includes('stays')), "'stays' never left");
 }
 
 test('a client with announceUrl is listed in an announced round, before the next scheduled one', async () => {
@@ -85,26 +124,7 @@ test('a client with announceUrl is listed in an announced round, before the next
 });
 
 test('a graceful close is published in the round its bye started, before the next scheduled one; the other member stays', async () => {
-  const { server, events, announceUrl, urls } = await slowServer();
-  const clients: Client[] = [];
-  try {
-    for (const service of ['stays', 'goes']) clients.push(await createClient({ ...urls, service, announceUrl }));
-    await eventually(() => server.members().length === 2, BEFORE_SCHEDULE, 'both listed');
-    // Both have answered a survey that advertised the URL: the server holds their farewell tokens.
-    await eventually(() => rounds(events).some((r) => r.announced && r.members === 2), BEFORE_SCHEDULE, 'a round with both answering to end');
-    const left = nextChange(server, (c) => c.left.length > 0, 'a departure', BEFORE_SCHEDULE);
-    await clients[1]!.close();
-    const change = await left;
-    assert.deepEqual([change.left, change.members, change.eager], [['goes'], ['stays'], true]);
-    assert.equal((await roundInfo(events, change.round)).announced, true, 'the bye started the round that dropped it');
-    assert.equal(scheduled(events), 1, 'no second scheduled round came first');
-    assert.ok(server.stats().announcements!.byes >= 1);
-    await eventually(() => server.stats().announcements!.farewells === 1, DEADLINE, 'the drop counted as a farewell (its bye carried its token)');
-    assert.ok(!changes(events).some((c) => c.left.includes('stays')), "'stays' never left");
-  } finally {
-    await Promise.all(clients.map((c) => c.close()));
-    await server.close();
-  }
+  await withListed(['stays', 'goes'], gracefulClose);
 });
 
 test('a client without announceUrl learns it from its survey and says bye', async () => {
@@ -134,105 +154,80 @@ test('a client without announceUrl learns it from its survey and says bye', asyn
 });
 
 test('in shared-secret mode, a graceful close is published in the round its bye started too (the token rides beside the MAC)', async () => {
-  const urls = await tcpPair();
-  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
-  const secret = 'announcements-test-secret-0123456789';
-  const server = await createServer({ ...urls, ...SLOW, announceUrl, secret });
-  const events = record(server);
-  const clients: Client[] = [];
-  try {
-    await eventually(() => rounds(events).length >= 1, DEADLINE, 'the first scheduled round');
-    for (const service of ['stays', 'goes']) clients.push(await createClient({ ...urls, service, announceUrl, secret }));
-    await eventually(() => server.members().length === 2, BEFORE_SCHEDULE, 'both listed');
-    await eventually(() => rounds(events).some((r) => r.announced && r.members === 2), BEFORE_SCHEDULE, 'a round with both answering to end');
-    const left = nextChange(server, (c) => c.left.length > 0, 'a departure', BEFORE_SCHEDULE);
-    await clients[1]!.close();
-    const change = await left;
-    assert.deepEqual([change.left, change.members, change.eager], [['goes'], ['stays'], true]);
-    assert.equal((await roundInfo(events, change.round)).announced, true);
-    assert.equal(scheduled(events), 1);
-    await eventually(() => server.stats().announcements!.farewells === 1, DEADLINE, 'the drop counted as a farewell');
-    const refused = server.stats().refused;
-    assert.equal(refused.unauthenticated + refused['bad-mac'] + refused['unknown-key'], 0, 'every answer, token included, authenticated');
-  } finally {
-    await Promise.all(clients.map((c) => c.close()));
-    await server.close();
-  }
+  await withListed(
+    ['stays', 'goes'],
+    async (bed) => {
+      await gracefulClose(bed);
+      const refused = bed.server.stats().refused;
+      assert.equal(refused.unauthenticated + refused['bad-mac'] + refused['unknown-key'], 0, 'every answer, token included, authenticated');
+    },
+    'announcements-test-secret-0123456789',
+  );
 });
 
 test('forged hellos and byes from a raw PUSH socket change no list; garbage is refused and counted', async () => {
-  const { server, events, announceUrl, urls } = await slowServer();
-  let client: Client | undefined;
-  const forger = PeerSocket.connect('push', announceUrl);
-  try {
-    client = await createClient({ ...urls, service: 'real', announceUrl });
-    await eventually(() => server.members().includes('real'), BEFORE_SCHEDULE, "'real' listed");
-    await eventually(() => rounds(events).some((r) => r.announced && r.members === 1), BEFORE_SCHEDULE, "a round with 'real' answering to end");
-    const changesBefore = changes(events).length;
-    const announcedBefore = server.stats().announcements!.rounds;
-    const forged = [
-      encodeAnnouncement('hello', 'ghost'),
-      encodeAnnouncement('bye', 'real'),
-      encodeAnnouncement('bye', 'real', [[FieldTag.farewellToken, Buffer.alloc(8, 7)]]),
-      Buffer.from('not an announcement'),
-      encodeAnnouncement('hello', 'bad|name'),
-    ];
-    for (const m of forged) await eventually(() => forger.send(m), DEADLINE, 'the forger connected');
-    await eventually(() => server.stats().refused['bad-announcement'] >= 2, DEADLINE, 'the garbage and the bad name counted');
-    await eventually(() => server.stats().announcements!.byes >= 2 && server.stats().announcements!.hellos >= 2, DEADLINE, 'the forged hello and byes received');
-    // The forged hello and byes asked for a round: wait until one has run to its end.
-    await eventually(() => server.stats().announcements!.rounds > announcedBefore, DEADLINE, 'an announced round');
-    const last = rounds(events).at(-1)!.round;
-    await roundInfo(events, last);
-    assert.deepEqual(server.members(), ['real']);
-    assert.deepEqual(changes(events).slice(changesBefore), [], 'no change: nobody added, nobody dropped');
-    assert.equal(server.stats().announcements!.farewells, 0, 'no bye without the token earned a farewell deadline');
-    assert.equal(scheduled(events), 1);
-  } finally {
-    forger.close();
-    await client?.close();
-    await server.close();
-  }
+  await withListed(['real'], async ({ server, events, announceUrl }) => {
+    const forger = PeerSocket.connect('push', announceUrl);
+    try {
+      const changesBefore = changes(events).length;
+      const announcedBefore = server.stats().announcements!.rounds;
+      const forged = [
+        encodeAnnouncement('hello', 'ghost'),
+        encodeAnnouncement('bye', 'real'),
+        encodeAnnouncement('bye', 'real', [[FieldTag.farewellToken, Buffer.alloc(8, 7)]]),
+        Buffer.from('not an announcement'),
+        encodeAnnouncement('hello', 'bad|name'),
+      ];
+      for (const m of forged) await eventually(() => forger.send(m), DEADLINE, 'the forger connected');
+      await eventually(() => server.stats().refused['bad-announcement'] >= 2, DEADLINE, 'the garbage and the bad name counted');
+      await eventually(() => server.stats().announcements!.byes >= 2 && server.stats().announcements!.hellos >= 2, DEADLINE, 'the forged hello and byes received');
+      // The forged hello and byes asked for a round: wait until one has run to its end.
+      await eventually(() => server.stats().announcements!.rounds > announcedBefore, DEADLINE, 'an announced round');
+      const last = rounds(events).at(-1)!.round;
+      await roundInfo(events, last);
+      assert.deepEqual(server.members(), ['real']);
+      assert.deepEqual(changes(events).slice(changesBefore), [], 'no change: nobody added, nobody dropped');
+      assert.equal(server.stats().announcements!.farewells, 0, 'no bye without the token earned a farewell deadline');
+      assert.equal(scheduled(events), 1);
+    } finally {
+      forger.close();
+    }
+  });
 });
 
 test('a flood of forged hellos backs the announced rounds off (the spacing doubles while they change nothing), and the list stays exact', async () => {
-  const { server, events, announceUrl, urls } = await slowServer();
-  let client: Client | undefined;
-  const forger = PeerSocket.connect('push', announceUrl);
-  try {
-    client = await createClient({ ...urls, service: 'real', announceUrl });
-    await eventually(() => server.members().includes('real'), BEFORE_SCHEDULE, "'real' listed");
-    await eventually(() => rounds(events).some((r) => r.announced && r.members === 1), BEFORE_SCHEDULE, "a round with 'real' answering to end");
-    await eventually(() => forger.send(encodeAnnouncement('hello', 'ghost-0')), DEADLINE, 'the forger connected');
-    const changesBefore = changes(events).length;
-    const roundsBefore = rounds(events).length;
-    const start = performance.now();
-    // 1,000 distinct forged hellos a second for a second, in batches (the pacing of the flood, not a wait for anything).
-    for (let batch = 0; batch < 20; batch++) {
-      for (let i = 0; i < 50; i++) forger.send(encodeAnnouncement('hello', `ghost-${batch}-${i}`));
-      await delay(50);
+  await withListed(['real'], async ({ server, events, announceUrl }) => {
+    const forger = PeerSocket.connect('push', announceUrl);
+    try {
+      await eventually(() => forger.send(encodeAnnouncement('hello', 'ghost-0')), DEADLINE, 'the forger connected');
+      const changesBefore = changes(events).length;
+      const roundsBefore = rounds(events).length;
+      const start = performance.now();
+      // 1,000 distinct forged hellos a second for a second, in batches (the pacing of the flood, not a wait for anything).
+      for (let batch = 0; batch < 20; batch++) {
+        for (let i = 0; i < 50; i++) forger.send(encodeAnnouncement('hello', `ghost-${batch}-${i}`));
+        await delay(50);
+      }
+      await eventually(() => server.stats().announcements!.hellos >= 900, DEADLINE, 'the flood received');
+      const during = rounds(events).slice(roundsBefore);
+      const elapsed = performance.now() - start;
+      // Each announced round lasts at least one spacing after its send, and the next one starts
+      // at least one spacing after it ended; the spacing (announceIntervalMs(1) = 10.01 ms at
+      // first) doubles after every round that changed nothing, up to pollTime.
+      let bound = 1;
+      for (let spent = 0, spacing = announceIntervalMs(1); spent + 2 * spacing <= elapsed; spacing = Math.min(SLOW.pollTime, spacing * 2)) {
+        spent += 2 * spacing;
+        bound++;
+      }
+      assert.ok(during.length >= 1, 'the flood did run surveys');
+      assert.ok(during.length <= bound, `${during.length} rounds in ${elapsed.toFixed(0)} ms, at most ${bound}`);
+      assert.deepEqual(server.members(), ['real']);
+      assert.deepEqual(changes(events).slice(changesBefore), [], 'no ghost listed, nobody dropped');
+      assert.equal(scheduled(events), 1);
+    } finally {
+      forger.close();
     }
-    await eventually(() => server.stats().announcements!.hellos >= 900, DEADLINE, 'the flood received');
-    const during = rounds(events).slice(roundsBefore);
-    const elapsed = performance.now() - start;
-    // Each announced round lasts at least one spacing after its send, and the next one starts
-    // at least one spacing after it ended; the spacing (announceIntervalMs(1) = 10.01 ms at
-    // first) doubles after every round that changed nothing, up to pollTime.
-    let bound = 1;
-    for (let spent = 0, spacing = announceIntervalMs(1); spent + 2 * spacing <= elapsed; spacing = Math.min(SLOW.pollTime, spacing * 2)) {
-      spent += 2 * spacing;
-      bound++;
-    }
-    assert.ok(during.length >= 1, 'the flood did run surveys');
-    assert.ok(during.length <= bound, `${during.length} rounds in ${elapsed.toFixed(0)} ms, at most ${bound}`);
-    assert.deepEqual(server.members(), ['real']);
-    assert.deepEqual(changes(events).slice(changesBefore), [], 'no ghost listed, nobody dropped');
-    assert.equal(scheduled(events), 1);
-  } finally {
-    forger.close();
-    await client?.close();
-    await server.close();
-  }
+  });
 });
 
 test('nanocat and nngcat respondents, and a client without announceUrl, answer surveys that advertise the URL and are listed', async () => {
