@@ -75,7 +75,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
     checkOptionNames('createClient', options, CLIENT_OPTION_NAMES);
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
     surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
-    const announceUrls = options.announceUrl === undefined ? [] : urlList('announceUrl', options.announceUrl);
+    const announceUrls = options.announceUrl === undefined || (Array.isArray(options.announceUrl) && options.announceUrl.length === 0) ? [] : urlList('announceUrl', options.announceUrl);
     announceUrls.forEach((u) => parseEndpoint(u, 'connect'));
     if (announceUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`announceUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${announceUrls.length}`);
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
