@@ -255,7 +255,7 @@ test('nanocat and nngcat respondents, and a client without announceUrl, answer s
   }
 });
 
-test('an announce URL that cannot be bound fails createServer, and nothing is left bound', async () => {
+test('an announce URL that cannot be bound fails createServer, and nothing is left bound; bad client announce URLs are refused', async () => {
   const urls = await tcpPair();
   const taken = `tcp://127.0.0.1:${await freePort()}`;
   const holder = PeerSocket.bind('pull', taken);
@@ -264,6 +264,9 @@ test('an announce URL that cannot be bound fails createServer, and nothing is le
     await assertPortFree(urls.surveyUrl);
     await assertPortFree(urls.pubsubUrl);
     await assert.rejects(createServer({ ...urls, announceUrl: urls.surveyUrl }), /announceUrl must differ/);
+    await assert.rejects(createClient({ surveyUrl: urls.surveyUrl, service: 'x', announceUrl: 'nope' }), /invalid URL "nope"/);
+    const five = Array.from({ length: 5 }, (_, i) => `tcp://127.0.0.1:${4000 + i}`);
+    await assert.rejects(createClient({ surveyUrl: urls.surveyUrl, service: 'x', announceUrl: five }), /at most 4 URLs/);
   } finally {
     holder.close();
   }
