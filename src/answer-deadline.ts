@@ -58,6 +58,12 @@ export const ANSWER_DEADLINE = {
   lateToleranceFloorFraction: 0.25,
 } as const;
 
+/** The farewell deadline's own constant (see AnswerDeadlines.farewell). */
+export const FAREWELL = {
+  /** The least slack over SRTT for a member that said bye, ms: a scheduling hiccup on loopback. */
+  minMarginMs: 10,
+} as const;
+
 interface Estimate {
   /** Smoothed answer offset, ms. */
   srtt: number;
@@ -203,6 +209,22 @@ export class AnswerDeadlines {
     const e = this.estimates.get(name);
     if (!e || e.samples < ANSWER_DEADLINE.minSamples) return this.surveyTime;
     return this.due(this.baseOf(e));
+  }
+
+  /**
+   * The short deadline of a member that said bye (an announcement, src/announcements.ts),
+   * unstretched, ms after the send: its learnt answer offset SRTT + max(10 ms, 4 × RTTVAR),
+   * without the floor and the surprise margin that cover pauses of a member that means to
+   * stay; `due()` stretches it by local health as any other. A member that really left does
+   * not answer, so it is noticed within milliseconds; a live member named in a forged bye
+   * is accused only if its answer comes later than that, and then answers and is listed
+   * again (a flap, counted as a false suspicion, which raises local health). Undefined for a
+   * member never heard from: it keeps its usual deadline.
+   */
+  farewell(name: string): number | undefined {
+    const e = this.estimates.get(name);
+    if (!e) return undefined;
+    return e.srtt + Math.max(FAREWELL.minMarginMs, ANSWER_DEADLINE.k * e.rttvar);
   }
 
   private baseOf(e: Estimate): number {

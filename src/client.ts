@@ -3,7 +3,8 @@
  * string (to one server or several), and, with a pub/sub URL (or several, merged), the
  * subscriber actors whose lists `peers()` yields.
  */
-import { ClosedError, NoPubSubError } from './errors.js';
+import { MAX_ANNOUNCE_URLS } from './announcements.js';
+import { ClosedError, InvalidOptionError, NoPubSubError } from './errors.js';
 import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
 import { keysFromSecrets, type KeyMaterial } from './keyring.js';
@@ -21,6 +22,14 @@ export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
   pubsubUrl?: string | string[];
   /** Default 1,024 (the server's default). */
   maxNameBytes?: number;
+  /**
+   * Announcements (README "Announcements"): the server's announce URL (or several servers',
+   * at most 4), where this client says hello once its respondent is connected — so it is
+   * surveyed and listed at once rather than at the next round — and bye when it closes, so
+   * its departure is published within milliseconds. Without it, a client learns the URL from
+   * its first survey of a server that advertises one, and then says bye only.
+   */
+  announceUrl?: string | string[];
   supervision?: SupervisorOptions;
   /** Aborting it closes the client. */
   signal?: AbortSignal;
@@ -32,6 +41,7 @@ export const CLIENT_OPTION_NAMES = optionNames<ClientOptions>()([
   'surveyUrl',
   'service',
   'maxNameBytes',
+  'announceUrl',
   'supervision',
   'signal',
 ]);
@@ -45,6 +55,8 @@ export interface ClientEvents extends HandleEvents {
   joined: [string];
   /** A member left the (merged) peer list: once per name per change, after 'peers'. */
   left: [string];
+  /** An announcement went out (README "Announcements"): a hello once connected, or a bye on close, to `url`. */
+  announced: [{ kind: 'hello' | 'bye'; url: string }];
 }
 
 let clientSeq = 0;
@@ -63,6 +75,9 @@ export class Client extends SupervisedHandle<ClientEvents> {
     checkOptionNames('createClient', options, CLIENT_OPTION_NAMES);
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
     surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
+    const announceUrls = options.announceUrl === undefined || (Array.isArray(options.announceUrl) && options.announceUrl.length === 0) ? [] : urlList('announceUrl', options.announceUrl);
+    announceUrls.forEach((u) => parseEndpoint(u, 'connect'));
+    if (announceUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`announceUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${announceUrls.length}`);
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
     // Checked before anything starts; derived once per secret per process (cached).
@@ -88,7 +103,11 @@ export class Client extends SupervisedHandle<ClientEvents> {
     // Subscribers connect first, so they listen before this client's answer can change the list.
     const specs: ChildSpec[] = [
       ...(lists?.specs() ?? []),
-      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...keyring() }) },
+      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...(announceUrls.length > 0 ? { announceUrls } : {}), ...keyring() }),
+        onMessage: (msg) => {
+          if (msg.type === 'announced') this.emit('announced', { kind: msg.kind, url: msg.url });
+        },
+      },
     ];
     super(specs, options.supervision, `client#${++clientSeq}(${service})`, options.signal);
     this.service = service;

@@ -40,6 +40,13 @@ export const FieldTag = {
   announceUrl: 0x05,
   /** Survey and answer: the id of the key (keyring entry) a MAC or seal was made with. */
   keyId: 0x06,
+  /**
+   * Answer (to a survey that advertises an announce URL) and bye: the client's farewell
+   * token, 8 random bytes made when its respondent starts. A bye counts as this member's
+   * only when it carries the token of the member's latest answer, which only the member
+   * (and whoever reads its connection) knows.
+   */
+  farewellToken: 0x07,
 } as const;
 export type FieldTagName = keyof typeof FieldTag;
 
@@ -128,3 +135,49 @@ export const LIST_DIGEST_BYTES = 8;
 export function listDigest(encodedList: Uint8Array): Buffer {
   return createHash('sha256').update(encodedList).digest().subarray(0, LIST_DIGEST_BYTES);
 }
+
+/**
+ * Announcements: a client's short notice to the server's announce socket (a PUSH to the
+ * server's PULL, at its `announceUrl`) that it has just connected ("hello") or has just
+ * closed its respondent ("bye"). They are hints, never membership: a server only runs a
+ * survey sooner because of one (src/announcements.ts), and lists only the names that
+ * answer it. Not authenticated, in shared-secret mode either: README "Announcements"
+ * gives the argument (a forged one costs at most one rate-limited survey, or one early
+ * check of a member that then answers).
+ *
+ *   announcement = "GDA1" kind (1 byte: 0x01 hello, 0x02 bye) name [0x00 field*]
+ *
+ * name is the service string's UTF-8 bytes; a bye carries FieldTag.farewellToken.
+ */
+export const ANNOUNCE_MAGIC: Buffer = Buffer.from('GDA1', 'latin1');
+
+/** An announcement's kind byte. */
+export const AnnouncementKind = { hello: 0x01, bye: 0x02 } as const;
+export type AnnouncementKindName = keyof typeof AnnouncementKind;
+
+/** An announcement of `kind` for the service string `name` (its UTF-8 bytes, or the string), with `fields` after a NUL if any. */
+export function encodeAnnouncement(kind: AnnouncementKindName, name: Uint8Array | string, fields: Iterable<readonly [number, Uint8Array]> = []): Buffer {
+  const bytes = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
+  return Buffer.concat([ANNOUNCE_MAGIC, Buffer.of(AnnouncementKind[kind]), encodeExtendedAnswer(bytes, fields)]);
+}
+
+/**
+ * An announcement's kind, name bytes (not validated: decodeAnswer does that) and fields,
+ * or undefined when `data` is not an announcement (no magic, an unknown kind byte, or
+ * fields that do not parse).
+ */
+export function decodeAnnouncement(data: Uint8Array): { kind: AnnouncementKindName; name: Uint8Array; fields: Fields } | undefined {
+  const head = ANNOUNCE_MAGIC.byteLength;
+  if (data.byteLength <= head) return undefined;
+  for (let i = 0; i < head; i++) if (data[i] !== ANNOUNCE_MAGIC[i]) return undefined;
+  const kind = data[head] === AnnouncementKind.hello ? 'hello' : data[head] === AnnouncementKind.bye ? 'bye' : undefined;
+  if (!kind) return undefined;
+  try {
+    return { kind, ...splitAnswer(data.subarray(head + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes of a farewell token (FieldTag.farewellToken). */
+export const FAREWELL_TOKEN_BYTES = 8;

@@ -114,7 +114,8 @@ export function decodeMembers(data: Uint8Array): string[] {
 /**
  * Why an answer was refused: stable codes for counters and rate-limited logs. The first
  * four match the InvalidServiceNameError rules; 'not-accepted' is the server's `accept`
- * rule; the last three are shared-secret mode's (src/admission.ts).
+ * rule; 'unauthenticated', 'unknown-key' and 'bad-mac' are shared-secret mode's (src/admission.ts);
+ * 'bad-announcement' is an announcement's, not an answer's.
  */
 export type RefusalReason =
   | 'empty'
@@ -126,7 +127,9 @@ export type RefusalReason =
   | 'not-accepted'
   | 'unauthenticated'
   | 'unknown-key'
-  | 'bad-mac';
+  | 'bad-mac'
+  /** An announcement (hello or bye, src/announcements.ts) that does not parse or names no valid service: dropped, never a survey. */
+  | 'bad-announcement';
 
 export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'empty',
@@ -139,6 +142,7 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'unauthenticated',
   'unknown-key',
   'bad-mac',
+  'bad-announcement',
 ];
 
 /**

@@ -98,6 +98,17 @@ export interface ServerOptions extends Partial<ServerTiming> {
    * has until the survey's end, as the original.
    */
   detection?: Detection;
+  /**
+   * Announcements (README "Announcements"): also bind a PULL socket here, e.g.
+   * tcp://127.0.0.1:40008, where this library's clients say hello once connected and bye
+   * when they close. An announcement only makes a round start now — rate-limited to one
+   * survey per 2 × (10 ms + 1 ms per 100 members) at most — and a bye gives its member a
+   * short answer deadline in it (its learnt answer time + max(10 ms, 4 × RTTVAR), with
+   * adaptive detection); membership is still decided by survey answers alone. The URL is
+   * advertised in extended survey bodies (with `listDigest` or `secret`), so clients learn
+   * it from their first survey. Default: none (no announce socket).
+   */
+  announceUrl?: string;
   /** At most one 'refused:summary' event per refusal reason, and one 'duplicate' event per name, per this many ms. Default 60,000. */
   refusalLogIntervalMs?: number;
   supervision?: SupervisorOptions;
@@ -123,6 +134,7 @@ export const SERVER_OPTION_NAMES = optionNames<ServerOptions>()([
   'listDigest',
   'accept',
   'secret',
+  'announceUrl',
   'refusalLogIntervalMs',
   'supervision',
   'signal',
@@ -148,6 +160,13 @@ export interface RoundInfo {
   members: number;
   /** With `detection: 'adaptive'`: the surveyor's local health multiplier (0 healthy .. 8), by which answer deadlines are stretched × (1 + it). */
   localHealth?: number;
+  /** With `announceUrl`: whether an announcement started this round (false: the schedule did). */
+  announced?: boolean;
+  /** With `announceUrl`: valid hellos and byes received since the previous round ended (refused ones count as 'bad-announcement'). */
+  hellos?: number;
+  byes?: number;
+  /** With `announceUrl`: members published as gone in this round at their farewell deadline (a bye with their token). */
+  farewells?: number;
 }
 
 export interface ServerEvents extends HandleEvents {
@@ -193,6 +212,12 @@ export interface ServerStats {
   refused: Record<RefusalReason, number>;
   /** Answers that repeated a name already answered in their round (answers beyond the first per name and round). */
   duplicates: number;
+  /**
+   * With `announceUrl`: valid announcements received, rounds an announcement started, and
+   * members dropped at their farewell deadline (graceful leaves). Refused announcements:
+   * `refused['bad-announcement']`.
+   */
+  announcements?: { hellos: number; byes: number; rounds: number; farewells: number };
 }
 
 export const DEFAULT_REFUSAL_LOG_INTERVAL_MS = 60_000;
@@ -203,6 +228,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
   readonly surveyUrl: string;
   readonly pubsubUrl: string;
   readonly timing: ServerTiming;
+  /** Where the announce socket listens, if any (ServerOptions.announceUrl). */
+  readonly announceUrl: string | undefined;
   private current: string[] = [];
   private lastPublished: string[] = [];
   private readonly counters: ServerStats = {
@@ -224,6 +251,12 @@ export class Server extends SupervisedHandle<ServerEvents> {
     parseEndpoint(options.surveyUrl, 'bind');
     parseEndpoint(options.pubsubUrl, 'bind');
     if (options.surveyUrl === options.pubsubUrl) throw new InvalidOptionError('surveyUrl and pubsubUrl must differ');
+    const announceUrl = options.announceUrl;
+    if (announceUrl !== undefined) {
+      if (typeof announceUrl !== 'string') throw new InvalidOptionError(`announceUrl must be a URL string, got ${typeof announceUrl}`);
+      parseEndpoint(announceUrl, 'bind');
+      if (announceUrl === options.surveyUrl || announceUrl === options.pubsubUrl) throw new InvalidOptionError('announceUrl must differ from surveyUrl and pubsubUrl');
+    }
     const timing = validateTiming(options);
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
@@ -278,6 +311,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
             detection,
             initialMembers: this.current,
             listDigest,
+            ...(announceUrl !== undefined ? { announceUrl } : {}),
             ...(accept ? { accept } : {}),
             ...keyring(),
           }),
@@ -299,6 +333,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.surveyUrl = options.surveyUrl;
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
+    this.announceUrl = announceUrl;
+    if (announceUrl !== undefined) this.counters.announcements = { hellos: 0, byes: 0, rounds: 0, farewells: 0 };
     this.refusalLog = new RefusalLog(refusalLogIntervalMs, (summary) => this.emit('refused:summary', summary));
     this.duplicateLog = new RefusalLog<string>(
       refusalLogIntervalMs,
@@ -329,7 +365,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
 
   /** Counters since creation: rounds, answers, changes, publications and refusals by reason. */
   stats(): ServerStats {
-    return { ...this.counters, refused: { ...this.counters.refused } };
+    return { ...this.counters, refused: { ...this.counters.refused }, ...(this.counters.announcements ? { announcements: { ...this.counters.announcements } } : {}) };
   }
 
   private onRefused(code: RefusalReason, reason: string, count: number): void {
@@ -372,7 +408,23 @@ export class Server extends SupervisedHandle<ServerEvents> {
   private onRound(msg: RoundMessage): void {
     this.counters.rounds++;
     this.counters.answers += msg.answers;
-    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members, ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}) });
+    const a = this.counters.announcements;
+    if (a && msg.announced !== undefined) {
+      a.hellos += msg.hellos ?? 0;
+      a.byes += msg.byes ?? 0;
+      a.farewells += msg.farewells ?? 0;
+      if (msg.announced) a.rounds++;
+    }
+    this.emit('round', {
+      round: msg.round,
+      answers: msg.answers,
+      durationMs: msg.durationMs,
+      sendMs: msg.sendMs,
+      lastAnswerMs: msg.lastAnswerMs,
+      members: msg.members,
+      ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}),
+      ...(msg.announced !== undefined ? { announced: msg.announced, hellos: msg.hellos ?? 0, byes: msg.byes ?? 0, farewells: msg.farewells ?? 0 } : {}),
+    });
   }
 
   protected onEnd(): void {

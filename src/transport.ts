@@ -93,13 +93,16 @@ const EAGAIN = c('EAGAIN');
 const EINTR = c('EINTR');
 const ENODEV = c('ENODEV');
 
-export type SocketKind = 'surveyor' | 'respondent' | 'pub' | 'sub';
+export type SocketKind = 'surveyor' | 'respondent' | 'pub' | 'sub' | 'push' | 'pull';
 
 const PROTOCOL: Record<SocketKind, number> = {
   surveyor: c('NN_SURVEYOR'),
   respondent: c('NN_RESPONDENT'),
   pub: c('NN_PUB'),
   sub: c('NN_SUB'),
+  // Announcements (src/announcements.ts): a client's PUSH to the server's PULL.
+  push: c('NN_PUSH'),
+  pull: c('NN_PULL'),
 };
 
 /** Socket-level options this library sets (NN_SOL_SOCKET). */

@@ -60,6 +60,12 @@ export interface SurveyorArgs {
    * once (at most once per round). false: the original's empty survey.
    */
   listDigest?: boolean;
+  /**
+   * Announcements (src/announcements.ts): bind a PULL socket here; a hello or bye makes a
+   * round start now (rate-limited), and the URL is advertised in extended survey bodies
+   * (FieldTag.announceUrl). Absent: no announce socket, everything as without them.
+   */
+  announceUrl?: string;
 }
 
 export interface PublisherArgs {
@@ -95,6 +101,12 @@ export interface RespondentArgs {
   asksForLists?: boolean;
   /** Digests (hex) of the lists the client holds at this start (see HeldListsMessage). */
   heldDigests?: string[];
+  /**
+   * Announcements: the servers' announce URLs, one PUSH socket each: a hello once connected,
+   * a bye right after the respondent closes. Absent or empty: learnt from survey bodies
+   * (FieldTag.announceUrl), which then give a bye only.
+   */
+  announceUrls?: string[];
 }
 
 export interface SubscriberArgs {
@@ -174,6 +186,13 @@ export interface RoundMessage {
   members: number;
   /** Adaptive detection only: the local health multiplier (0..8) after the round; deadlines are stretched × (1 + it). */
   localHealth?: number;
+  /** With an announce socket only: whether an announcement started this round (false: the schedule did). */
+  announced?: boolean;
+  /** With an announce socket only: hellos and byes received since the previous round's message (refused ones are 'refused' messages). */
+  hellos?: number;
+  byes?: number;
+  /** With an announce socket only: members published as gone this round at their farewell deadline (after a bye with their token). */
+  farewells?: number;
 }
 
 /** The member set changed: at a round's end, or mid-round (`eager`) for an eager join or an adaptive departure. */
@@ -265,8 +284,15 @@ export interface HeldListsMessage {
   digests: string[];
 }
 
+/** The respondent sent an announcement (a hello once connected, or a bye on close) to `url`. */
+export interface AnnouncedMessage {
+  type: 'announced';
+  kind: 'hello' | 'bye';
+  url: string;
+}
+
 export type RespondentIn = HeldListsMessage | RekeyMessage;
-export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage;
+export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage | AnnouncedMessage;
 
 // ---------------------------------------------------------------- subscriber
 

@@ -5,9 +5,12 @@
  * Between surveys it receives in slices, or with waitOnReadiness does not run at all
  * (ActorContext.receive).
  */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { answerTo, keyringOf, type Field } from '../admission.js';
-import { decodeSurveyBody, encodeExtendedAnswer, FieldTag } from '../extensions.js';
-import { encodeAnswer } from '../protocol.js';
+import { MAX_ANNOUNCE_URLS } from '../announcements.js';
+import { decodeSurveyBody, encodeAnnouncement, FAREWELL_TOKEN_BYTES, encodeExtendedAnswer, FieldTag } from '../extensions.js';
+import { encodeAnswer, parseEndpoint } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
 import type { RespondentArgs, RespondentOut } from './messages.js';
@@ -41,13 +44,133 @@ export function lacksList(body: Uint8Array, asksForLists: boolean, held: Readonl
   return digest !== undefined && !held.has(digest.toString('hex'));
 }
 
+/**
+ * The announce URL a survey body advertises (FieldTag.announceUrl), usable from this
+ * client: a URL with a wildcard host (`*`, 0.0.0.0) gets the host of the client's only
+ * survey URL (with several, which server sent the survey is unknown: undefined). Undefined
+ * for a plain body, a body without the field, or a URL that does not parse.
+ */
+export function advertisedAnnounceUrl(body: Uint8Array, surveyUrls: readonly string[]): string | undefined {
+  const value = advertisedField(body);
+  if (!value) return undefined;
+  let url = value.toString('utf8');
+  const wildcard = /^tcp:\/\/(\*|0\.0\.0\.0):/.exec(url);
+  if (wildcard) {
+    const only = surveyUrls.length === 1 ? /^tcp:\/\/(.+):\d+$/.exec(surveyUrls[0]!) : null;
+    if (!only) return undefined;
+    url = `tcp://${only[1]}:${url.slice(wildcard[0].length)}`;
+  }
+  try {
+    parseEndpoint(url, 'connect');
+  } catch {
+    return undefined;
+  }
+  return url;
+}
+
+/** The raw FieldTag.announceUrl value of a survey body, if it has one. */
+function advertisedField(body: Uint8Array): Buffer | undefined {
+  try {
+    return decodeSurveyBody(body)?.get(FieldTag.announceUrl);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The answer's extra fields for a survey body: FieldTag.needList when the client lacks the
+ * list it names (`asks`), and FieldTag.farewellToken when it advertises an announce URL
+ * (the server then takes this client's bye: src/announcements.ts).
+ */
+export function answerFields(body: Uint8Array, asks: boolean, farewellToken: Uint8Array): Field[] {
+  const fields: Field[] = asks ? [...NEED_LIST_FIELDS] : [];
+  if (advertisedField(body) !== undefined) fields.push([FieldTag.farewellToken, farewellToken]);
+  return fields;
+}
+
+/** When a client says hello, and how often it says it again (ms). */
+export const HELLO = {
+  /** A send the announce socket cannot take yet (not connected: nanomsg gives no connect event) is tried again after this long. */
+  retryMs: 2,
+  /**
+   * After a hello went out, and no survey came: said again after these waits (the hello may
+   * have beaten the respondent's own connection to the server, and then its survey missed
+   * this client). A listed name's hello costs the server nothing.
+   */
+  againMs: [25, 50, 100, 200],
+  /** No hello after this long from the start: the scheduled rounds list the client anyway. */
+  giveUpMs: 2_000,
+} as const;
+
+/** A bye that cannot go out at once (the announce socket not connected) is tried for this long at most, ms: close() stays fast. */
+export const BYE_WAIT_MS = 20;
+
+/**
+ * One announce URL's hello, pure: when to try to send it, until a survey has been answered
+ * or HELLO's bounds are reached. Times are the caller's monotonic clock, in ms.
+ */
+export class HelloPlan {
+  private sent = 0;
+  private nextAt: number;
+  private readonly giveUpAt: number;
+  private finished = false;
+
+  constructor(now: number) {
+    this.nextAt = now;
+    this.giveUpAt = now + HELLO.giveUpMs;
+  }
+
+  /** No more hellos: answered, or its bounds reached. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** When the next attempt is due (Infinity once done). */
+  dueAt(): number {
+    return this.finished ? Infinity : this.nextAt;
+  }
+
+  /** An attempt at `now`: `went` when the socket took the hello. */
+  attempted(now: number, went: boolean): void {
+    if (went) this.sent++;
+    if (now >= this.giveUpAt || this.sent > HELLO.againMs.length) this.finished = true;
+    else this.nextAt = now + (went ? HELLO.againMs[this.sent - 1]! : HELLO.retryMs);
+  }
+
+  /** A survey was answered: the server knows this client; no more hellos. */
+  answered(): void {
+    this.finished = true;
+  }
+}
+
 /** The answer field that asks for the list (state on connect). */
 const NEED_LIST_FIELDS: readonly Field[] = [[FieldTag.needList, new Uint8Array(0)]];
 
 // ------------------------------------------------------------------ effects
 
+/** A PUSH socket to one server's announce URL; `hello` is undefined for a learnt URL (no hello: the client is answering already). */
+interface Announcer {
+  url: string;
+  socket: NnSocket;
+  hello: HelloPlan | undefined;
+}
+
 export async function runRespondent(args: RespondentArgs, ctx: ActorContext<RespondentOut>): Promise<void> {
   const socket = NnSocket.open('respondent', ctx.ledger);
+  const announcers: Announcer[] = [];
+  // The token that makes this client's bye count (FieldTag.farewellToken); a restart makes a new one.
+  const farewellToken = randomBytes(FAREWELL_TOKEN_BYTES);
+  const openAnnouncer = (url: string, hello: boolean) => {
+    const push = NnSocket.open('push', ctx.ledger);
+    try {
+      push.setOption('reconnectIvl', RECONNECT_IVL_MS);
+      push.connect(url);
+    } catch (e) {
+      push.close();
+      throw e;
+    }
+    announcers.push({ url, socket: push, hello: hello ? new HelloPlan(performance.now()) : undefined });
+  };
   try {
     socket.setOption('rcvmaxsize', RESPONDENT_RECV_MAX_SIZE);
     // Redial a server that went away every 100 ms (nanomsg's default, made explicit): a
@@ -63,15 +186,52 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     for (const url of args.urls) socket.connect(url);
     const answer = encodeAnswer(args.service);
     const needList = encodeExtendedAnswer(answer, NEED_LIST_FIELDS);
+    // Announcements: the respondent connects first, so a hello rarely beats it to the server.
+    for (const url of (args.announceUrls ?? []).slice(0, MAX_ANNOUNCE_URLS)) openAnnouncer(url, true);
+    const hello = encodeAnnouncement('hello', answer);
+    /** Sends the hellos that are due; the time until the next one (ms), or Infinity. */
+    const sayHello = (): number => {
+      let next = Infinity;
+      for (const a of announcers) {
+        if (!a.hello || a.hello.done) continue;
+        const now = performance.now();
+        if (now >= a.hello.dueAt()) {
+          const went = a.socket.send(hello);
+          a.hello.attempted(now, went);
+          if (went) ctx.emit({ type: 'announced', kind: 'hello', url: a.url });
+        }
+        next = Math.min(next, a.hello.dueAt() - now);
+      }
+      return next;
+    };
     ctx.markReady();
     let surveys = 0;
     while (!ctx.stopping) {
-      const survey = await ctx.receive(socket);
+      // While hellos are due, receive in short slices to send them on time; then as always.
+      const untilHello = announcers.length > 0 ? sayHello() : Infinity;
+      let survey: Buffer | null;
+      if (untilHello === Infinity) survey = await ctx.receive(socket);
+      else {
+        survey = socket.recv(Math.max(0, Math.min(untilHello, ctx.sliceMs)));
+        if (!survey) await ctx.yield();
+      }
       if (survey) {
+        for (const a of announcers) a.hello?.answered();
+        if (announcers.length < MAX_ANNOUNCE_URLS) {
+          const learnt = advertisedAnnounceUrl(survey, args.urls);
+          if (learnt !== undefined && !announcers.some((a) => a.url === learnt)) {
+            try {
+              openAnnouncer(learnt, false);
+            } catch {
+              // A URL this side cannot dial: no bye there, the server notices the silence as a crash.
+            }
+          }
+        }
         const asks = lacksList(survey, args.asksForLists ?? false, held);
+        const fields = answerFields(survey, asks, farewellToken);
         // Plain mode answers every survey (Go, nanocat, nng servers send empty ones);
-        // secret mode answers only surveys with a nonce, MAC after any needList field.
-        const reply = keyring ? answerTo(answer, keyring, survey, asks ? NEED_LIST_FIELDS : []) : asks ? needList : answer;
+        // secret mode answers only surveys with a nonce, MAC after any other field.
+        const reply = keyring ? answerTo(answer, keyring, survey, fields) : fields.length === 0 ? answer : fields.length === 1 && asks ? needList : encodeExtendedAnswer(answer, fields);
         if (!reply) ctx.count('unanswered');
         else if (socket.send(reply)) {
           surveys++;
@@ -84,5 +244,29 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     }
   } finally {
     socket.close();
+    // A graceful close: bye right after the respondent is gone, so the survey it asks for
+    // finds this client silent. Bounded (BYE_WAIT_MS): an unreachable server costs no more.
+    // Not on a crash: the supervisor restarts this actor, and the member should stay listed.
+    const bye = ctx.stopping ? encodeAnnouncement('bye', encodeAnswer(args.service), [[FieldTag.farewellToken, farewellToken]]) : undefined;
+    await sayBye(announcers, bye, (url) => ctx.emit({ type: 'announced', kind: 'bye', url }));
+  }
+}
+
+/** Sends `bye` (if any) on every announce socket (retrying one not connected yet for BYE_WAIT_MS at most), then closes them. */
+async function sayBye(announcers: readonly Announcer[], bye: Buffer | undefined, sent: (url: string) => void): Promise<void> {
+  const until = performance.now() + BYE_WAIT_MS;
+  let pending = bye ? [...announcers] : [];
+  try {
+    while (pending.length > 0) {
+      pending = pending.filter((a) => {
+        const went = a.socket.send(bye!);
+        if (went) sent(a.url);
+        return !went;
+      });
+      if (pending.length === 0 || performance.now() >= until) break;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  } finally {
+    for (const a of announcers) a.socket.close();
   }
 }

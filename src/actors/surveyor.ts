@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { compileAccept, keyringOf, openAnswer, secretSurveyFields, unparsedAnswer, verifyAnswerParts, type Field } from '../admission.js';
+import { AnnounceGate } from '../announcements.js';
 import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
 import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
 import { surveyNonce, type KeyMaterial } from '../keyring.js';
@@ -172,6 +173,11 @@ export function surveyorRecvMaxSize(maxNameBytes: number): number {
   return maxNameBytes + 1024;
 }
 
+/** Announcements above this many bytes close the sender's connection (nanomsg drops them): a name and 5 bytes of header fit. */
+export function announceRecvMaxSize(maxNameBytes: number): number {
+  return maxNameBytes + 64;
+}
+
 /** How the surveyor paces its rounds. */
 export type Schedule =
   /** As the Go original: wait pollTime after each round ends; a period is pollTime + the survey. */
@@ -212,12 +218,15 @@ export interface ReadAnswer {
   fields: ReadonlyMap<number, Uint8Array>;
   /** Set when the fields after the NUL do not parse (the parser's message); `name` is then the whole answer. */
   malformed?: string;
+  /** The member's farewell token (announcements), when the answer carries one. */
+  token?: Uint8Array;
 }
 
 const NO_FIELDS: ReadonlyMap<number, Uint8Array> = new Map();
 
 /**
- * Splits an answer once into its name and fields (FieldTag.needList, secret mode's MAC).
+ * Splits an answer once into its name and fields: FieldTag.needList (state on connect),
+ * secret mode's MAC, the farewell token (FieldTag.farewellToken, announcements).
  * Only answers to extended surveys carry fields; an answer whose fields do not parse is
  * left whole, for decodeAnswer to refuse (its NUL is a control character).
  */
@@ -225,7 +234,8 @@ export function readAnswer(data: Buffer, extended: boolean): ReadAnswer {
   if (!extended || !data.includes(0)) return { name: data, needList: false, fields: NO_FIELDS };
   try {
     const { name, fields } = splitAnswer(data);
-    return { name, needList: fields.has(FieldTag.needList), fields };
+    const token = fields.get(FieldTag.farewellToken);
+    return { name, needList: fields.has(FieldTag.needList), fields, ...(token ? { token } : {}) };
   } catch (e) {
     return { name: data, needList: false, fields: NO_FIELDS, malformed: (e as Error).message };
   }
@@ -284,6 +294,11 @@ export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnsw
   };
 }
 
+/** Announcements read in one go at most; the rest stay queued in nanomsg until the loop's next turn. */
+export const MAX_ANNOUNCEMENTS_PER_TURN = 256;
+/** How often (ms) a round that may be cut short for an announcement looks at the announce socket. */
+export const ANNOUNCE_POLL_MS = 5;
+
 /** Names asked about at once at most (a flood of distinct names waits, it does not queue without bound). */
 export const MAX_ADMISSION_QUERIES = 1024;
 /** Verdicts kept on names that are not members (refused ones, mostly); the oldest are forgotten first. */
@@ -336,10 +351,18 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
   // below adds the header and keeps the deadline itself.
   const raw = args.lateAnswers === 'count';
   const socket = NnSocket.open('surveyor', ctx.ledger, { raw });
+  let announce: NnSocket | undefined;
   try {
     socket.setOption('rcvmaxsize', surveyorRecvMaxSize(args.maxNameBytes));
     if (!raw) socket.setSurveyDeadline(args.surveyTime);
     socket.bind(args.url);
+    // Announcements: a PULL socket in this thread, so a hello or bye reaches the loop that
+    // runs the rounds without a hop. Bound before ready, so a bad URL fails the start.
+    if (args.announceUrl !== undefined) {
+      announce = NnSocket.open('pull', ctx.ledger);
+      announce.setOption('rcvmaxsize', announceRecvMaxSize(args.maxNameBytes));
+      announce.bind(args.announceUrl);
+    }
     const admission = args.accept?.kind === 'ask' ? new AdmissionCache() : undefined;
     const accept = admission ? (name: string) => admission.get(name) : args.accept ? compileAccept(args.accept) : undefined;
     const limits: SurveyorLimits = { maxNameBytes: args.maxNameBytes, maxMembers: args.maxMembers, missedRounds: args.missedRounds, ...(accept ? { accept } : {}) };
@@ -353,9 +376,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     // The list digest, once per member set (state.members is replaced on every change); in
     // secret mode the nonce and key id follow it in the same body, fresh every survey.
     const digestOn = args.listDigest ?? false;
-    let digest = { of: state.members, fields: surveyDigestFields(state.members, digestOn) };
+    // An extended body (digest or secret mode) also advertises the announce URL; the
+    // original's empty survey stays empty (its clients must be given the URL).
+    const advertised: Field[] = args.announceUrl !== undefined && (digestOn || (args.keys?.length ?? 0) > 0) ? [[FieldTag.announceUrl, Buffer.from(args.announceUrl, 'utf8')]] : [];
+    const fieldsFor = (members: ReadonlySet<string>) => [...surveyDigestFields(members, digestOn), ...advertised];
+    let digest = { of: state.members, fields: fieldsFor(state.members) };
     const surveyBody = () => {
-      if (digest.of !== state.members) digest = { of: state.members, fields: surveyDigestFields(state.members, digestOn) };
+      if (digest.of !== state.members) digest = { of: state.members, fields: fieldsFor(state.members) };
       return auth.body(digest.fields);
     };
     // At most one extra publication per round, however many clients ask for the list.
@@ -367,7 +394,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     // The supervisor's mirror hears of a change before the publisher does: if this thread
     // dies in between, the restarted surveyor starts from the new set and hands it to the
     // publisher, so the change is published late rather than lost.
+    /** Whether the round under way changed the member set (an announced round that did not backs the next one off). */
+    let changedThisRound = false;
     const publishChange = (joined: string[], left: string[], eager: boolean) => {
+      changedThisRound = true;
       ctx.count('changes');
       const members = sortedMembers();
       ctx.emit({ type: 'change', round: state.round, joined, left, members, eager });
@@ -408,13 +438,42 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     /** Members dropped this round at their own deadline (an answer from one afterwards is a false accusation). */
     const accused = new Set<string>();
     let sentAt = 0;
+    /** Members that said bye, with their short deadlines this round (AnswerDeadlines.farewell); few, unsorted. */
+    let farewells: PlannedDeadline[] = [];
+    const planFarewells = (names: readonly string[]) => {
+      for (const name of names) {
+        const baseMs = deadlines?.farewell(name);
+        if (baseMs !== undefined && state.members.has(name)) farewells.push({ name, baseMs });
+      }
+    };
     /** When the next member still silent reaches its deadline (performance.now()), or Infinity. */
     const nextDue = (): number => {
       while (planned < plan.length && state.fresh.has(plan[planned].name)) planned++;
-      return planned < plan.length ? sentAt + deadlines!.due(plan[planned].baseMs) : Infinity;
+      let due = planned < plan.length ? sentAt + deadlines!.due(plan[planned].baseMs) : Infinity;
+      for (const f of farewells) if (!state.fresh.has(f.name)) due = Math.min(due, sentAt + deadlines!.due(f.baseMs));
+      return due;
+    };
+    /**
+     * Members that said bye and are past their short deadlines without an answer: dropped
+     * now (no many-at-once check: a bye is a departure foretold, and a live member named in a
+     * forged one answers and is listed again).
+     */
+    const expireFarewells = (now: number) => {
+      const due = farewells.filter((f) => !state.fresh.has(f.name) && sentAt + deadlines!.due(f.baseMs) <= now).map((f) => f.name);
+      if (due.length === 0) return;
+      farewells = farewells.filter((f) => !due.includes(f.name));
+      const expired = surveyorLogic.expire(state, due, limits, now);
+      if (expired.left.length === 0) return;
+      state = expired.state;
+      for (const n of expired.left) accused.add(n);
+      ctx.count('earlyLeaves', expired.left.length);
+      ctx.count('farewells', expired.left.length);
+      farewellDrops += expired.left.length;
+      publishChange([], expired.left, true);
     };
     /** Drops the members whose deadlines have passed by `now`, if they reached missedRounds, and publishes at once. */
     const expireDue = (now: number) => {
+      if (farewells.length > 0) expireFarewells(now);
       const due: string[] = [];
       let passed = planned;
       for (; passed < plan.length && sentAt + deadlines!.due(plan[passed].baseMs) <= now; passed++) {
@@ -447,8 +506,9 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
      * verdict, or a duplicate. `at` (performance.now()) is when it arrived off the wire,
      * absent for an answer taken again once its verdict came.
      */
-    const takeName = (name: Uint8Array, needList: boolean, at?: number) => {
+    const takeName = (name: Uint8Array, needList: boolean, at?: number, token?: Uint8Array) => {
       const outcome = surveyorLogic.answer(state, name, limits);
+      if (token && announce && outcome.kind === 'counted') farewellTokens.set(outcome.name, Buffer.from(token));
       // A member that lacks the list gets it republished now. A newcomer does not: its own
       // join changes the list, and that publication (eager, or at the round's end) is what it needs.
       if (needList && !listAsked && outcome.kind === 'counted' && !outcome.newcomer) {
@@ -475,7 +535,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       // One answer may carry both extensions: needList (state on connect) and a MAC (secret mode).
       const read = readAnswer(data, extended);
       const opened = auth.open(data, read);
-      if (opened.ok) takeName(opened.name, read.needList, at);
+      if (opened.ok) takeName(opened.name, read.needList, at, read.token);
       else refuse(opened.code, opened.reason);
     };
     const askMainThread = () => {
@@ -492,14 +552,55 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
     });
 
+    const gate = announce ? new AnnounceGate(args.maxNameBytes, args.pollTime) : undefined;
+    /** Each member's farewell token, from its latest counted answer: a bye must carry it to shorten its deadline. */
+    const farewellTokens = new Map<string, Buffer>();
+    let hellos = 0;
+    let byes = 0;
+    let farewellDrops = 0;
+    /** Reads the announcements queued now (at most a bounded batch: a flood waits in nanomsg's buffer, the loop goes on). */
+    const takeAnnouncements = (first: Buffer | null = announce!.recvNow()) => {
+      for (let data = first, n = 0; data; data = ++n < MAX_ANNOUNCEMENTS_PER_TURN ? announce!.recvNow() : null) {
+        const outcome = gate!.take(data, state.members, (name) => farewellTokens.get(name));
+        if (outcome.kind === 'refused') refuse('bad-announcement', outcome.reason);
+        else if (outcome.kind === 'hello') hellos++;
+        else byes++;
+      }
+    };
     let surveyId = Math.floor(Math.random() * 0x80000000);
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
-    while (await ctx.sleep(Math.max(0, nextStart - performance.now()))) {
+    /**
+     * Until the next round: its scheduled start, or sooner when an announcement asks for one
+     * (src/announcements.ts: rate-limited). Without an announce socket, a plain sleep as
+     * always; with one, blocking receives on it in slices. False when stopping.
+     */
+    const untilNextRound = async (): Promise<boolean> => {
+      if (!announce) return ctx.sleep(Math.max(0, nextStart - performance.now()));
+      for (;;) {
+        if (ctx.stopping) return false;
+        const now = performance.now();
+        const start = Math.min(nextStart, gate!.dueAt(state.members.size));
+        if (now >= start) return true;
+        const data = announce.recv(Math.min(start - now, ctx.sliceMs));
+        if (data) {
+          takeAnnouncements(data);
+          await ctx.maybeYield();
+        } else await ctx.yield();
+      }
+    };
+    while (await untilNextRound()) {
+      const announced = gate !== undefined && performance.now() < nextStart;
+      if (gate) {
+        farewells = [];
+        planFarewells(gate.roundStarted());
+      }
       state = surveyorLogic.beginRound(state);
       listAsked = false;
+      changedThisRound = false;
       const started = performance.now();
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
-      if (args.schedule === 'fixed-rate') nextStart = Math.max(nextStart + args.pollTime, started);
+      // An announced round is an extra one: the schedule stays as it was.
+      if (args.schedule === 'fixed-rate' && !announced) nextStart = Math.max(nextStart + args.pollTime, started);
       surveyId = (surveyId + 1) & 0x7fffffff;
       if (!socket.send(raw ? Buffer.concat([surveyHeader(surveyId), surveyBody()]) : surveyBody())) {
         if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
@@ -521,8 +622,30 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         const now = performance.now();
         const remaining = Math.min(surveyEnd, lastAnswer + args.recvDeadline) - now;
         if (remaining <= 0 || ctx.stopping) break;
+        // Announcements mid-round: a bye gives its member a short deadline in this round (if
+        // it has not answered yet); a hello or bye ends the round early once every member
+        // has answered it, so that the asked-for round starts (src/announcements.ts).
+        let allAnswered = false;
+        if (gate) {
+          takeAnnouncements();
+          planFarewells(gate.takeFarewells((n) => state.fresh.has(n)));
+          allAnswered = state.tally.incumbents >= state.members.size && pendingJoins.length === 0 && awaiting.size === 0;
+          if (gate.mayCut(allAnswered, sentAt, now, state.members.size)) break;
+        }
         let data: Buffer | null;
-        const wait = Math.max(0, Math.round(Math.min(remaining, ctx.sliceMs, pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity, nextDue() - now)));
+        const wait = Math.max(
+          0,
+          Math.round(
+            Math.min(
+              remaining,
+              ctx.sliceMs,
+              pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity,
+              nextDue() - now,
+              // A round that may be cut short watches the announce socket closely.
+              allAnswered ? ANNOUNCE_POLL_MS : Infinity,
+            ),
+          ),
+        );
         try {
           data = socket.recv(wait);
         } catch (e) {
@@ -566,6 +689,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       awaiting.clear();
       const outcome = surveyorLogic.endRound(state, limits, performance.now());
       state = outcome.state;
+      farewells = [];
+      for (const name of farewellTokens.keys()) if (!state.members.has(name)) farewellTokens.delete(name);
       if (deadlines) {
         deadlines.endRound();
         deadlines.retain(state.members);
@@ -583,10 +708,25 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         duplicates.clear();
       }
       if (outcome.changed) publishChange(outcome.joined, outcome.left, false);
-      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size, ...(deadlines ? { localHealth: deadlines.localHealth } : {}) });
+      ctx.emit({
+        type: 'round',
+        round: state.round,
+        answers,
+        durationMs: performance.now() - started,
+        sendMs: sentAt - started,
+        lastAnswerMs: answers > 0 ? lastAnswer - started : 0,
+        members: state.members.size,
+        ...(deadlines ? { localHealth: deadlines.localHealth } : {}),
+        ...(gate ? { announced, hellos, byes, farewells: farewellDrops } : {}),
+      });
+      hellos = 0;
+      byes = 0;
+      farewellDrops = 0;
+      gate?.roundEnded(performance.now(), announced ? changedThisRound : undefined);
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
+    announce?.close();
     socket.close();
   }
 }

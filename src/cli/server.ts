@@ -18,6 +18,7 @@ const spec: CommandSpec = {
   options: [
     { flag: 'survey-url', value: 'URL', defaultText: DEFAULTS.surveyUrl, help: 'where the surveyor listens' },
     { flag: 'pubsub-url', value: 'URL', defaultText: DEFAULTS.pubsubUrl, help: 'where member lists are published' },
+    { flag: 'announce-url', value: 'URL', help: "where clients say hello and bye: a survey starts at once (rate-limited); advertised in surveys (default: none)" },
     { flag: 'survey-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.surveyTime), help: 'survey deadline: later answers are dropped' },
     { flag: 'recv-deadline', value: 'DUR', defaultText: ms(DEFAULT_TIMING.recvDeadline), help: 'a round also ends after this long without an answer' },
     { flag: 'poll-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.pollTime), help: 'the period of the rounds (see --schedule)' },
@@ -44,6 +45,7 @@ const SERVER_FLAGS = {
   republishMs: '--republish',
   surveyUrl: '--survey-url',
   pubsubUrl: '--pubsub-url',
+  announceUrl: '--announce-url',
   accept: '--accept',
   secret: '--secret',
 };
@@ -53,6 +55,7 @@ export const serverCommand: Command = {
   async run(o, { log, stop }) {
     const surveyUrl = o.string('survey-url') ?? DEFAULTS.surveyUrl;
     const pubsubUrl = o.string('pubsub-url') ?? DEFAULTS.pubsubUrl;
+    const announceUrl = o.string('announce-url');
     const timing = {
       surveyTime: o.duration('survey-time'),
       recvDeadline: o.duration('recv-deadline'),
@@ -69,6 +72,7 @@ export const serverCommand: Command = {
     const server = await inFlagTerms(SERVER_FLAGS, () => createServer({
       surveyUrl,
       pubsubUrl,
+      ...(announceUrl !== undefined ? { announceUrl } : {}),
       ...timing,
       schedule,
       eagerJoin: !o.bool('no-eager-join'),
@@ -95,8 +99,8 @@ export const serverCommand: Command = {
     }
     const t = server.timing;
     log.info(
-      { surveyUrl, pubsubUrl, dashboard: http?.url ?? null, timing: t },
-      `server running: survey ${surveyUrl}, pub/sub ${pubsubUrl}, ${http ? `dashboard ${http.url}` : 'no dashboard'} ` +
+      { surveyUrl, pubsubUrl, announceUrl: announceUrl ?? null, dashboard: http?.url ?? null, timing: t },
+      `server running: survey ${surveyUrl}, pub/sub ${pubsubUrl}, ${announceUrl ? `announce ${announceUrl}, ` : ''}${http ? `dashboard ${http.url}` : 'no dashboard'} ` +
         `(poll ${ms(t.pollTime)}, survey ${ms(t.surveyTime)}, receive deadline ${ms(t.recvDeadline)})`,
     );
 

@@ -1,0 +1,338 @@
+/**
+ * `npm run bench:announce [-- --quick] [--n 100,1000] [--reps R]`: join and graceful leave
+ * with announcements (README "Announcements"), side by side in one run with the same
+ * members answering every server:
+ * - original: the Go original's algorithm (schedule 'original', eagerJoin false, detection 'deadline');
+ * - library: this library's defaults, without an announce socket;
+ * - announce: this library's defaults with `announceUrl`;
+ * - node-discover (devDependency, loopback only: address and broadcast 127.255.255.255):
+ *   an observer and N background members in one process (N = 100 only: at 1,000 every member
+ *   hears every other's hello each second, a million datagrams a second on one host).
+ *
+ * Default timing (1000 / 1000 / 2000 ms). For each N: N raw respondents (bench/procs/swarm.ts)
+ * answer all three servers; probes are library clients (bench/procs/announce-probes.ts) that
+ * answer all three and say hello and bye to the announce server. Join runs from the call to
+ * createClient (whose own duration is reported beside) to the moment both subscribers of a
+ * server hold a list with the probe; graceful leave from the call to close() to both holding
+ * a list without it. Then, at the largest N: rounds and answers per second of each server
+ * (a) at rest, (b) under a churn of 10 joins and 10 leaves a second (library clients), and
+ * (c) under a flood of 1,000 forged hellos and 100 forged byes (naming listed members) a
+ * second, with the changes the flood caused (none expected: lists stay exact).
+ *
+ * Results: bench/results/announce-{full,quick}.json and .md. Every process it starts is
+ * stopped at the end, even on failure.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { freePort } from '../src/testing/endpoints.js';
+import { BenchChild, BENCH_DIR } from './ipc.js';
+import { machine, nofileLimits } from './machine.js';
+import { round, summarize, type Summary } from './stats.js';
+import { ServerView, SubscriberView, Swarm } from './views.js';
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    n: { type: 'string' },
+    reps: { type: 'string' },
+    lanes: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+
+const TIMING = { surveyTime: 1000, recvDeadline: 1000, pollTime: 2000 } as const;
+const MODES = [
+  { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline'", options: { schedule: 'original', eagerJoin: false, detection: 'deadline' } },
+  { id: 'library', label: 'this library, defaults, no announce socket', options: {} },
+  { id: 'announce', label: 'this library, defaults + announceUrl', options: {} },
+] as const;
+type ModeId = (typeof MODES)[number]['id'];
+
+const quick = argv.quick!;
+const config = {
+  mode: quick ? 'quick' : 'full',
+  ns: (argv.n ?? '100,1000').split(',').map(Number),
+  reps: Number(argv.reps ?? (quick ? 8 : 20)),
+  lanes: Number(argv.lanes ?? 4),
+  subscribers: 2,
+  perProcess: 400,
+  discoverAtMost: 100,
+  phaseSeconds: quick ? 5 : 10,
+};
+const period = TIMING.pollTime + TIMING.surveyTime;
+const startedAt = performance.now();
+const log = (...a: unknown[]) => console.error(`[announce ${((performance.now() - startedAt) / 1000).toFixed(1)}s]`, ...a);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Phase {
+  seconds: number;
+  /** Per mode: rounds and answers a second, and changes that removed a listed swarm member (flaps). */
+  modes: Record<ModeId, { roundsPerSecond: number; answersPerSecond: number; falseDrops: number }>;
+  sent?: number;
+  loadavg: number[];
+}
+
+interface Row {
+  n: number;
+  join: Record<ModeId | 'node-discover', Summary>;
+  /** Join from createClient's resolve (the client's respondent is connected and its hello on its way) rather than its call. */
+  joinFromReady: Record<ModeId, Summary>;
+  leave: Record<ModeId | 'node-discover', Summary>;
+  createClientMs: Summary;
+  closeMs: Summary;
+  failedTrials: Record<ModeId, number>;
+  loadavg: number[];
+}
+
+class Bed {
+  readonly servers = new Map<ModeId, ServerView>();
+  readonly subs = new Map<ModeId, SubscriberView>();
+  readonly surveyUrls: string[] = [];
+  announceUrl = '';
+  probes!: BenchChild;
+  swarm!: Swarm;
+
+  async start(): Promise<void> {
+    const nofile = Math.min(nofileLimits().hard, Math.max(...config.ns) + 4096);
+    this.announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+    for (const m of MODES) {
+      const surveyUrl = `tcp://127.0.0.1:${await freePort()}`;
+      const pubsubUrl = `tcp://127.0.0.1:${await freePort()}`;
+      this.surveyUrls.push(surveyUrl);
+      const server = new ServerView(m.id, new BenchChild(`server:${m.id}`, 'procs/server.ts', [], { nofile }));
+      const subs = new SubscriberView(m.id, new BenchChild(`subscribers:${m.id}`, 'procs/subscribers.ts'));
+      this.servers.set(m.id, server);
+      this.subs.set(m.id, subs);
+      await Promise.all([server.child.up(), subs.child.up()]);
+      const announce = m.id === 'announce' ? { announceUrl: this.announceUrl } : {};
+      await server.child.request('start', { options: { surveyUrl, pubsubUrl, ...TIMING, ...m.options, ...announce, maxMembers: 20_000 } });
+      await subs.child.request('start', { url: pubsubUrl, count: config.subscribers });
+    }
+    this.probes = new BenchChild('probes', 'procs/announce-probes.ts');
+    await this.probes.up();
+    this.swarm = new Swarm(this.surveyUrls, config.perProcess, { nofile: 4096 });
+  }
+
+  async settle(n: number): Promise<void> {
+    const deadline = 180_000 + n * 20;
+    await Promise.all(
+      MODES.map((m) => {
+        let streak = 0;
+        return this.servers.get(m.id)!.waitRound((r) => {
+          streak = r.answers >= n && r.members === n ? streak + 1 : 0;
+          return streak >= 2;
+        }, deadline, `two complete rounds at ${n}`);
+      }),
+    );
+    const t0 = performance.now();
+    for (;;) {
+      const sizes = (await Promise.all(MODES.map((m) => this.subs.get(m.id)!.sizes()))).flat();
+      if (sizes.every((s) => s === n)) return;
+      if (performance.now() - t0 > deadline) throw new Error(`subscribers do not hold ${n} members: ${sizes.join(', ')}`);
+      await sleep(100);
+    }
+  }
+
+  async trials(tag: number): Promise<Omit<Row, 'n' | 'loadavg'> & { discover?: { join: Summary; leave: Summary } }> {
+    const joins = Object.fromEntries(MODES.map((m) => [m.id, [] as number[]])) as Record<ModeId, number[]>;
+    const fromReady = Object.fromEntries(MODES.map((m) => [m.id, [] as number[]])) as Record<ModeId, number[]>;
+    const leaves = Object.fromEntries(MODES.map((m) => [m.id, [] as number[]])) as Record<ModeId, number[]>;
+    const failed = Object.fromEntries(MODES.map((m) => [m.id, 0])) as Record<ModeId, number>;
+    const createMs: number[] = [];
+    const closeMs: number[] = [];
+    const watchMs = 4 * period + 10_000;
+    const perLane = Math.ceil(config.reps / config.lanes);
+    const lane = async (l: number) => {
+      for (let i = 0; i < perLane && l * perLane + i < config.reps; i++) {
+        const name = `http://10.${250 - tag}.${l}.${i}:8080`;
+        await sleep(Math.random() * period);
+        const joinWatch = await Promise.all(MODES.map((m) => this.subs.get(m.id)!.watch(name, true, watchMs)));
+        const opened = await this.probes.request<{ at: number; readyAt: number }>('open', { name, surveyUrls: this.surveyUrls, announceUrl: this.announceUrl });
+        createMs.push(opened.readyAt - opened.at);
+        const joined = await Promise.all(joinWatch.map((w) => w.done));
+        // Long enough for every mode's detection to know the probe (an adaptive deadline needs 3 answers), then a random phase.
+        await sleep(4 * TIMING.pollTime + Math.random() * period);
+        const leaveWatch = await Promise.all(MODES.map((m) => this.subs.get(m.id)!.watch(name, false, watchMs)));
+        const closed = await this.probes.request<{ at: number; doneAt: number }>('close', { name });
+        closeMs.push(closed.doneAt - closed.at);
+        const left = await Promise.all(leaveWatch.map((w) => w.done));
+        MODES.forEach((m, k) => {
+          if (joined[k]) joins[m.id].push(Math.max(...joined[k]!) - opened.at);
+          if (joined[k]) fromReady[m.id].push(Math.max(...joined[k]!) - opened.readyAt);
+          if (left[k]) leaves[m.id].push(Math.max(...left[k]!) - closed.at);
+          if (!joined[k] || !left[k]) failed[m.id]++;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: config.lanes }, (_, l) => lane(l)));
+    return {
+      join: Object.fromEntries(MODES.map((m) => [m.id, summarize(joins[m.id])])) as Row['join'],
+      joinFromReady: Object.fromEntries(MODES.map((m) => [m.id, summarize(fromReady[m.id])])) as Row['joinFromReady'],
+      leave: Object.fromEntries(MODES.map((m) => [m.id, summarize(leaves[m.id])])) as Row['leave'],
+      createClientMs: summarize(createMs),
+      closeMs: summarize(closeMs),
+      failedTrials: failed,
+    };
+  }
+
+  /** Rounds and answers a second of each server while `load` runs, and the listed swarm members each dropped. */
+  async phase(seconds: number, load: () => Promise<number | void>): Promise<Phase> {
+    const from = Object.fromEntries(MODES.map((m) => [m.id, { rounds: this.servers.get(m.id)!.rounds.length, changes: this.servers.get(m.id)!.changes.length }])) as Record<ModeId, { rounds: number; changes: number }>;
+    const t0 = performance.now();
+    const sent = await load();
+    const elapsed = Math.max(seconds, (performance.now() - t0) / 1000);
+    const modes = {} as Phase['modes'];
+    for (const m of MODES) {
+      const v = this.servers.get(m.id)!;
+      const rounds = v.rounds.slice(from[m.id].rounds);
+      const changes = v.changes.slice(from[m.id].changes);
+      modes[m.id] = {
+        roundsPerSecond: round(rounds.length / elapsed, 2),
+        answersPerSecond: round(rounds.reduce((s, r) => s + r.answers, 0) / elapsed, 0),
+        // Swarm members are named http://10.<proc>.x.y with proc < 200; probes use 10.25x.
+        falseDrops: changes.reduce((s, c) => s + c.left.filter((x) => Number(x.split('.')[1]) < 200).length + (c.left.length === 0 ? c.leftCount : 0), 0),
+      };
+    }
+    return { seconds: round(elapsed, 1), modes, ...(typeof sent === 'number' ? { sent } : {}), loadavg: os.loadavg().map((v) => round(v, 2)) };
+  }
+
+  /** 10 joins and 10 leaves a second (raw members that announce as library clients do: bench/procs/announce-probes.ts). */
+  async churn(seconds: number): Promise<void> {
+    await this.probes.request('churn', { surveyUrls: this.surveyUrls, announceUrl: this.announceUrl, perSecond: 10, seconds, stayMs: 1000 }, 120_000);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.swarm?.stop(), this.probes?.stop()]);
+    await Promise.allSettled([...this.subs.values()].map((s) => s.child.stop()));
+    await Promise.allSettled([...this.servers.values()].map((s) => s.child.stop(10_000)));
+  }
+}
+
+async function discoverTrials(n: number): Promise<{ join: Summary; leave: Summary }> {
+  const child = new BenchChild('node-discover', 'procs/discover.ts');
+  try {
+    await child.up();
+    await child.request('start', { port: await freePort(), count: n - 1 });
+    await sleep(3000); // its members find each other (hello every 1 s)
+    const joins: number[] = [];
+    const leaves: number[] = [];
+    const perLane = Math.ceil(config.reps / config.lanes);
+    await Promise.all(
+      Array.from({ length: config.lanes }, async (_, l) => {
+        for (let i = 0; i < perLane && l * perLane + i < config.reps; i++) {
+          const name = `probe-${l}-${i}`;
+          await sleep(Math.random() * 1000);
+          joins.push((await child.request<{ ms: number }>('join', { name })).ms);
+          await sleep(2000);
+          leaves.push((await child.request<{ ms: number }>('leave', { name })).ms);
+        }
+      }),
+    );
+    return { join: summarize(joins), leave: summarize(leaves) };
+  } finally {
+    await child.stop();
+  }
+}
+
+function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[]; phases: Record<string, Phase> }): string {
+  const ms = (s: Summary | undefined) => (s && Number.isFinite(s.p50) ? `${Math.round(s.p50)} / ${Math.round(s.p99)}` : '–');
+  const lines = [
+    `Announcements benchmark (${result.config.mode}), ${result.date}: ${result.machine.nproc} CPUs (${result.machine.cpuModel}), node ${result.machine.node}; ` +
+      `default timing (${TIMING.surveyTime}/${TIMING.recvDeadline}/${TIMING.pollTime} ms), ${result.config.reps} join + leave trials per N, ${result.config.subscribers} subscribers per server.`,
+    '',
+    '| N | mode | join p50 / p99 ms | join after createClient resolved p50 / p99 ms | graceful leave p50 / p99 ms | failed trials | load avg |',
+    '|---:|---|---|---|---|---:|---|',
+  ];
+  for (const r of result.rows) {
+    for (const id of [...MODES.map((m) => m.id), 'node-discover'] as const) {
+      if (!r.join[id]) continue;
+      const own = id === 'node-discover' ? undefined : (id as ModeId);
+      lines.push(`| ${r.n.toLocaleString('en')} | ${id} | ${ms(r.join[id])} | ${own ? ms(r.joinFromReady[own]) : '–'} | ${ms(r.leave[id])} | ${own ? r.failedTrials[own] : '–'} | ${r.loadavg.join(' ')} |`);
+    }
+    lines.push(`| ${r.n.toLocaleString('en')} | (createClient itself; close itself) | ${ms(r.createClientMs)} | | ${ms(r.closeMs)} | | |`);
+  }
+  lines.push('', '| phase (N = ' + Math.max(...result.config.ns).toLocaleString('en') + ') | mode | rounds / s | answers / s | live members dropped | load avg |', '|---|---|---:|---:|---:|---|');
+  for (const [name, p] of Object.entries(result.phases)) {
+    for (const m of MODES) lines.push(`| ${name}${p.sent !== undefined ? ` (${p.sent} sent)` : ''} | ${m.id} | ${p.modes[m.id].roundsPerSecond} | ${p.modes[m.id].answersPerSecond} | ${p.modes[m.id].falseDrops} | ${p.loadavg.join(' ')} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const m = machine();
+  log(`machine: ${m.nproc} CPUs, node ${m.node}; config ${JSON.stringify(config)}`);
+  const rows: Row[] = [];
+  const phases: Record<string, Phase> = {};
+  const bed = new Bed();
+  try {
+    await bed.start();
+    for (const [i, n] of config.ns.entries()) {
+      log(`growing to ${n} members`);
+      await bed.swarm.grow(n);
+      await bed.settle(n);
+      const t = await bed.trials(i);
+      const row: Row = { n, ...t, loadavg: os.loadavg().map((v) => round(v, 2)) };
+      if (n <= config.discoverAtMost) {
+        log(`node-discover at ${n}`);
+        const d = await discoverTrials(n);
+        row.join['node-discover'] = d.join;
+        row.leave['node-discover'] = d.leave;
+      }
+      rows.push(row);
+      log(`N=${n}: createClient p50 ${Math.round(row.createClientMs.p50)}; join p50 ` + [...MODES.map((mo) => mo.id), 'node-discover' as const].map((id) => `${id} ${Math.round(row.join[id]?.p50 ?? NaN)}`).join(', ') + '; leave p50 ' + MODES.map((mo) => `${mo.id} ${Math.round(row.leave[mo.id].p50)}`).join(', '));
+    }
+    const s = config.phaseSeconds;
+    log('phases: rest, churn, flood');
+    phases.rest = await bed.phase(s, async () => void (await sleep(s * 1000)));
+    phases['churn 10 joins + 10 leaves / s'] = await bed.phase(s, () => bed.churn(s));
+    const swarmNames = bed.swarm.procs.flatMap((p) => p.names);
+    phases['flood 1,000 forged hellos + 100 forged byes / s'] = await bed.phase(s, async () => {
+      const [hellos, byes] = await Promise.all([
+        bed.probes.request<{ sent: number }>('flood', { url: bed.announceUrl, perSecond: 1000, seconds: s, tag: 'h' }, 120_000),
+        forgedByes(bed.announceUrl, swarmNames, 100, s),
+      ]);
+      return hellos.sent + byes;
+    });
+  } finally {
+    await bed.stop();
+  }
+  const result = { benchmark: 'gopherdiscovery announcements', date: new Date().toISOString(), machine: m, config, timing: TIMING, modes: Object.fromEntries(MODES.map((mo) => [mo.id, mo.label])), rows, phases, durationSeconds: round((performance.now() - startedAt) / 1000, 0) };
+  const dir = argv.out ?? join(BENCH_DIR, 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `announce-${config.mode}`);
+  writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + '\n');
+  const md = markdown(result);
+  writeFileSync(`${base}.md`, md);
+  console.log(md);
+  log(`results: ${base}.json, .md`);
+}
+
+/** Forged byes naming listed members (without their farewell tokens), from this process: `perSecond` for `seconds`. */
+async function forgedByes(url: string, names: string[], perSecond: number, seconds: number): Promise<number> {
+  const { NnSocket } = await import('../src/transport.js');
+  const { encodeAnnouncement } = await import('../src/extensions.js');
+  const push = NnSocket.open('push');
+  try {
+    push.connect(url);
+    for (let i = 0; i < 1000 && !push.send(encodeAnnouncement('bye', names[0]!)); i++) await sleep(2);
+    let sent = 1;
+    const t0 = performance.now();
+    for (let t = 0; t < seconds * 10; t++) {
+      for (let i = 0; i < perSecond / 10; i++) if (push.send(encodeAnnouncement('bye', names[(t * 10 + i) % names.length]!))) sent++;
+      await sleep(Math.max(0, t0 + (t + 1) * 100 - performance.now()));
+    }
+    return sent;
+  } finally {
+    push.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    log('FAILED:', (e as Error).stack ?? e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,127 @@
+/**
+ * Library clients as join / leave probes (bench/announce.ts), in their own process: each
+ * answers every server given, and with `announceUrl` says hello and bye to that one. Also a
+ * forger: a raw PUSH socket that floods an announce URL with hellos (distinct names no
+ * respondent answers to).
+ *
+ * Requests: open {name, surveyUrls, announceUrl?} → {at, readyAt} (wall ms before / after
+ * createClient); close {name} → {at, doneAt}; flood {url, perSecond, seconds, tag} → {sent}.
+ */
+import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import { createClient, type Client } from '../../src/index.js';
+import { answerFields } from '../../src/actors/respondent.js';
+import { encodeAnnouncement, encodeExtendedAnswer, FieldTag } from '../../src/extensions.js';
+import { NnSocket } from '../../src/transport.js';
+import { serve, wallNow } from '../ipc.js';
+
+const bindings = (createRequire(import.meta.url)('nanomsg') as { _bindings: { PollSocket(s: number, sender: boolean, cb: () => void): Buffer; PollStop(h: Buffer): void } })._bindings;
+
+/**
+ * A churning member without a worker thread (a library client per join, 10 a second, is
+ * more thread starts than a loaded 2-core machine keeps up with): a raw RESPONDENT that
+ * answers as a library client does (its farewell token to surveys that advertise an
+ * announce URL) and a PUSH that says hello once connected and bye right after the
+ * respondent closes, with the token.
+ */
+class RawMember {
+  private readonly respondent = NnSocket.open('respondent');
+  private readonly push = NnSocket.open('push');
+  private readonly token = randomBytes(8);
+  private readonly poll: Buffer;
+  private helloTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly name: string, surveyUrls: string[], announceUrl: string) {
+    const answer = Buffer.from(name);
+    this.respondent.setOption('rcvmaxsize', 64 * 1024);
+    for (const u of surveyUrls) this.respondent.connect(u);
+    this.poll = bindings.PollSocket(this.respondent.id, false, () => {
+      for (let s = this.respondent.recvNow(); s; s = this.respondent.recvNow()) {
+        const fields = answerFields(s, false, this.token);
+        this.respondent.send(fields.length > 0 ? encodeExtendedAnswer(answer, fields) : answer);
+      }
+    });
+    this.push.connect(announceUrl);
+    const hello = encodeAnnouncement('hello', name);
+    let tries = 0;
+    this.helloTimer = setInterval(() => {
+      if (this.push.send(hello) || ++tries > 500) clearInterval(this.helloTimer);
+    }, 2);
+  }
+
+  close(): void {
+    clearInterval(this.helloTimer);
+    bindings.PollStop(this.poll);
+    this.respondent.close();
+    this.push.send(encodeAnnouncement('bye', this.name, [[FieldTag.farewellToken, this.token]]));
+    this.push.close();
+  }
+}
+
+const clients = new Map<string, Client>();
+const forgers = new Map<string, NnSocket>();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+serve(
+  {
+    async open(req) {
+      const name = req.name as string;
+      const at = wallNow();
+      const client = await createClient({
+        surveyUrl: req.surveyUrls as string[],
+        service: name,
+        ...(req.announceUrl ? { announceUrl: req.announceUrl as string } : {}),
+      });
+      clients.set(name, client);
+      return { at, readyAt: wallNow() };
+    },
+    async close(req) {
+      const name = req.name as string;
+      const client = clients.get(name);
+      if (!client) throw new Error(`${name} is not open`);
+      clients.delete(name);
+      const at = wallNow();
+      await client.close();
+      return { at, doneAt: wallNow() };
+    },
+    /** Raw members joining and leaving: `perSecond` of each for `seconds`, each staying `stayMs`. */
+    async churn(req) {
+      const perSecond = req.perSecond as number;
+      const alive: RawMember[] = [];
+      const t0 = performance.now();
+      let joined = 0;
+      for (let t = 0; t < (req.seconds as number) * perSecond; t++) {
+        alive.push(new RawMember(`http://10.240.${t >> 8}.${t & 255}:8080`, req.surveyUrls as string[], req.announceUrl as string));
+        joined++;
+        if (alive.length > perSecond * ((req.stayMs as number) / 1000)) alive.shift()!.close();
+        await sleep(Math.max(0, t0 + ((t + 1) * 1000) / perSecond - performance.now()));
+      }
+      for (const m of alive.splice(0)) m.close();
+      return { joined };
+    },
+    async flood(req) {
+      const url = req.url as string;
+      let push = forgers.get(url);
+      if (!push) {
+        push = NnSocket.open('push');
+        push.setOption('sndbuf', 4 * 1024 * 1024);
+        push.connect(url);
+        forgers.set(url, push);
+        for (let i = 0; i < 1000 && !push.send(encodeAnnouncement('hello', 'forged-probe')); i++) await sleep(2);
+      }
+      const perTick = Math.max(1, Math.round((req.perSecond as number) / 100));
+      const ticks = Math.round((req.seconds as number) * 100);
+      let sent = 0;
+      const t0 = performance.now();
+      for (let t = 0; t < ticks; t++) {
+        for (let i = 0; i < perTick; i++) if (push.send(encodeAnnouncement('hello', `forged-${String(req.tag)}-${t}-${i}`))) sent++;
+        await sleep(Math.max(0, t0 + (t + 1) * 10 - performance.now()));
+      }
+      return { sent };
+    },
+  },
+  async () => {
+    await Promise.all([...clients.values()].map((c) => c.close()));
+    for (const f of forgers.values()) f.close();
+  },
+);

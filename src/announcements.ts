@@ -1,0 +1,148 @@
+/**
+ * Announcements on the server's side, free of sockets and clocks: what a hello or bye
+ * (src/extensions.ts, `decodeAnnouncement`) asks of the surveyor, and when it may have it.
+ *
+ * Hints, never membership. An announcement can only make the surveyor run a survey
+ * sooner, and (a bye) give one listed member a shorter answer deadline in that survey
+ * (AnswerDeadlines.farewell); membership is still decided by survey answers alone. So:
+ * - a hello from a name that is not listed asks for a round now; from a listed name it
+ *   asks for nothing (it is there already);
+ * - a bye from a listed name asks for a round now; it also marks the name for a short
+ *   deadline in it when it carries the farewell token of the member's latest answer
+ *   (FieldTag.farewellToken: 8 random bytes only the member, and whoever reads its
+ *   connection, knows), so a forged bye costs one survey and removes nobody early. From a
+ *   name that is not listed it asks for nothing;
+ * - anything else (not an announcement, or a name decodeAnswer refuses) is dropped and
+ *   counted as 'bad-announcement'.
+ *
+ * The rate limit grows with the member count N as the eager publications' spacing does,
+ * and backs off when announcements lead nowhere. The spacing is
+ * announceIntervalMs(N) = 10 ms + 1 ms per 100 members, times a backoff factor: an
+ * announced round starts at least one spacing after the previous round ended, and a round
+ * under way is cut short for one (once every listed member has answered) no sooner than
+ * one spacing after its survey went out. An announced round that changes nothing (what
+ * forged hellos and unproven byes get) doubles the factor, up to a spacing of `pollTime`;
+ * one that lists or drops someone resets it to 1. So genuine churn is surveyed at once
+ * (at most one survey per 2 × announceIntervalMs(N): 45 a second at 100 members, 25 at
+ * 1,000, under 5 at 10,000), and a flood of forged announcements, after a few doublings,
+ * costs at most one extra survey per `pollTime`.
+ */
+import { decodeAnnouncement, FieldTag, type AnnouncementKindName } from './extensions.js';
+import { decodeAnswer } from './protocol.js';
+
+/** Announce sockets per client at most (given and learnt): one per server. */
+export const MAX_ANNOUNCE_URLS = 4;
+
+/** The least spacing of announced rounds, ms... */
+export const ANNOUNCE_MIN_INTERVAL_MS = 10;
+/** ...plus 1 ms per this many members (a survey's cost grows with the members who answer it). */
+export const ANNOUNCE_MEMBERS_PER_MS = 100;
+
+/** The rate limit's spacing with `members` members, ms (see the module comment). */
+export function announceIntervalMs(members: number): number {
+  return ANNOUNCE_MIN_INTERVAL_MS + members / ANNOUNCE_MEMBERS_PER_MS;
+}
+
+/** What one received message did. */
+export type AnnouncementOutcome =
+  /** `farewell`: a bye with the member's token (its short deadline applies). */
+  | { kind: AnnouncementKindName; name: string; asksForRound: boolean; farewell: boolean }
+  | { kind: 'refused'; reason: string };
+
+/**
+ * The surveyor's announcement state: whether a round is asked for, and which members said
+ * bye. Times are the caller's monotonic clock (performance.now()), in ms.
+ */
+export class AnnounceGate {
+  private wanted = false;
+  private readonly farewells = new Set<string>();
+  private lastRoundEnd = -Infinity;
+  private backoff = 1;
+
+  /** `maxSpacingMs`: the longest spacing the backoff reaches (the server's pollTime), ms. */
+  constructor(
+    private readonly maxNameBytes: number,
+    private readonly maxSpacingMs = Infinity,
+  ) {}
+
+  /** The spacing of announced rounds now, with `members` members, ms (see the module comment). */
+  spacingMs(members: number): number {
+    return Math.min(this.maxSpacingMs, announceIntervalMs(members) * this.backoff);
+  }
+
+  /** Whether an announcement asks for a round that has not started yet. */
+  get asksForRound(): boolean {
+    return this.wanted;
+  }
+
+  /**
+   * Takes one message off the announce socket; `members` is the current member set, and
+   * `tokenOf` gives the farewell token of a member's latest answer (undefined: none seen).
+   */
+  take(data: Uint8Array, members: ReadonlySet<string>, tokenOf: (name: string) => Uint8Array | undefined): AnnouncementOutcome {
+    const announcement = decodeAnnouncement(data);
+    if (!announcement) return { kind: 'refused', reason: `not an announcement (${data.byteLength} bytes without the GDA1 magic and a known kind)` };
+    const decoded = decodeAnswer(announcement.name, this.maxNameBytes);
+    if (!decoded.ok) return { kind: 'refused', reason: `${announcement.kind} with a bad name: ${decoded.reason}` };
+    const listed = members.has(decoded.name);
+    const asksForRound = announcement.kind === 'hello' ? !listed : listed;
+    if (asksForRound) this.wanted = true;
+    let farewell = false;
+    if (announcement.kind === 'bye' && listed) {
+      const known = tokenOf(decoded.name);
+      const given = announcement.fields.get(FieldTag.farewellToken);
+      farewell = known !== undefined && given !== undefined && Buffer.compare(known, given) === 0;
+      if (farewell) this.farewells.add(decoded.name);
+    }
+    return { kind: announcement.kind, name: decoded.name, asksForRound, farewell };
+  }
+
+  /** When (ms) an asked-for round may start with `members` members: Infinity when none is asked for. */
+  dueAt(members: number): number {
+    return this.wanted ? this.lastRoundEnd + this.spacingMs(members) : Infinity;
+  }
+
+  /**
+   * Whether the round under way, whose survey went out at `sentAt`, may end now so that the
+   * asked-for round can start: only once every listed member has answered it (`allAnswered`;
+   * nothing is left to learn from it but newcomers, who answer the next survey) and one
+   * spacing after its send.
+   */
+  mayCut(allAnswered: boolean, sentAt: number, now: number, members: number): boolean {
+    return this.wanted && allAnswered && now - sentAt >= this.spacingMs(members);
+  }
+
+  /** A round starts: the request is served. Returns the members that said bye, for their short deadlines in it. */
+  roundStarted(): string[] {
+    this.wanted = false;
+    const names = [...this.farewells];
+    this.farewells.clear();
+    return names;
+  }
+
+  /**
+   * Members that said bye since the round under way started and have not answered it
+   * (`answered`): they get their short deadline in it. Those that answered it before their
+   * bye are kept for the next round.
+   */
+  takeFarewells(answered: (name: string) => boolean): string[] {
+    const names: string[] = [];
+    for (const n of this.farewells) {
+      if (answered(n)) continue;
+      names.push(n);
+      this.farewells.delete(n);
+    }
+    return names;
+  }
+
+  /**
+   * A round ended at `now`. For an announced one, `changed` says whether it listed or dropped
+   * anyone: if not, the spacing doubles (up to maxSpacingMs); if so, it is back to one interval.
+   * Scheduled rounds (`changed` undefined) leave the backoff as it is.
+   */
+  roundEnded(now: number, changed?: boolean): void {
+    this.lastRoundEnd = now;
+    if (changed === true) this.backoff = 1;
+    else if (changed === false && announceIntervalMs(0) * this.backoff < this.maxSpacingMs) this.backoff *= 2;
+  }
+}
