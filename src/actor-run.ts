@@ -113,6 +113,20 @@ class ControlEndpoint implements Endpoint {
   }
 }
 
+/**
+ * Co-hosted actors are handed to the pool one at a time: each once the one before has
+ * said which thread it runs on (or has exited). piscina starts a new thread for every task
+ * it finds queued, so a burst of starts (clients created together, the restarts after a
+ * shared thread died) would otherwise start a thread each, instead of joining the first.
+ */
+let placing: Promise<void> = Promise.resolve();
+
+function placeInTurn<T>(placed: Promise<void>, start: () => Promise<T>): Promise<T> {
+  const turn = placing;
+  placing = placed;
+  return turn.then(start);
+}
+
 /** How long a dead actor's thread may take to go away before its sockets are closed regardless. */
 const THREAD_EXIT_WAIT_MS = 5_000;
 
@@ -141,6 +155,8 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   readonly cohosted: boolean;
   private readonly pool: ActorPool | undefined;
   private thread: number | undefined;
+  /** Resolves once it runs on a thread, or has exited. */
+  private placed!: () => void;
   private exit: ActorExit | undefined;
   private resolveExit!: (exit: ActorExit) => void;
   /**
@@ -204,9 +220,16 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     // An actor alone on its thread is an abortable task: aborting it terminates the thread
     // (piscina). A co-hosted one carries no signal (piscina would not share its thread);
     // kill() terminates the thread it reported in 'hosted'.
-    const running: Promise<ActorReport> = this.pool
-      ? this.pool.run(task, { transferList, ...(this.cohosted ? {} : { signal: this.abort.signal }) })
-      : new Promise<void>((resolve) => setImmediate(resolve)).then(() => runActorTask(task));
+    const pool = this.pool;
+    const placed = new Promise<void>((resolve) => (this.placed = resolve));
+    const running: Promise<ActorReport> = !pool
+      ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => runActorTask(task))
+      : this.cohosted
+        ? placeInTurn(placed, () =>
+            // Killed while waiting its turn: it never starts (no thread to terminate).
+            this.killReason === undefined ? pool.run(task, { transferList }) : Promise.reject(new ActorExitedError(name, 'killed before it started')),
+          )
+        : pool.run(task, { transferList, signal: this.abort.signal });
     running.then(
         (report: ActorReport) => {
           if (report.status === 'error') {
@@ -321,6 +344,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private onHosted(threadId: number): void {
     if (this.inline) return;
     this.thread = threadId;
+    this.placed();
     if (this.cohosted && this.killReason !== undefined && !this.exit) terminateActorThread(threadId, this.pool);
   }
 
@@ -355,6 +379,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private finish(exit: ActorExit): void {
     if (this.exit) return;
     this.exit = exit;
+    this.placed();
     void this.release(exit);
   }
 

@@ -87,6 +87,22 @@ test('threads are reused across client create/close cycles: none is started afte
   }
 });
 
+test('clients created all at once pack onto one thread: a burst of starts does not start a thread per actor', async () => {
+  // A pool with no thread yet, and no server in this process (a client connects to an
+  // absent one all the same): every one of the 20 actors starts before any thread is up.
+  await closeActorPool();
+  const urls = await tcpPair();
+  const started = actorThreadsStarted();
+  const clients = await Promise.all(Array.from({ length: 10 }, (_, i) => createClient({ ...urls, service: `burst-${i}`, supervision })));
+  try {
+    const threads = new Set(clients.flatMap((c) => [c.supervisor.actor('respondent')!.threadId, c.supervisor.actor('subscriber')!.threadId]));
+    assert.equal(threads.size, 1, `20 co-hosted actors on ${threads.size} threads`);
+    assert.equal(actorThreadsStarted() - started, 1, 'one thread started for all of them');
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+});
+
 test('a process whose clients and servers are all closed exits on its own: idle pool threads hold it to nothing', async () => {
   const urls = await tcpPair();
   const index = new URL('../src/index.ts', import.meta.url).href;
@@ -170,6 +186,8 @@ for (const fault of ['throw', 'exit', 'hang', 'kill'] as const) {
       assert.equal(server.supervisor.actor('surveyor')!.threadId, surveyorThread);
       assert.equal(server.health().find((h) => h.id === 'surveyor')?.restarts, 0);
       for (const [sup, id] of hosted) assert.notEqual(sup.actor(id)!.threadId, thread, `${sup.name}/${id} runs on a live thread`);
+      // Restarted together, they join one thread again rather than each starting one.
+      assert.equal(new Set(hosted.map(([sup, id]) => sup.actor(id)!.threadId)).size, 1, 'the restarted actors share a thread');
       // And discovery works again, through every restarted actor: a newcomer is surveyed,
       // published by the restarted publisher and received by the restarted subscriber,
       // beside the two clients whose restarted respondents still answer.
