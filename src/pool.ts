@@ -72,6 +72,10 @@ function createActorPool(): ActorPool {
     idleTimeout: IDLE_THREAD_MS,
   });
   pool.on('workerCreate', () => threadsStarted++);
+  // piscina reports a thread that dies with no task on it as the pool's 'error' (an
+  // EventEmitter error, fatal unheard). A thread with actors on it rejects their tasks
+  // instead, and each ActorRun reports its actor's exit; one with none had nothing to lose.
+  pool.on('error', () => {});
   return pool;
 }
 
