@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createClient, createServer, type Client, type Supervisor } from '../src/index.js';
-import { actorThreadCount, actorThreadsStarted, closeActorPool } from '../src/pool.js';
+import { ACTORS_PER_THREAD, actorThreadCount, actorThreadsStarted, closeActorPool, packActors } from '../src/pool.js';
 import { PeerSocket, startActor } from '../src/testing/index.js';
 import type { ActorStartEvent } from '../src/supervisor.js';
 import { STEADY, freePort, tcpPair } from './helpers/endpoints.js';
@@ -30,6 +30,25 @@ async function answerOne(surveyor: PeerSocket): Promise<string> {
   }
   throw new Error('no answer to 200 surveys');
 }
+
+test('pure: the balancer gives a lone actor an empty thread, and packs a co-hosted one onto the busiest thread with room and no lone actor', () => {
+  type Task = Parameters<typeof packActors>[0];
+  type Worker = Parameters<typeof packActors>[1][number];
+  const worker = (id: number, currentUsage: number, more: Partial<Worker> = {}) =>
+    ({ id, currentUsage, isRunningAbortableTask: false, terminating: false, destroyed: false, histogram: null, ...more }) as Worker;
+  const lone = { isAbortable: true } as Task;
+  const cohosted = { isAbortable: false } as Task;
+  const alone = worker(1, Infinity, { isRunningAbortableTask: true });
+  const idle = worker(2, 0);
+  const busy = worker(3, 5);
+  const full = worker(4, ACTORS_PER_THREAD);
+  const dying = worker(5, 7, { terminating: true });
+  assert.equal(packActors(lone, [alone, busy, idle])?.id, 2, 'a lone actor takes an empty thread');
+  assert.equal(packActors(lone, [alone, busy, full]), null, 'or a new one');
+  assert.equal(packActors(cohosted, [alone, idle, busy, full, dying])?.id, 3, 'the busiest with room, never beside a lone actor, never a dying thread');
+  assert.equal(packActors(cohosted, [alone, idle, full])?.id, 2, 'an idle thread before a new one');
+  assert.equal(packActors(cohosted, [alone, full]), null, `at most ${ACTORS_PER_THREAD} a thread`);
+});
 
 test('two respondents waiting on readiness share a thread and stop independently; one receiving in slices has its own', async () => {
   const u = `tcp://127.0.0.1:${await freePort()}`;
