@@ -10,7 +10,7 @@ import { wrap, releaseProxy, type Endpoint, type Remote } from 'comlink/dist/esm
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
 import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage, ReadinessRequest } from './actors/messages.js';
-import { sharedActorPool, terminateActorThread, type ActorPool } from './pool.js';
+import { sharedActorPool, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
 import runActorTask from './actors/worker.js';
 import { SocketLedger, watchReadable } from './transport.js';
 
@@ -212,6 +212,8 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     // thread can no longer touch its sockets.
     this.threadGone = new Promise<void>((resolve) => this.controlPort.once('close', resolve));
     void this.threadGone.then(() => {
+      // Before it exited: its thread died. Keep restarts off it until piscina has removed it.
+      if (!this.exit && this.thread !== undefined) threadEnding(this.thread);
       if (!this.exit) this.finish({ reason: this.killReason ?? 'crashed', error: new ActorExitedError(name, 'its worker thread ended') });
     });
     this.inline = options.inline ?? false;

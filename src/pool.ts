@@ -46,7 +46,7 @@ type PoolWorker = Parameters<Balancer>[1][number];
 export const packActors: Balancer = (task, workers) => {
   let best: PoolWorker | null = null;
   for (const worker of workers) {
-    if (worker.terminating || worker.destroyed) continue;
+    if (worker.terminating || worker.destroyed || endingThreads.has(worker.id)) continue;
     if (task.isAbortable) {
       if (worker.currentUsage === 0) return worker;
       continue;
@@ -60,6 +60,19 @@ export const packActors: Balancer = (task, workers) => {
 let shared: ActorPool | undefined;
 let threadsStarted = 0;
 
+/**
+ * Threads that are ending (terminated by us, or seen to die by an actor on them) but that
+ * piscina has not removed yet: it learns of a death only from the thread's 'exit' event,
+ * which can come after an actor's supervisor has restarted it — onto the dying thread.
+ * Forgotten once piscina has removed the thread.
+ */
+const endingThreads = new Set<number>();
+
+/** Keeps new actors off this thread: it is ending. */
+export function threadEnding(threadId: number): void {
+  if (shared?.threads.some((t) => t.threadId === threadId)) endingThreads.add(threadId);
+}
+
 function createActorPool(): ActorPool {
   const pool = new Piscina({
     filename: WORKER_FILE,
@@ -72,6 +85,7 @@ function createActorPool(): ActorPool {
     idleTimeout: IDLE_THREAD_MS,
   });
   pool.on('workerCreate', () => threadsStarted++);
+  pool.on('workerDestroy', (worker: PoolWorker) => endingThreads.delete(worker.id));
   // piscina reports a thread that dies with no task on it as the pool's 'error' (an
   // EventEmitter error, fatal unheard). A thread with actors on it rejects their tasks
   // instead, and each ActorRun reports its actor's exit; one with none had nothing to lose.
@@ -102,6 +116,7 @@ export function actorThreadsStarted(): number {
 export function terminateActorThread(threadId: number, pool: ActorPool = sharedActorPool()): boolean {
   const thread = pool.threads.find((t) => t.threadId === threadId);
   if (!thread) return false;
+  threadEnding(threadId);
   void thread.terminate();
   return true;
 }

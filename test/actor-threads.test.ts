@@ -212,6 +212,8 @@ for (const fault of ['throw', 'exit', 'hang', 'kill'] as const) {
       // beside the two clients whose restarted respondents still answer.
       clients.push(await createClient({ surveyUrl: urls.surveyUrl, service: 'three', supervision }));
       await until(peers, (l) => sameMembers(l, ['one', 'two', 'three']), 20_000, 'the newcomer listed beside both clients after the restarts');
+      // Each restarted once: none was placed on the dying thread (it would have died again).
+      for (const [sup, id] of hosted) assert.equal(sup.health().find((h) => h.id === id)?.restarts, 1, `${sup.name}/${id} restarts`);
     } finally {
       for (const c of clients) await c.close();
       await server.close();
