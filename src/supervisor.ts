@@ -245,7 +245,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * terminating its worker thread (with whatever actors of other trees it hosted: they are
    * restarted by their own supervisors). Resolves when every actor has exited and its
    * sockets are closed: none of its code runs on any thread any more. A thread it terminated
-   * has exited (or was given 5 s); the threads of actors that stopped stay in the
+   * with sockets open had exited (or was given 5 s) before they were closed; the threads of actors that stopped stay in the
    * process-wide pool for reuse (src/pool.ts), idle, unref'd, ending after IDLE_THREAD_MS.
    */
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
