@@ -8,7 +8,8 @@
  * - this library: a server process, and for each count C one process holding C clients
  *   (createClient with a subscription: a respondent and a subscriber actor each); the same
  *   again with `supervision: { waitOnReadiness: false }` (receiving in slices, the fallback);
- * - with --before, the same for another build (e.g. the base commit's), with its own server;
+ * - with --before, the same (its default and with `waitOnReadiness: true`) for another
+ *   build (e.g. the base commit's), with its own servers;
  * - node-discover, loopback only (address and broadcast 127.255.255.255): ten processes
  *   of one member each (the per-member figure, as a service embedding it would run), and
  *   for each count C > 1 one process holding C members, each group on its own UDP port.
@@ -107,7 +108,7 @@ try {
     group('bare Node process', 0, 1, { kind: 'bare' }),
     libraryGroups('this library', thisLib),
     libraryGroups('this library, in slices (waitOnReadiness: false)', thisLib, false),
-    ...(beforeLib ? [libraryGroups('before', beforeLib)] : []),
+    ...(beforeLib ? [libraryGroups('before', beforeLib), libraryGroups('before, waitOnReadiness', beforeLib, true)] : []),
     discoverGroups(),
   ]);
   console.log('bench:idle: every member is up; measuring');

@@ -1,8 +1,8 @@
 /**
  * Soak test (not part of CI): a server with a steady population, and clients,
  * subscribers and hostile connections churning around it for N minutes. Once per sample
- * interval (a minute by default) the churn pauses at a cycle boundary, the actor pool's
- * idle threads are let go, and the process's RSS, open file descriptors
+ * interval (a minute by default) the churn pauses at a cycle boundary (the actor pool keeps
+ * its idle threads for reuse, src/pool.ts), and the process's RSS, open file descriptors
  * (/proc/self/fd) and thread count (/proc/self/status) are printed.
  *
  * Fails (exit 1) if, compared with the first sample after the warm-up, RSS grows by more
@@ -14,7 +14,7 @@
  * collection (each actor's thread has its own V8 heap, which gc() in the main thread
  * cannot collect) and with glibc's per-thread arenas, which would hide or fake a trend.
  *
- *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60]
+ *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--wait-on-readiness]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -29,13 +29,16 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '10' },
     'warmup-minutes': { type: 'string', default: '1' },
     'sample-seconds': { type: 'string', default: '60' },
+    // Every actor waits on readiness (supervision.waitOnReadiness), so respondents,
+    // subscribers and publisher share threads (README "How actors map to threads").
+    'wait-on-readiness': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
 const warmupMs = Number(values['warmup-minutes']) * 60_000;
 const sampleMs = Number(values['sample-seconds']) * 1000;
 if (!(minutes > 0) || !(warmupMs >= 0) || !(sampleMs > 0)) {
-  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S]');
+  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--wait-on-readiness]');
   process.exit(2);
 }
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -51,7 +54,7 @@ const MAX_RSS_GROWTH = 0.02;
  * machine under heavy load (load averages of 10–30 on 2 cores were seen) a worker thread
  * can take longer than the default 10 s to start, which would end the soak early.
  */
-const supervision = { startTimeoutMs: 60_000 };
+const supervision = { startTimeoutMs: 60_000, ...(values['wait-on-readiness'] ? { waitOnReadiness: true } : {}) };
 
 interface Sample {
   atMs: number;
@@ -132,11 +135,11 @@ function hostile(port: number, cycle: number): Promise<void> {
 
 const urls = await tcpPair();
 const surveyPort = Number(urls.surveyUrl.split(':').pop());
-const server = await createServer({ ...urls, surveyTime: 50, recvDeadline: 50, pollTime: 100 });
+const server = await createServer({ ...urls, surveyTime: 50, recvDeadline: 50, pollTime: 100, supervision });
 let refused = 0;
 server.on('refused', (r) => (refused += r.count));
-const steady = await Promise.all(STEADY.map((service) => createClient({ ...urls, service })));
-const watcher = await subscribe({ pubsubUrl: urls.pubsubUrl });
+const steady = await Promise.all(STEADY.map((service) => createClient({ ...urls, service, supervision })));
+const watcher = await subscribe({ pubsubUrl: urls.pubsubUrl, supervision });
 const has = (names: string[]) => names.every((n) => server.members().includes(n));
 await until(() => has(STEADY), 'the steady members');
 
@@ -152,14 +155,14 @@ const samples: Sample[] = [];
 let baseline: Sample | undefined;
 let failed = false;
 
-console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
+console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; ${supervision.waitOnReadiness ? 'waitOnReadiness (co-hosted actors)' : 'slices (an actor per thread)'}; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
 console.log('  min   rss MiB  (quiet)  heap MiB  fds  threads  pool  cycles  clients  subs  rounds  refused');
 
 try {
   for (;;) {
     const now = Date.now();
     if (now >= nextSample || now >= endAt) {
-      // A quiet point: churn is closed; idle pool threads (1 s idle timeout) are let go.
+      // A quiet point: churn is closed. Idle pool threads are kept for reuse (IDLE_THREAD_MS).
       await until(() => server.members().length === STEADY.length && has(STEADY), 'the churned clients to leave');
       await delay(1500);
       const s = sample(Date.now() - started);

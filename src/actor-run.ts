@@ -8,8 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { wrap, releaseProxy, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
-import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault } from './actors/messages.js';
-import { sharedActorPool, type ActorPool } from './pool.js';
+import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage } from './actors/messages.js';
+import { sharedActorPool, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
 import runActorTask from './actors/worker.js';
 import { SocketLedger } from './transport.js';
 
@@ -40,7 +40,7 @@ export interface ActorRunOptions {
   waitOnReadiness?: boolean;
   /** A pipe end to hand the actor at start (its sibling's other end). */
   pipe?: MessagePort;
-  /** The pool whose thread hosts it; default the shared pool. */
+  /** The pool whose thread hosts it; default the process-wide pool. */
   pool?: ActorPool;
   /**
    * Run the actor in this very thread instead of a worker (the test kit's inline mode):
@@ -51,6 +51,18 @@ export interface ActorRunOptions {
 }
 
 export const DEFAULT_SLICE_MS = 50;
+
+/**
+ * Whether an actor holds its thread while it waits, so that it must not share one: the
+ * surveyor blocks within a round, and an actor receiving in slices blocks up to sliceMs
+ * per receive. The publisher only waits on its pipe and timers; respondents and
+ * subscribers that wait on readiness hold no thread while they wait.
+ */
+export function blocksItsThread(args: ActorArgs, waitOnReadiness: boolean): boolean {
+  if (args.kind === 'surveyor') return true;
+  if (args.kind === 'publisher') return false;
+  return !waitOnReadiness;
+}
 
 type MessageHandler = Parameters<Endpoint['addEventListener']>[1];
 
@@ -100,6 +112,20 @@ class ControlEndpoint implements Endpoint {
   }
 }
 
+/**
+ * Co-hosted actors are handed to the pool one at a time: each once the one before has
+ * said which thread it runs on (or has exited). piscina starts a new thread for every task
+ * it finds queued, so a burst of starts (clients created together, the restarts after a
+ * shared thread died) would otherwise start a thread each, instead of joining the first.
+ */
+let placing: Promise<void> = Promise.resolve();
+
+function placeInTurn<T>(placed: Promise<void>, start: () => Promise<T>): Promise<T> {
+  const turn = placing;
+  placing = placed;
+  return turn.then(start);
+}
+
 /** How long a dead actor's thread may take to go away before its sockets are closed regardless. */
 const THREAD_EXIT_WAIT_MS = 5_000;
 
@@ -121,9 +147,15 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private readonly listeners = new Set<(msg: Out) => void>();
   private killReason: ExitReason | undefined;
   private readonly threadGone: Promise<void>;
-  private readonly dispatch: (msg: Out) => void;
+  private readonly dispatch: (msg: Out | HostedMessage) => void;
   /** Runs in this thread (test kit) rather than in a worker. */
   readonly inline: boolean;
+  /** Shares its worker thread with other actors (src/pool.ts); a kill then ends them too. */
+  readonly cohosted: boolean;
+  private readonly pool: ActorPool | undefined;
+  private thread: number | undefined;
+  /** Resolves once it runs on a thread, or has exited. */
+  private placed!: () => void;
   private exit: ActorExit | undefined;
   private resolveExit!: (exit: ActorExit) => void;
   /**
@@ -151,7 +183,8 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       readyReject = rej;
     });
     this.ready.catch(() => {}); // observed through exited as well
-    this.dispatch = (msg: Out) => {
+    this.dispatch = (msg: Out | HostedMessage) => {
+      if (msg.type === 'hosted') return this.onHosted(msg.threadId);
       if (msg.type === 'ready') readyResolve();
       for (const l of this.listeners) l(msg);
     };
@@ -175,12 +208,26 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     // thread can no longer touch its sockets.
     this.threadGone = new Promise<void>((resolve) => this.controlPort.once('close', resolve));
     void this.threadGone.then(() => {
+      // Before it exited: its thread died. Keep restarts off it until piscina has removed it.
+      if (!this.exit && this.thread !== undefined) threadEnding(this.thread);
       if (!this.exit) this.finish({ reason: this.killReason ?? 'crashed', error: new ActorExitedError(name, 'its worker thread ended') });
     });
     this.inline = options.inline ?? false;
-    const running: Promise<ActorReport> = this.inline
+    this.cohosted = !this.inline && !blocksItsThread(args, task.waitOnReadiness);
+    this.pool = this.inline ? undefined : (options.pool ?? sharedActorPool());
+    // An actor alone on its thread is an abortable task: aborting it terminates the thread
+    // (piscina). A co-hosted one carries no signal (piscina would not share its thread);
+    // kill() terminates the thread it reported in 'hosted'.
+    const pool = this.pool;
+    const placed = new Promise<void>((resolve) => (this.placed = resolve));
+    const running: Promise<ActorReport> = !pool
       ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => runActorTask(task))
-      : (options.pool ?? sharedActorPool()).run(task, { transferList, signal: this.abort.signal });
+      : this.cohosted
+        ? placeInTurn(placed, () =>
+            // Killed while waiting its turn: it never starts (no thread to terminate).
+            this.killReason === undefined ? pool.run(task, { transferList }) : Promise.reject(new ActorExitedError(name, 'killed before it started')),
+          )
+        : pool.run(task, { transferList, signal: this.abort.signal });
     running.then(
         (report: ActorReport) => {
           if (report.status === 'error') {
@@ -207,6 +254,11 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   /** Sends the actor a typed inbound message. */
   post(msg: ActorIn, transfer: TransferListItem[] = []): void {
     this.mailbox.postMessage(msg, transfer);
+  }
+
+  /** The worker thread (threadId) running it, once it has started there; undefined inline and after it exited. */
+  get threadId(): number | undefined {
+    return this.exit ? undefined : this.thread;
   }
 
   get hasExited(): boolean {
@@ -266,23 +318,33 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     return this.exited;
   }
 
-  /** Terminates the actor's worker thread; its sockets are closed from here. */
+  /** Terminates the actor's worker thread (and so every actor it shares it with); its sockets are closed from here. */
   async kill(reason: ExitReason = 'killed'): Promise<ActorExit> {
     if (this.inline) {
       // No thread to terminate: ask it to stop, as fast as a slice allows.
       if (!this.exit) void this.call('stop', 60_000).catch(() => {});
       return this.exited;
     }
-    if (!this.exit) {
+    if (!this.exit && this.killReason === undefined) {
       this.killReason = reason;
-      this.abort.abort(new ActorExitedError(this.name, reason));
+      if (!this.cohosted) this.abort.abort(new ActorExitedError(this.name, reason));
+      else if (this.thread !== undefined) terminateActorThread(this.thread, this.pool);
+      // else: still queued for a thread; it is terminated as soon as it says where it runs.
     }
     return this.exited;
+  }
+
+  private onHosted(threadId: number): void {
+    if (this.inline) return;
+    this.thread = threadId;
+    this.placed();
+    if (this.cohosted && this.killReason !== undefined && !this.exit) terminateActorThread(threadId, this.pool);
   }
 
   private finish(exit: ActorExit): void {
     if (this.exit) return;
     this.exit = exit;
+    this.placed();
     void this.release(exit);
   }
 

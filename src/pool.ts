@@ -1,9 +1,16 @@
 /**
- * Piscina pools that host actors. Each actor is one long-running task holding one worker
- * thread for its whole life (concurrentTasksPerWorker: 1), so a pool grows a thread per
- * live actor. Every supervisor owns a pool and destroys it at shutdown, which is how
- * `shutdown()` can promise that every worker thread has exited. Actors started alone
- * (the test kit) share a default pool.
+ * The process-wide pool of worker threads that host actors (README "How actors map to
+ * threads"). Each actor is one long-running piscina task. An actor that never blocks its
+ * thread (it waits on readiness, timers and ports) is *co-hosted*: up to ACTORS_PER_THREAD
+ * of them share a thread, each with its own mailbox, control port and supervisor. An actor
+ * that blocks (the surveyor within a round, any actor receiving in slices) runs *alone* on
+ * a thread. Threads outlive the actors and supervisors that used them: an idle one is kept
+ * for IDLE_THREAD_MS for the next actor, then ended. Creating and ending threads is what
+ * ratchets glibc's mmap threshold (RSS creep in the soak), and a thread costs ~7 MiB.
+ *
+ * Stopping an actor never touches its neighbours (its task returns; the thread stays).
+ * Killing one — a hang, a missed stop deadline — terminates its thread, which ends every
+ * actor on it; each is then restarted by its own supervisor.
  */
 import { Piscina } from 'piscina';
 
@@ -13,37 +20,111 @@ const WORKER_FILE = new URL(`./actors/worker${import.meta.url.endsWith('.ts') ? 
 /** nanomsg allows 512 sockets per process; an actor holds one, so more threads would be useless. */
 export const MAX_ACTOR_THREADS = 512;
 
+/**
+ * How many co-hosted actors one thread carries at most. They only run when a message or a
+ * timer wakes them, for well under a millisecond each, so one thread could carry many more;
+ * the bound keeps a fault's blast radius (every actor on a thread ends with it) to a few
+ * clients' worth.
+ */
+export const ACTORS_PER_THREAD = 32;
+
+/** How long a thread with no actor on it is kept for reuse before it ends, in ms. */
+export const IDLE_THREAD_MS = 30_000;
+
 export type ActorPool = Piscina;
 
-export function createActorPool(): ActorPool {
-  return new Piscina({
+type Balancer = NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer'] & {};
+type PoolWorker = Parameters<Balancer>[1][number];
+
+/**
+ * piscina's balancer, choosing the thread for a new actor. An actor that runs alone is
+ * started as an abortable task (it carries an AbortSignal: aborting terminates its thread)
+ * and gets a thread with nothing on it. A co-hosted actor goes to the busiest thread that
+ * has room and hosts no lone actor, so co-hosted actors pack onto few threads and idle ones
+ * can end. null: piscina starts a new thread (up to MAX_ACTOR_THREADS) and retries.
+ */
+export const packActors: Balancer = (task, workers) => {
+  let best: PoolWorker | null = null;
+  for (const worker of workers) {
+    if (worker.terminating || worker.destroyed || endingThreads.has(worker.id)) continue;
+    if (task.isAbortable) {
+      if (worker.currentUsage === 0) return worker;
+      continue;
+    }
+    if (worker.isRunningAbortableTask || worker.currentUsage >= ACTORS_PER_THREAD) continue;
+    if (!best || worker.currentUsage > best.currentUsage) best = worker;
+  }
+  return best;
+};
+
+let shared: ActorPool | undefined;
+let threadsStarted = 0;
+
+/**
+ * Threads that are ending (terminated by us, or seen to die by an actor on them) but that
+ * piscina has not removed yet: it learns of a death only from the thread's 'exit' event,
+ * which can come after an actor's supervisor has restarted it — onto the dying thread.
+ * Forgotten once piscina has removed the thread.
+ */
+const endingThreads = new Set<number>();
+
+/** Keeps new actors off this thread: it is ending. */
+export function threadEnding(threadId: number): void {
+  if (shared?.threads.some((t) => t.threadId === threadId)) endingThreads.add(threadId);
+}
+
+function createActorPool(): ActorPool {
+  const pool = new Piscina({
     filename: WORKER_FILE,
     // Actors block in nanomsg receives; piscina's Atomics-based task wake-ups would only add latency.
     atomics: 'disabled',
     minThreads: 0,
     maxThreads: MAX_ACTOR_THREADS,
-    concurrentTasksPerWorker: 1,
-    // A restarted actor can reuse the thread its predecessor's sibling left; idle ones go soon.
-    idleTimeout: 1000,
+    concurrentTasksPerWorker: ACTORS_PER_THREAD,
+    loadBalancer: packActors,
+    idleTimeout: IDLE_THREAD_MS,
   });
+  pool.on('workerCreate', () => threadsStarted++);
+  pool.on('workerDestroy', (worker: PoolWorker) => endingThreads.delete(worker.id));
+  // piscina reports a thread that dies with no task on it as the pool's 'error' (an
+  // EventEmitter error, fatal unheard). A thread with actors on it rejects their tasks
+  // instead, and each ActorRun reports its actor's exit; one with none had nothing to lose.
+  pool.on('error', () => {});
+  return pool;
 }
 
-let shared: ActorPool | undefined;
-
-/** The pool for actors started outside a supervisor. */
+/** The process-wide pool every actor runs on (made on first use). */
 export function sharedActorPool(): ActorPool {
   shared ??= createActorPool();
   return shared;
 }
 
-/** Worker threads alive in the shared pool (0 when it was never made). */
+/** Worker threads alive in the process-wide pool, with actors or idle (0 when it was never made). */
 export function actorThreadCount(): number {
   return shared?.threads.length ?? 0;
 }
 
+/** Worker threads the process has started for actors so far (reuse keeps it flat). */
+export function actorThreadsStarted(): number {
+  return threadsStarted;
+}
+
 /**
- * Destroys the shared pool, ending its idle threads now (actors still running on it are
- * terminated). Supervisors' own pools are destroyed by their shutdown.
+ * Terminates the pool thread with this threadId, ending every actor on it (their tasks
+ * reject). Returns false when no such thread is alive.
+ */
+export function terminateActorThread(threadId: number, pool: ActorPool = sharedActorPool()): boolean {
+  const thread = pool.threads.find((t) => t.threadId === threadId);
+  if (!thread) return false;
+  threadEnding(threadId);
+  void thread.terminate();
+  return true;
+}
+
+/**
+ * Destroys the process-wide pool, ending its threads now (actors still running on it are
+ * terminated). Idle threads never keep the process alive (they are unref'd); this is for
+ * a process that wants them gone at once (the CLI on exit, test files).
  */
 export async function closeActorPool(): Promise<void> {
   const p = shared;

@@ -13,7 +13,6 @@ import { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorOut, Fault } from './actors/messages.js';
 import { ActorTimeoutError, ClosedError, InvalidOptionError, SupervisorGiveUpError } from './errors.js';
 import { checkOptionNames, optionNames } from './options.js';
-import { createActorPool, type ActorPool } from './pool.js';
 import {
   affectedBy,
   BackoffTimers,
@@ -174,7 +173,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly backoff = new BackoffTimers();
   private readonly inFlight = new Set<Promise<unknown>>();
   private giveUpError: SupervisorGiveUpError | undefined;
-  private pool: ActorPool | undefined;
 
   constructor(specs: ChildSpec[], options: SupervisorOptions = {}) {
     super();
@@ -204,7 +202,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async start(): Promise<void> {
     if (this.status !== 'idle') throw new ClosedError(`supervisor ${this.name} (already started)`);
     this.status = 'running';
-    this.pool = createActorPool();
     for (const child of this.children) {
       try {
         await this.startChild(child);
@@ -246,7 +243,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /**
    * Stops every child in reverse start order: gracefully within timeoutMs each, else by
-   * terminating its worker. Resolves when every actor has exited and its sockets are closed.
+   * terminating its worker thread (with whatever actors of other trees it hosted: they are
+   * restarted by their own supervisors). Resolves when every actor has exited and its
+   * sockets are closed: none of its code runs on any thread any more. A thread it terminated
+   * with sockets open had exited (or was given 5 s) before they were closed; the threads of actors that stopped stay in the
+   * process-wide pool for reuse (src/pool.ts), idle, unref'd, ending after IDLE_THREAD_MS.
    */
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.status === 'stopped') return;
@@ -262,20 +263,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       if (child.state !== 'failed') child.state = 'stopped';
     }
-    await this.destroyPool();
     this.status = 'stopped';
   }
 
-  /** Worker threads alive in this supervisor's pool: one per running actor, plus idle ones for a second. */
+  /** Worker threads running this supervisor's actors now (0 once it is shut down); they may host other trees' actors too. */
   threadCount(): number {
-    return this.pool?.threads.length ?? 0;
-  }
-
-  private async destroyPool(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    // destroy() resolves once every worker thread has exited.
-    await pool?.destroy();
+    const threads = new Set<number>();
+    for (const child of this.children) {
+      const thread = child.run?.threadId;
+      if (thread !== undefined) threads.add(thread);
+    }
+    return threads.size;
   }
 
   // ------------------------------------------------------------------ internals
@@ -303,7 +301,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         sibling.run.post({ type: 'attach-pipe', port: channel.port2 }, [channel.port2]);
       }
     }
-    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, waitOnReadiness: this.opts.waitOnReadiness, pool: this.pool!, ...(pipe ? { pipe } : {}) });
+    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, waitOnReadiness: this.opts.waitOnReadiness, ...(pipe ? { pipe } : {}) });
     child.run = run;
     const onMessage = child.spec.onMessage as ((msg: ActorOut) => void) | undefined;
     if (onMessage) run.onMessage(onMessage);
@@ -425,7 +423,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       c.state = 'failed';
     }
-    await this.destroyPool();
     this.emit('giveup', { supervisor: this.name, error });
   }
 

@@ -170,6 +170,17 @@ export interface AttachPipeMessage {
   port: MessagePort;
 }
 
+// ---------------------------------------------------------------- hosting
+
+/**
+ * Actor → its ActorRun, first of all: the worker thread it runs on (worker_threads'
+ * threadId), so that a kill can end that thread (src/pool.ts, terminateActorThread).
+ */
+export interface HostedMessage {
+  type: 'hosted';
+  threadId: number;
+}
+
 // ---------------------------------------------------------------- surveyor
 
 /** One finished survey round (every round). */

@@ -1,5 +1,6 @@
 /**
- * The piscina task that hosts one actor in a worker thread for as long as it lives.
+ * The piscina task that hosts one actor in a worker thread for as long as it lives; a
+ * thread may run several such tasks at once (co-hosted actors, src/pool.ts).
  * It serves the control API (comlink) on the task's control port, runs the actor's
  * loop, and reports how it ended: a start failure is a resolved report with status
  * 'error' (so the supervisor does not retry a bad URL); a failure after start rejects
@@ -8,9 +9,10 @@
 import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { performance } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
 import { serializeError } from '../errors.js';
 import { ActorContext } from './context.js';
-import type { ActorArgs, ActorControl, ActorOut, ActorReport, ActorTask } from './messages.js';
+import type { ActorArgs, ActorControl, ActorOut, ActorReport, ActorTask, HostedMessage } from './messages.js';
 import { runPublisher } from './publisher.js';
 import { runRespondent } from './respondent.js';
 import { runSubscriber } from './subscriber.js';
@@ -25,6 +27,8 @@ const RUNNERS: Record<ActorArgs['kind'], Runner> = {
 };
 
 export default async function runActorTask(task: ActorTask): Promise<ActorReport> {
+  // Several actors may share this thread (src/pool.ts): nothing here is per-thread state.
+  task.mailbox.postMessage({ type: 'hosted', threadId } satisfies HostedMessage);
   const ctx = new ActorContext<ActorOut>(task);
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
