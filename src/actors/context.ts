@@ -156,42 +156,52 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
    * non-blocking receive and, when nothing is queued, a wait on the socket's readiness
    * (readable()): the thread does not run at rest. In slices (`waitOnReadiness: false`), a
    * blocking receive of at most sliceMs, then a turn of the event loop for control calls:
-   * the thread wakes every sliceMs.
+   * the thread wakes every sliceMs. `withinMs`: null after at most this long (ms; default
+   * no limit), for a loop that has something else to do at a time of its own.
    */
-  async receive(socket: NnSocket): Promise<Buffer | null> {
+  async receive(socket: NnSocket, withinMs = Infinity): Promise<Buffer | null> {
     if (!this.waitOnReadiness) {
-      const data = socket.recv(this.sliceMs);
+      const data = socket.recv(Math.max(0, Math.min(this.sliceMs, withinMs)));
       if (!data) await this.yield();
       return data;
     }
     const data = socket.recvNow();
-    if (!data) await this.readable(socket);
+    if (!data) await this.readable(socket, withinMs);
     return data;
   }
 
   /**
-   * Waits, without polling, until `socket` has a message to receive, or stop() is called,
-   * or the 'reject' fault is injected (then it throws). The watch runs on this thread's
-   * own event loop (NnSocket.whenReadable): nothing in this thread runs meanwhile, control
-   * calls (liveness pings, stop) are served at once, and no other thread is involved.
-   * Call it only after a non-blocking receive found nothing: the watch fires only for
-   * messages still queued. Closing the socket ends its watch.
+   * Waits, without polling, until `socket` has a message to receive, or `withinMs` have
+   * passed (default: no limit), or stop() is called, or the 'reject' fault is injected
+   * (then it throws). The watch runs on this thread's own event loop
+   * (NnSocket.whenReadable): nothing in this thread runs meanwhile — a neighbour actor on
+   * the same thread included —, control calls (liveness pings, stop) are served at once,
+   * and no other thread is involved. Call it only after a non-blocking receive found
+   * nothing: the watch fires only for messages still queued. Closing the socket ends its watch.
    */
-  async readable(socket: NnSocket): Promise<void> {
+  async readable(socket: NnSocket, withinMs = Infinity): Promise<void> {
     this.check();
     if (this.stopRequested) return;
     let cancel: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
       const readable = await new Promise<boolean>((resolve) => {
         this.wake = () => {
           cancel?.();
           resolve(false);
         };
+        if (withinMs !== Infinity) {
+          timer = setTimeout(() => {
+            cancel?.();
+            resolve(false);
+          }, Math.max(0, withinMs));
+        }
         cancel = socket.whenReadable(() => resolve(true));
       });
       // How often the actor was woken to receive: at rest it stays put (test/idle-actors.test.ts).
       if (readable) this.count('wakeups');
     } finally {
+      clearTimeout(timer);
       this.wake = undefined;
     }
     this.lastYield = performance.now();

@@ -2,8 +2,8 @@
  * The respondent actor, a client's presence: a RESPONDENT socket dialled to one or more
  * surveyors that answers every survey with the client's service string — and, to a survey
  * of this library's servers naming a list the client does not hold, asks for that list.
- * Between surveys it receives in slices, or with waitOnReadiness does not run at all
- * (ActorContext.receive).
+ * Between surveys it does not run at all (waiting on readiness, the default), or receives
+ * in slices (ActorContext.receive).
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -207,14 +207,10 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     ctx.markReady();
     let surveys = 0;
     while (!ctx.stopping) {
-      // While hellos are due, receive in short slices to send them on time; then as always.
+      // While hellos are due, the wait for a survey ends in time for the next one; it never
+      // blocks the thread (which it may share with other actors) unless in slices.
       const untilHello = announcers.length > 0 ? sayHello() : Infinity;
-      let survey: Buffer | null;
-      if (untilHello === Infinity) survey = await ctx.receive(socket);
-      else {
-        survey = socket.recv(Math.max(0, Math.min(untilHello, ctx.sliceMs)));
-        if (!survey) await ctx.yield();
-      }
+      const survey = await ctx.receive(socket, untilHello);
       if (survey) {
         for (const a of announcers) a.hello?.answered();
         if (announcers.length < MAX_ANNOUNCE_URLS) {
