@@ -33,7 +33,7 @@ import { drawDetectionChart } from './detection-chart.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
 import { ratio, round, summarize, type Summary } from './stats.js';
-import { ServerView, SubscriberView, Swarm } from './views.js';
+import { ServerView, SubscriberView, Swarm, type ChangeEvent, type RoundEvent } from './views.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -47,6 +47,7 @@ const { values: argv } = parseArgs({
     'per-process': { type: 'string' },
     out: { type: 'string' },
     render: { type: 'string' },
+    modes: { type: 'string' },
   },
 });
 
@@ -56,12 +57,13 @@ const TIMINGS = {
 } as const;
 type TimingId = keyof typeof TIMINGS;
 
-const MODES = [
+const ALL_MODES = [
   { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline'", options: { schedule: 'original', eagerJoin: false, detection: 'deadline' } },
   { id: 'deadline', label: "this library, detection 'deadline': every member has until the survey's end", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'deadline' } },
   { id: 'adaptive', label: "this library, detection 'adaptive' (the default): per-member deadlines", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'adaptive' } },
 ] as const;
-type ModeId = (typeof MODES)[number]['id'];
+type ModeId = (typeof ALL_MODES)[number]['id'];
+type LibraryModeId = Exclude<ModeId, 'original'>;
 
 const starve = argv.starve!;
 const quick = argv.quick!;
@@ -76,7 +78,16 @@ const config = {
   perProcess: Number(argv['per-process'] ?? (starve ? 20 : 400)),
   block: starve ? { ms: '50-200', everyMs: 1500 } : null,
   maxMembers: 20_000,
+  /**
+   * The modes run side by side: the original always, beside one or both library modes. One
+   * library mode per run halves the respondents' loopback connections (N per server), so that
+   * N = 10,000 fits in Linux's ~28,000 ephemeral ports (32768–60999).
+   */
+  modes: (argv.modes ?? 'original,deadline,adaptive').split(',') as ModeId[],
 };
+for (const m of config.modes) if (!ALL_MODES.some((x) => x.id === m)) throw new Error(`--modes: one or more of ${ALL_MODES.map((x) => x.id).join(', ')}`);
+if (!config.modes.includes('original') || config.modes.length < 2) throw new Error('--modes: the original and at least one library mode (the ratios are to the original)');
+const MODES = ALL_MODES.filter((m) => config.modes.includes(m.id));
 for (const t of config.timings) if (!(t in TIMINGS)) throw new Error(`--timing: one or more of ${Object.keys(TIMINGS).join(', ')}`);
 for (const n of config.ns) if (!Number.isInteger(n) || n < 2) throw new Error(`--n: bad member count ${n}`);
 
@@ -95,14 +106,21 @@ interface ModeAtN {
   /** Adaptive only: the surveyor's local health multiplier over the rounds (mean, max): how far deadlines were stretched. */
   localHealth?: { mean: number; max: number };
   failedTrials: number;
+  /**
+   * Where each leave's time went (p50 / p90 over the leaves, ms): `survey`, from the close to
+   * the send of the survey that found the member silent; `decide`, from that send to the
+   * change (the member's deadline, or the survey's end); `deliver`, from the change to the
+   * last subscriber holding the list without it (publication and delivery).
+   */
+  leaveParts?: Record<'survey' | 'decide' | 'deliver', { p50: number; p90: number }>;
 }
 
 interface Row {
   timing: TimingId;
   n: number;
-  modes: Record<ModeId, ModeAtN>;
+  modes: Partial<Record<ModeId, ModeAtN>>;
   /** leave and join of each library mode / the original's (p50, p99). */
-  ratios: Record<'deadline' | 'adaptive', { leaveP50: number; leaveP99: number; joinP50: number }>;
+  ratios: Partial<Record<LibraryModeId, { leaveP50: number; leaveP99: number; joinP50: number }>>;
   noise: { loadavg: number[] };
   respondentBlocks?: number;
 }
@@ -171,6 +189,8 @@ class Bed {
     const joins = Object.fromEntries(MODES.map((m) => [m.id, [] as number[]])) as Record<ModeId, number[]>;
     const leaves = Object.fromEntries(MODES.map((m) => [m.id, [] as number[]])) as Record<ModeId, number[]>;
     const failed = Object.fromEntries(MODES.map((m) => [m.id, 0])) as Record<ModeId, number>;
+    /** Each completed leave: the probe's name, its close and the last subscriber's list without it (wall ms). */
+    const leaveTimes = Object.fromEntries(MODES.map((m) => [m.id, [] as Array<{ name: string; closedAt: number; seenAt: number }>])) as Record<ModeId, Array<{ name: string; closedAt: number; seenAt: number }>>;
     const probeNames = new Set<string>();
     const watchMs = 4 * this.period + 10_000;
     const perLane = Math.ceil(config.reps / config.lanes);
@@ -190,7 +210,10 @@ class Bed {
         const left = await Promise.all(leaveWatch.map((w) => w.done));
         MODES.forEach((m, k) => {
           if (joined[k]) joins[m.id].push(Math.max(...joined[k]!) - joinAt);
-          if (left[k]) leaves[m.id].push(Math.max(...left[k]!) - leaveAt);
+          if (left[k]) {
+            leaves[m.id].push(Math.max(...left[k]!) - leaveAt);
+            leaveTimes[m.id].push({ name, closedAt: leaveAt, seenAt: Math.max(...left[k]!) });
+          }
           if (!joined[k] || !left[k]) failed[m.id]++;
         });
       }
@@ -211,14 +234,18 @@ class Bed {
         rounds: { count: rounds.length, complete: rounds.filter((r) => r.answers >= n && !dropRounds.has(r.round)).length },
         failedTrials: failed[m.id],
       };
+      const parts = leaveParts(leaveTimes[m.id], changes, rounds);
+      if (parts) modes[m.id].leaveParts = parts;
       const lhm = rounds.map((r) => r.localHealth).filter((v): v is number => v !== undefined);
       if (lhm.length > 0) modes[m.id].localHealth = { mean: round(lhm.reduce((a, b) => a + b, 0) / lhm.length, 2), max: Math.max(...lhm) };
     }
-    const vs = (id: 'deadline' | 'adaptive') => {
-      const leave = ratio(modes[id].leave, modes.original.leave);
-      return { leaveP50: round(leave.p50, 2), leaveP99: round(leave.p99, 2), joinP50: round(ratio(modes[id].join, modes.original.join).p50, 2) };
-    };
-    const row: Row = { timing: this.timingId, n, modes, ratios: { deadline: vs('deadline'), adaptive: vs('adaptive') }, noise: { loadavg: os.loadavg().map((v) => round(v, 2)) } };
+    const ratios: Row['ratios'] = {};
+    for (const m of MODES) {
+      if (m.id === 'original') continue;
+      const leave = ratio(modes[m.id].leave, modes.original.leave);
+      ratios[m.id] = { leaveP50: round(leave.p50, 2), leaveP99: round(leave.p99, 2), joinP50: round(ratio(modes[m.id].join, modes.original.join).p50, 2) };
+    }
+    const row: Row = { timing: this.timingId, n, modes, ratios, noise: { loadavg: os.loadavg().map((v) => round(v, 2)) } };
     if (config.block) row.respondentBlocks = (await this.blocks()) - blocks0;
     return row;
   }
@@ -233,6 +260,37 @@ class Bed {
     await Promise.allSettled([...this.subs.values()].map((s) => s.child.stop()));
     await Promise.allSettled([...this.servers.values()].map((s) => s.child.stop(10_000)));
   }
+}
+
+/**
+ * Splits each leave at the survey that found the member silent and at the change that
+ * dropped it: the change is the first one after the close whose `left` names the probe, its
+ * round's survey went out `sendMs` after the round began (`at - durationMs`).
+ */
+function leaveParts(
+  leaves: Array<{ name: string; closedAt: number; seenAt: number }>,
+  changes: ChangeEvent[],
+  rounds: RoundEvent[],
+): ModeAtN['leaveParts'] | undefined {
+  const survey: number[] = [];
+  const decide: number[] = [];
+  const deliver: number[] = [];
+  for (const l of leaves) {
+    const change = changes.find((c) => c.at >= l.closedAt && c.left.includes(l.name));
+    const r = change && rounds.find((x) => x.round === change.round);
+    if (!change || !r) continue;
+    const sentAt = r.at - r.durationMs + r.sendMs;
+    survey.push(sentAt - l.closedAt);
+    decide.push(change.at - sentAt);
+    deliver.push(l.seenAt - change.at);
+  }
+  if (survey.length === 0) return undefined;
+  const of = (v: number[]) => {
+    const sorted = [...v].sort((a, b) => a - b);
+    const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!, 0);
+    return { p50: at(0.5), p90: at(0.9) };
+  };
+  return { survey: of(survey), decide: of(decide), deliver: of(deliver) };
 }
 
 // ------------------------------------------------------------------ the CPU hog
@@ -269,16 +327,18 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
       (result.config.block ? `; CPU hog on every core, respondents blocked ${result.config.block.ms} ms about every ${result.config.block.everyMs} ms` : '') +
       '.',
     '',
-    '| timing (survey/recv/poll ms) | N | mode | join p50 / p99 ms | leave p50 / p99 ms | leave p50 / p99 vs original | false drops | rounds complete | local health mean / max |',
-    '|---|---:|---|---|---|---|---:|---|---|',
+    '| timing (survey/recv/poll ms) | N | mode | join p50 / p99 ms | leave p50 / p99 ms | leave p50 / p99 vs original | leave p50: to survey · decide · deliver ms | false drops | rounds complete | local health mean / max | load average |',
+    '|---|---:|---|---|---|---|---|---:|---|---|---|',
   ];
   for (const r of result.rows) {
     const t = TIMINGS[r.timing];
-    for (const m of MODES) {
+    for (const m of ALL_MODES) {
       const a = r.modes[m.id];
-      const vs = m.id === 'original' ? '–' : `${x(r.ratios[m.id].leaveP50)} / ${x(r.ratios[m.id].leaveP99)}`;
+      if (!a) continue;
+      const vs = m.id === 'original' ? '–' : `${x(r.ratios[m.id]!.leaveP50)} / ${x(r.ratios[m.id]!.leaveP99)}`;
+      const parts = a.leaveParts ? `${a.leaveParts.survey.p50} · ${a.leaveParts.decide.p50} · ${a.leaveParts.deliver.p50}` : '–';
       lines.push(
-        `| ${r.timing} (${t.surveyTime}/${t.recvDeadline}/${t.pollTime}) | ${r.n.toLocaleString('en')} | ${m.id} | ${ms(a.join.p50)} / ${ms(a.join.p99)} | ${ms(a.leave.p50)} / ${ms(a.leave.p99)} | ${vs} | ${a.falseDrops} | ${a.rounds.complete}/${a.rounds.count} | ${a.localHealth ? `${a.localHealth.mean} / ${a.localHealth.max}` : '–'} |`,
+        `| ${r.timing} (${t.surveyTime}/${t.recvDeadline}/${t.pollTime}) | ${r.n.toLocaleString('en')} | ${m.id} | ${ms(a.join.p50)} / ${ms(a.join.p99)} | ${ms(a.leave.p50)} / ${ms(a.leave.p99)} | ${vs} | ${parts} | ${a.falseDrops} | ${a.rounds.complete}/${a.rounds.count} | ${a.localHealth ? `${a.localHealth.mean} / ${a.localHealth.max}` : '–'} | ${r.noise.loadavg.join(' ')} |`,
       );
     }
   }
@@ -306,9 +366,11 @@ async function main(): Promise<void> {
           rows.push(row);
           log(
             `${timingId} N=${row.n}: leave p50 ` +
-              MODES.map((mo) => `${mo.id} ${Math.round(row.modes[mo.id].leave.p50)}`).join(', ') +
-              ` ms (adaptive ×${row.ratios.adaptive.leaveP50}, deadline ×${row.ratios.deadline.leaveP50}); false drops ` +
-              MODES.map((mo) => `${mo.id} ${row.modes[mo.id].falseDrops}`).join(', ') +
+              MODES.map((mo) => `${mo.id} ${Math.round(row.modes[mo.id]!.leave.p50)}`).join(', ') +
+              ` ms (${Object.entries(row.ratios).map(([id, v]) => `${id} ×${v.leaveP50}`).join(', ')}); parts ` +
+              MODES.map((mo) => `${mo.id} ${JSON.stringify(row.modes[mo.id]!.leaveParts)}`).join(', ') +
+              '; false drops ' +
+              MODES.map((mo) => `${mo.id} ${row.modes[mo.id]!.falseDrops}`).join(', ') +
               (row.respondentBlocks !== undefined ? `; respondent blocks ${row.respondentBlocks}` : ''),
           );
         }
