@@ -105,6 +105,8 @@ interface ModeAtN {
   rounds: { count: number; complete: number };
   /** Adaptive only: the surveyor's local health multiplier over the rounds (mean, max): how far deadlines were stretched. */
   localHealth?: { mean: number; max: number };
+  /** Adaptive only: the floor over the rounds, ms (mean, max). */
+  floor?: { mean: number; max: number };
   failedTrials: number;
   /**
    * Where each leave's time went (p50 / p90 over the leaves, ms): `survey`, from the close to
@@ -238,6 +240,8 @@ class Bed {
       if (parts) modes[m.id].leaveParts = parts;
       const lhm = rounds.map((r) => r.localHealth).filter((v): v is number => v !== undefined);
       if (lhm.length > 0) modes[m.id].localHealth = { mean: round(lhm.reduce((a, b) => a + b, 0) / lhm.length, 2), max: Math.max(...lhm) };
+      const floors = rounds.map((r) => r.floorMs).filter((v): v is number => v !== undefined);
+      if (floors.length > 0) modes[m.id].floor = { mean: round(floors.reduce((a, b) => a + b, 0) / floors.length, 0), max: Math.max(...floors) };
     }
     const ratios: Row['ratios'] = {};
     for (const m of MODES) {
@@ -327,8 +331,8 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
       (result.config.block ? `; CPU hog on every core, respondents blocked ${result.config.block.ms} ms about every ${result.config.block.everyMs} ms` : '') +
       '.',
     '',
-    '| timing (survey/recv/poll ms) | N | mode | join p50 / p99 ms | leave p50 / p99 ms | leave p50 / p99 vs original | leave p50: to survey · decide · deliver ms | false drops | rounds complete | local health mean / max | load average |',
-    '|---|---:|---|---|---|---|---|---:|---|---|---|',
+    '| timing (survey/recv/poll ms) | N | mode | join p50 / p99 ms | leave p50 / p99 ms | leave p50 / p99 vs original | leave p50: to survey · decide · deliver ms | false drops | rounds complete | local health mean / max | floor mean / max ms | load average |',
+    '|---|---:|---|---|---|---|---|---:|---|---|---|---|',
   ];
   for (const r of result.rows) {
     const t = TIMINGS[r.timing];
@@ -338,7 +342,7 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
       const vs = m.id === 'original' ? '–' : `${x(r.ratios[m.id]!.leaveP50)} / ${x(r.ratios[m.id]!.leaveP99)}`;
       const parts = a.leaveParts ? `${a.leaveParts.survey.p50} · ${a.leaveParts.decide.p50} · ${a.leaveParts.deliver.p50}` : '–';
       lines.push(
-        `| ${r.timing} (${t.surveyTime}/${t.recvDeadline}/${t.pollTime}) | ${r.n.toLocaleString('en')} | ${m.id} | ${ms(a.join.p50)} / ${ms(a.join.p99)} | ${ms(a.leave.p50)} / ${ms(a.leave.p99)} | ${vs} | ${parts} | ${a.falseDrops} | ${a.rounds.complete}/${a.rounds.count} | ${a.localHealth ? `${a.localHealth.mean} / ${a.localHealth.max}` : '–'} | ${r.noise.loadavg.join(' ')} |`,
+        `| ${r.timing} (${t.surveyTime}/${t.recvDeadline}/${t.pollTime}) | ${r.n.toLocaleString('en')} | ${m.id} | ${ms(a.join.p50)} / ${ms(a.join.p99)} | ${ms(a.leave.p50)} / ${ms(a.leave.p99)} | ${vs} | ${parts} | ${a.falseDrops} | ${a.rounds.complete}/${a.rounds.count} | ${a.localHealth ? `${a.localHealth.mean} / ${a.localHealth.max}` : '–'} | ${a.floor ? `${a.floor.mean} / ${a.floor.max}` : '–'} | ${r.noise.loadavg.join(' ')} |`,
       );
     }
   }

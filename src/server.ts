@@ -148,6 +148,8 @@ export interface RoundInfo {
   members: number;
   /** With `detection: 'adaptive'`: the surveyor's local health multiplier (0 healthy .. 8), by which answer deadlines are stretched × (1 + it). */
   localHealth?: number;
+  /** With `detection: 'adaptive'`: the floor after the round, ms — the least slack over a member's usual answer time, learnt from late answers (see Adaptive detection). */
+  floorMs?: number;
 }
 
 export interface ServerEvents extends HandleEvents {
@@ -372,7 +374,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
   private onRound(msg: RoundMessage): void {
     this.counters.rounds++;
     this.counters.answers += msg.answers;
-    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members, ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}) });
+    this.emit('round', { round: msg.round, answers: msg.answers, durationMs: msg.durationMs, sendMs: msg.sendMs, lastAnswerMs: msg.lastAnswerMs, members: msg.members, ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}), ...(msg.floorMs !== undefined ? { floorMs: msg.floorMs } : {}) });
   }
 
   protected onEnd(): void {

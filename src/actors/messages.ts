@@ -207,6 +207,8 @@ export interface RoundMessage {
   members: number;
   /** Adaptive detection only: the local health multiplier (0..8) after the round; deadlines are stretched × (1 + it). */
   localHealth?: number;
+  /** Adaptive detection only: the floor after the round, ms (the least slack over a member's usual answer time). */
+  floorMs?: number;
 }
 
 /** The member set changed: at a round's end, or mid-round (`eager`) for an eager join or an adaptive departure. */

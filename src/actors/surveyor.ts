@@ -565,7 +565,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         duplicates.clear();
       }
       if (outcome.changed) publishChange(outcome.joined, outcome.left, false);
-      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size, ...(deadlines ? { localHealth: deadlines.localHealth } : {}) });
+      ctx.emit({ type: 'round', round: state.round, answers, durationMs: performance.now() - started, sendMs: sentAt - started, lastAnswerMs: answers > 0 ? lastAnswer - started : 0, members: state.members.size, ...(deadlines ? { localHealth: deadlines.localHealth, floorMs: Math.round(deadlines.floorMs) } : {}) });
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
