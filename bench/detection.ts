@@ -19,8 +19,12 @@
  * processes if it is missing) and respondent processes whose event loop blocks for 50–200 ms
  * at random moments (bench/procs/swarm.ts, SWARM_BLOCK_MS): the false drops of each mode.
  *
+ * `--modes original,adaptive`: the original beside one library mode only (the default runs
+ * all three), so that N = 10,000 fits in the loopback's ephemeral ports (2 × N connections).
+ *
  * Results: bench/results/detection-{full,quick,starve}.json, .md (the table) and .svg (the
- * chart); `--render FILE.json` re-renders the last two from a results file. Every process it starts is
+ * chart); `--render FILE.json[,MORE.json]` re-renders the last two from a results file,
+ * merging the rows of the others into it. Every process it starts is
  * stopped at the end, even on failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -70,7 +74,7 @@ const quick = argv.quick!;
 const config = {
   mode: starve ? 'starve' : quick ? 'quick' : 'full',
   timings: (argv.timing ?? 'default,fast').split(',') as TimingId[],
-  ns: (argv.n ?? (starve ? '100' : quick ? '100,1000' : '100,1000,10000')).split(',').map(Number),
+  ns: (argv.n ?? (starve ? '100' : '100,1000')).split(',').map(Number),
   reps: Number(argv.reps ?? (quick ? 12 : 32)),
   lanes: Number(argv.lanes ?? (quick ? 4 : 8)),
   subscribers: Number(argv.subscribers ?? 2),
@@ -88,6 +92,17 @@ const config = {
 for (const m of config.modes) if (!ALL_MODES.some((x) => x.id === m)) throw new Error(`--modes: one or more of ${ALL_MODES.map((x) => x.id).join(', ')}`);
 if (!config.modes.includes('original') || config.modes.length < 2) throw new Error('--modes: the original and at least one library mode (the ratios are to the original)');
 const MODES = ALL_MODES.filter((m) => config.modes.includes(m.id));
+/**
+ * Every respondent dials every server from one loopback address: N × modes connections, each
+ * holding an ephemeral port (32768–60999, ~28,000). Past that nanomsg aborts the respondent
+ * process (usock_posix.inc:195), so such a run is refused before it starts.
+ */
+const EPHEMERAL_PORTS_USABLE = 25_000;
+for (const n of config.ns) {
+  if (n * MODES.length > EPHEMERAL_PORTS_USABLE) {
+    throw new Error(`--n ${n} with ${MODES.length} modes needs ${n * MODES.length} loopback connections, more than the ~${EPHEMERAL_PORTS_USABLE} ephemeral ports usable: run fewer modes (--modes original,adaptive)`);
+  }
+}
 for (const t of config.timings) if (!(t in TIMINGS)) throw new Error(`--timing: one or more of ${Object.keys(TIMINGS).join(', ')}`);
 for (const n of config.ns) if (!Number.isInteger(n) || n < 2) throw new Error(`--n: bad member count ${n}`);
 
@@ -322,7 +337,7 @@ function stopHog(hog: ChildProcess[]): void {
 
 const rows: Row[] = [];
 
-function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[]; note?: string }): string {
+function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[]; note?: string; merged?: Array<{ date: string; config: typeof config }> }): string {
   const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)}` : '–');
   const x = (v: number) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : '–');
   const lines = [
@@ -346,6 +361,7 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
       );
     }
   }
+  for (const m of result.merged ?? []) lines.push('', `Merged: a run of ${m.date} (N = ${m.config.ns.join(', ')}; ${m.config.timings.join(', ')} timing; modes ${m.config.modes.join(', ')}; ${m.config.reps} trials per N).`);
   if (result.note) lines.push('', `Note: ${result.note}.`);
   return lines.join('\n') + '\n';
 }
@@ -399,11 +415,21 @@ async function main(): Promise<void> {
 }
 
 if (argv.render) {
-  // Re-render the table and chart of a results file, without running anything.
-  const result = JSON.parse(readFileSync(argv.render, 'utf8'));
-  writeFileSync(argv.render.replace(/\.json$/, '.md'), markdown(result));
-  writeFileSync(argv.render.replace(/\.json$/, '.svg'), drawDetectionChart(result));
-  console.log(`rendered ${argv.render.replace(/\.json$/, '.md')} and .svg`);
+  // Re-render the table and chart of a results file, without running anything. More files
+  // after a comma (a run of other N or modes, say N = 10,000 with --modes original,adaptive)
+  // are merged into the first: their rows appended, their configurations kept under `merged`.
+  const [first, ...more] = argv.render.split(',');
+  const result = JSON.parse(readFileSync(first!, 'utf8'));
+  for (const file of more) {
+    const other = JSON.parse(readFileSync(file, 'utf8'));
+    result.rows.push(...other.rows);
+    result.modes = { ...other.modes, ...result.modes };
+    result.merged = [...(result.merged ?? []), { date: other.date, config: other.config, durationSeconds: other.durationSeconds }];
+  }
+  if (more.length > 0) writeFileSync(first!, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(first!.replace(/\.json$/, '.md'), markdown(result));
+  writeFileSync(first!.replace(/\.json$/, '.svg'), drawDetectionChart(result));
+  console.log(`rendered ${first!.replace(/\.json$/, '.md')} and .svg`);
 } else {
   main().then(
     () => process.exit(0),
