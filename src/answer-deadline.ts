@@ -100,6 +100,16 @@ export class AnswerDeadlines {
     return Math.max(ANSWER_DEADLINE.lateToleranceMs, this.floorMs * ANSWER_DEADLINE.lateToleranceFloorFraction);
   }
 
+  /**
+   * Members whose deadlines fall within this many ms of each other are judged together (ms:
+   * the late tolerance, 10 ms or a quarter of the floor): the surveyor accuses a member only
+   * this long after its deadline, counting every member silent past its deadline by then, so
+   * the members of one paused process are seen as many silent at once (`mayAccuse`).
+   */
+  get groupWindowMs(): number {
+    return this.lateToleranceMs;
+  }
+
   /** The largest recent excess, ms (decayed): how much later than its SRTT + 4 × RTTVAR any member's answer came. */
   get excess(): number {
     return this.excessMs;
