@@ -148,6 +148,7 @@ test('estimator: the floor is a tenth of the survey, at least 20 ms; a 100 ms su
   assert.equal(new AnswerDeadlines(100).floorMs, 20);
   assert.equal(new AnswerDeadlines(1000).lateToleranceMs, 25, 'late: 10 ms, or a quarter of the floor if more');
   assert.equal(new AnswerDeadlines(100).lateToleranceMs, 10);
+  assert.equal(new AnswerDeadlines(1000).groupWindowMs, 25, 'members silent within the late tolerance of each other are judged together');
   const short = new AnswerDeadlines(100);
   for (let round = 0; round < 10; round++) short.observe('a', 1);
   assert.deepEqual(short.plan(['a']).map((p) => p.name), ['a'], 'a 100 ms survey: planned');
