@@ -12,7 +12,7 @@ export interface DetectionChartInput {
   config: { mode: string; subscribers: number };
   timings: Record<string, { surveyTime: number; recvDeadline: number; pollTime: number }>;
   modes: Record<string, string>;
-  rows: Array<{ timing: string; n: number; modes: Record<string, { leave: Summary }> }>;
+  rows: Array<{ timing: string; n: number; modes: Partial<Record<string, { leave: Summary }>> }>;
 }
 
 const COLORS: Record<string, string> = { original: '#c2410c', deadline: '#6b7280', adaptive: '#1d4ed8' };
@@ -29,7 +29,7 @@ export function drawDetectionChart(r: DetectionChartInput): string {
       color: COLORS[mode] ?? '#000',
       dash: mode === 'original',
       marker: mode === 'original' ? 'square' : 'circle',
-      points: rows.map((row) => ({ n: row.n, s: row.modes[mode]!.leave })),
+      points: rows.filter((row) => row.modes[mode]).map((row) => ({ n: row.n, s: row.modes[mode]!.leave })),
     }));
     return panel(70 + i * 470, `Leave, ${timing} timing (${t.surveyTime}/${t.recvDeadline}/${t.pollTime} ms)`, 'close → all subscribers, ms', series, rows.map((row) => row.n));
   });

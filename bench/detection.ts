@@ -19,8 +19,12 @@
  * processes if it is missing) and respondent processes whose event loop blocks for 50–200 ms
  * at random moments (bench/procs/swarm.ts, SWARM_BLOCK_MS): the false drops of each mode.
  *
+ * `--modes original,adaptive`: the original beside one library mode only (the default runs
+ * all three), so that N = 10,000 fits in the loopback's ephemeral ports (2 × N connections).
+ *
  * Results: bench/results/detection-{full,quick,starve}.json, .md (the table) and .svg (the
- * chart); `--render FILE.json` re-renders the last two from a results file. Every process it starts is
+ * chart); `--render FILE.json[,MORE.json]` re-renders the last two from a results file,
+ * merging the rows of the others into it. Every process it starts is
  * stopped at the end, even on failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,7 +37,7 @@ import { drawDetectionChart } from './detection-chart.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
 import { ratio, round, summarize, type Summary } from './stats.js';
-import { ServerView, SubscriberView, Swarm } from './views.js';
+import { ServerView, SubscriberView, Swarm, type ChangeEvent, type RoundEvent } from './views.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -47,6 +51,7 @@ const { values: argv } = parseArgs({
     'per-process': { type: 'string' },
     out: { type: 'string' },
     render: { type: 'string' },
+    modes: { type: 'string' },
   },
 });
 
@@ -56,19 +61,20 @@ const TIMINGS = {
 } as const;
 type TimingId = keyof typeof TIMINGS;
 
-const MODES = [
+const ALL_MODES = [
   { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline'", options: { schedule: 'original', eagerJoin: false, detection: 'deadline' } },
   { id: 'deadline', label: "this library, detection 'deadline': every member has until the survey's end", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'deadline' } },
   { id: 'adaptive', label: "this library, detection 'adaptive' (the default): per-member deadlines", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'adaptive' } },
 ] as const;
-type ModeId = (typeof MODES)[number]['id'];
+type ModeId = (typeof ALL_MODES)[number]['id'];
+type LibraryModeId = Exclude<ModeId, 'original'>;
 
 const starve = argv.starve!;
 const quick = argv.quick!;
 const config = {
   mode: starve ? 'starve' : quick ? 'quick' : 'full',
   timings: (argv.timing ?? 'default,fast').split(',') as TimingId[],
-  ns: (argv.n ?? (starve ? '100' : quick ? '100,1000' : '100,1000,10000')).split(',').map(Number),
+  ns: (argv.n ?? (starve ? '100' : '100,1000')).split(',').map(Number),
   reps: Number(argv.reps ?? (quick ? 12 : 32)),
   lanes: Number(argv.lanes ?? (quick ? 4 : 8)),
   subscribers: Number(argv.subscribers ?? 2),
@@ -76,7 +82,27 @@ const config = {
   perProcess: Number(argv['per-process'] ?? (starve ? 20 : 400)),
   block: starve ? { ms: '50-200', everyMs: 1500 } : null,
   maxMembers: 20_000,
+  /**
+   * The modes run side by side: the original always, beside one or both library modes. One
+   * library mode per run halves the respondents' loopback connections (N per server), so that
+   * N = 10,000 fits in Linux's ~28,000 ephemeral ports (32768–60999).
+   */
+  modes: (argv.modes ?? 'original,deadline,adaptive').split(',') as ModeId[],
 };
+for (const m of config.modes) if (!ALL_MODES.some((x) => x.id === m)) throw new Error(`--modes: one or more of ${ALL_MODES.map((x) => x.id).join(', ')}`);
+if (!config.modes.includes('original') || config.modes.length < 2) throw new Error('--modes: the original and at least one library mode (the ratios are to the original)');
+const MODES = ALL_MODES.filter((m) => config.modes.includes(m.id));
+/**
+ * Every respondent dials every server from one loopback address: N × modes connections, each
+ * holding an ephemeral port (32768–60999, ~28,000). Past that nanomsg aborts the respondent
+ * process (usock_posix.inc:195), so such a run is refused before it starts.
+ */
+const EPHEMERAL_PORTS_USABLE = 25_000;
+for (const n of config.ns) {
+  if (n * MODES.length > EPHEMERAL_PORTS_USABLE) {
+    throw new Error(`--n ${n} with ${MODES.length} modes needs ${n * MODES.length} loopback connections, more than the ~${EPHEMERAL_PORTS_USABLE} ephemeral ports usable: run fewer modes (--modes original,adaptive)`);
+  }
+}
 for (const t of config.timings) if (!(t in TIMINGS)) throw new Error(`--timing: one or more of ${Object.keys(TIMINGS).join(', ')}`);
 for (const n of config.ns) if (!Number.isInteger(n) || n < 2) throw new Error(`--n: bad member count ${n}`);
 
@@ -94,15 +120,24 @@ interface ModeAtN {
   rounds: { count: number; complete: number };
   /** Adaptive only: the surveyor's local health multiplier over the rounds (mean, max): how far deadlines were stretched. */
   localHealth?: { mean: number; max: number };
+  /** Adaptive only: the floor over the rounds, ms (mean, max). */
+  floor?: { mean: number; max: number };
   failedTrials: number;
+  /**
+   * Where each leave's time went (p50 / p90 over the leaves, ms): `survey`, from the close to
+   * the send of the survey that found the member silent; `decide`, from that send to the
+   * change (the member's deadline, or the survey's end); `deliver`, from the change to the
+   * last subscriber holding the list without it (publication and delivery).
+   */
+  leaveParts?: Record<'survey' | 'decide' | 'deliver', { p50: number; p90: number }>;
 }
 
 interface Row {
   timing: TimingId;
   n: number;
-  modes: Record<ModeId, ModeAtN>;
+  modes: Partial<Record<ModeId, ModeAtN>>;
   /** leave and join of each library mode / the original's (p50, p99). */
-  ratios: Record<'deadline' | 'adaptive', { leaveP50: number; leaveP99: number; joinP50: number }>;
+  ratios: Partial<Record<LibraryModeId, { leaveP50: number; leaveP99: number; joinP50: number }>>;
   noise: { loadavg: number[] };
   respondentBlocks?: number;
 }
@@ -171,6 +206,8 @@ class Bed {
     const joins = Object.fromEntries(MODES.map((m) => [m.id, [] as number[]])) as Record<ModeId, number[]>;
     const leaves = Object.fromEntries(MODES.map((m) => [m.id, [] as number[]])) as Record<ModeId, number[]>;
     const failed = Object.fromEntries(MODES.map((m) => [m.id, 0])) as Record<ModeId, number>;
+    /** Each completed leave: the probe's name, its close and the last subscriber's list without it (wall ms). */
+    const leaveTimes = Object.fromEntries(MODES.map((m) => [m.id, [] as Array<{ name: string; closedAt: number; seenAt: number }>])) as Record<ModeId, Array<{ name: string; closedAt: number; seenAt: number }>>;
     const probeNames = new Set<string>();
     const watchMs = 4 * this.period + 10_000;
     const perLane = Math.ceil(config.reps / config.lanes);
@@ -190,7 +227,10 @@ class Bed {
         const left = await Promise.all(leaveWatch.map((w) => w.done));
         MODES.forEach((m, k) => {
           if (joined[k]) joins[m.id].push(Math.max(...joined[k]!) - joinAt);
-          if (left[k]) leaves[m.id].push(Math.max(...left[k]!) - leaveAt);
+          if (left[k]) {
+            leaves[m.id].push(Math.max(...left[k]!) - leaveAt);
+            leaveTimes[m.id].push({ name, closedAt: leaveAt, seenAt: Math.max(...left[k]!) });
+          }
           if (!joined[k] || !left[k]) failed[m.id]++;
         });
       }
@@ -211,14 +251,20 @@ class Bed {
         rounds: { count: rounds.length, complete: rounds.filter((r) => r.answers >= n && !dropRounds.has(r.round)).length },
         failedTrials: failed[m.id],
       };
+      const parts = leaveParts(leaveTimes[m.id], changes, rounds);
+      if (parts) modes[m.id].leaveParts = parts;
       const lhm = rounds.map((r) => r.localHealth).filter((v): v is number => v !== undefined);
       if (lhm.length > 0) modes[m.id].localHealth = { mean: round(lhm.reduce((a, b) => a + b, 0) / lhm.length, 2), max: Math.max(...lhm) };
+      const floors = rounds.map((r) => r.floorMs).filter((v): v is number => v !== undefined);
+      if (floors.length > 0) modes[m.id].floor = { mean: round(floors.reduce((a, b) => a + b, 0) / floors.length, 0), max: Math.max(...floors) };
     }
-    const vs = (id: 'deadline' | 'adaptive') => {
-      const leave = ratio(modes[id].leave, modes.original.leave);
-      return { leaveP50: round(leave.p50, 2), leaveP99: round(leave.p99, 2), joinP50: round(ratio(modes[id].join, modes.original.join).p50, 2) };
-    };
-    const row: Row = { timing: this.timingId, n, modes, ratios: { deadline: vs('deadline'), adaptive: vs('adaptive') }, noise: { loadavg: os.loadavg().map((v) => round(v, 2)) } };
+    const ratios: Row['ratios'] = {};
+    for (const m of MODES) {
+      if (m.id === 'original') continue;
+      const leave = ratio(modes[m.id].leave, modes.original.leave);
+      ratios[m.id] = { leaveP50: round(leave.p50, 2), leaveP99: round(leave.p99, 2), joinP50: round(ratio(modes[m.id].join, modes.original.join).p50, 2) };
+    }
+    const row: Row = { timing: this.timingId, n, modes, ratios, noise: { loadavg: os.loadavg().map((v) => round(v, 2)) } };
     if (config.block) row.respondentBlocks = (await this.blocks()) - blocks0;
     return row;
   }
@@ -233,6 +279,37 @@ class Bed {
     await Promise.allSettled([...this.subs.values()].map((s) => s.child.stop()));
     await Promise.allSettled([...this.servers.values()].map((s) => s.child.stop(10_000)));
   }
+}
+
+/**
+ * Splits each leave at the survey that found the member silent and at the change that
+ * dropped it: the change is the first one after the close whose `left` names the probe, its
+ * round's survey went out `sendMs` after the round began (`at - durationMs`).
+ */
+function leaveParts(
+  leaves: Array<{ name: string; closedAt: number; seenAt: number }>,
+  changes: ChangeEvent[],
+  rounds: RoundEvent[],
+): ModeAtN['leaveParts'] | undefined {
+  const survey: number[] = [];
+  const decide: number[] = [];
+  const deliver: number[] = [];
+  for (const l of leaves) {
+    const change = changes.find((c) => c.at >= l.closedAt && c.left.includes(l.name));
+    const r = change && rounds.find((x) => x.round === change.round);
+    if (!change || !r) continue;
+    const sentAt = r.at - r.durationMs + r.sendMs;
+    survey.push(sentAt - l.closedAt);
+    decide.push(change.at - sentAt);
+    deliver.push(l.seenAt - change.at);
+  }
+  if (survey.length === 0) return undefined;
+  const of = (v: number[]) => {
+    const sorted = [...v].sort((a, b) => a - b);
+    const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!, 0);
+    return { p50: at(0.5), p90: at(0.9) };
+  };
+  return { survey: of(survey), decide: of(decide), deliver: of(deliver) };
 }
 
 // ------------------------------------------------------------------ the CPU hog
@@ -260,7 +337,7 @@ function stopHog(hog: ChildProcess[]): void {
 
 const rows: Row[] = [];
 
-function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[]; note?: string }): string {
+function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[]; note?: string; merged?: Array<{ date: string; config: typeof config }> }): string {
   const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)}` : '–');
   const x = (v: number) => (Number.isFinite(v) ? `×${v.toFixed(2)}` : '–');
   const lines = [
@@ -269,19 +346,22 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
       (result.config.block ? `; CPU hog on every core, respondents blocked ${result.config.block.ms} ms about every ${result.config.block.everyMs} ms` : '') +
       '.',
     '',
-    '| timing (survey/recv/poll ms) | N | mode | join p50 / p99 ms | leave p50 / p99 ms | leave p50 / p99 vs original | false drops | rounds complete | local health mean / max |',
-    '|---|---:|---|---|---|---|---:|---|---|',
+    '| timing (survey/recv/poll ms) | N | mode | join p50 / p99 ms | leave p50 / p99 ms | leave p50 / p99 vs original | leave p50: to survey · decide · deliver ms | false drops | rounds complete | local health mean / max | floor mean / max ms | load average |',
+    '|---|---:|---|---|---|---|---|---:|---|---|---|---|',
   ];
   for (const r of result.rows) {
     const t = TIMINGS[r.timing];
-    for (const m of MODES) {
+    for (const m of ALL_MODES) {
       const a = r.modes[m.id];
-      const vs = m.id === 'original' ? '–' : `${x(r.ratios[m.id].leaveP50)} / ${x(r.ratios[m.id].leaveP99)}`;
+      if (!a) continue;
+      const vs = m.id === 'original' ? '–' : `${x(r.ratios[m.id]!.leaveP50)} / ${x(r.ratios[m.id]!.leaveP99)}`;
+      const parts = a.leaveParts ? `${a.leaveParts.survey.p50} · ${a.leaveParts.decide.p50} · ${a.leaveParts.deliver.p50}` : '–';
       lines.push(
-        `| ${r.timing} (${t.surveyTime}/${t.recvDeadline}/${t.pollTime}) | ${r.n.toLocaleString('en')} | ${m.id} | ${ms(a.join.p50)} / ${ms(a.join.p99)} | ${ms(a.leave.p50)} / ${ms(a.leave.p99)} | ${vs} | ${a.falseDrops} | ${a.rounds.complete}/${a.rounds.count} | ${a.localHealth ? `${a.localHealth.mean} / ${a.localHealth.max}` : '–'} |`,
+        `| ${r.timing} (${t.surveyTime}/${t.recvDeadline}/${t.pollTime}) | ${r.n.toLocaleString('en')} | ${m.id} | ${ms(a.join.p50)} / ${ms(a.join.p99)} | ${ms(a.leave.p50)} / ${ms(a.leave.p99)} | ${vs} | ${parts} | ${a.falseDrops} | ${a.rounds.complete}/${a.rounds.count} | ${a.localHealth ? `${a.localHealth.mean} / ${a.localHealth.max}` : '–'} | ${a.floor ? `${a.floor.mean} / ${a.floor.max}` : '–'} | ${r.noise.loadavg.join(' ')} |`,
       );
     }
   }
+  for (const m of result.merged ?? []) lines.push('', `Merged: a run of ${m.date} (N = ${m.config.ns.join(', ')}; ${m.config.timings.join(', ')} timing; modes ${m.config.modes.join(', ')}; ${m.config.reps} trials per N).`);
   if (result.note) lines.push('', `Note: ${result.note}.`);
   return lines.join('\n') + '\n';
 }
@@ -306,9 +386,11 @@ async function main(): Promise<void> {
           rows.push(row);
           log(
             `${timingId} N=${row.n}: leave p50 ` +
-              MODES.map((mo) => `${mo.id} ${Math.round(row.modes[mo.id].leave.p50)}`).join(', ') +
-              ` ms (adaptive ×${row.ratios.adaptive.leaveP50}, deadline ×${row.ratios.deadline.leaveP50}); false drops ` +
-              MODES.map((mo) => `${mo.id} ${row.modes[mo.id].falseDrops}`).join(', ') +
+              MODES.map((mo) => `${mo.id} ${Math.round(row.modes[mo.id]!.leave.p50)}`).join(', ') +
+              ` ms (${Object.entries(row.ratios).map(([id, v]) => `${id} ×${v.leaveP50}`).join(', ')}); parts ` +
+              MODES.map((mo) => `${mo.id} ${JSON.stringify(row.modes[mo.id]!.leaveParts)}`).join(', ') +
+              '; false drops ' +
+              MODES.map((mo) => `${mo.id} ${row.modes[mo.id]!.falseDrops}`).join(', ') +
               (row.respondentBlocks !== undefined ? `; respondent blocks ${row.respondentBlocks}` : ''),
           );
         }
@@ -333,11 +415,21 @@ async function main(): Promise<void> {
 }
 
 if (argv.render) {
-  // Re-render the table and chart of a results file, without running anything.
-  const result = JSON.parse(readFileSync(argv.render, 'utf8'));
-  writeFileSync(argv.render.replace(/\.json$/, '.md'), markdown(result));
-  writeFileSync(argv.render.replace(/\.json$/, '.svg'), drawDetectionChart(result));
-  console.log(`rendered ${argv.render.replace(/\.json$/, '.md')} and .svg`);
+  // Re-render the table and chart of a results file, without running anything. More files
+  // after a comma (a run of other N or modes, say N = 10,000 with --modes original,adaptive)
+  // are merged into the first: their rows appended, their configurations kept under `merged`.
+  const [first, ...more] = argv.render.split(',');
+  const result = JSON.parse(readFileSync(first!, 'utf8'));
+  for (const file of more) {
+    const other = JSON.parse(readFileSync(file, 'utf8'));
+    result.rows.push(...other.rows);
+    result.modes = { ...other.modes, ...result.modes };
+    result.merged = [...(result.merged ?? []), { date: other.date, config: other.config, durationSeconds: other.durationSeconds }];
+  }
+  if (more.length > 0) writeFileSync(first!, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(first!.replace(/\.json$/, '.md'), markdown(result));
+  writeFileSync(first!.replace(/\.json$/, '.svg'), drawDetectionChart(result));
+  console.log(`rendered ${first!.replace(/\.json$/, '.md')} and .svg`);
 } else {
   main().then(
     () => process.exit(0),

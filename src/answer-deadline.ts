@@ -8,21 +8,24 @@
  *
  * - Per member, TCP's retransmission timeout rule (RFC 6298, section 2): a smoothed offset
  *   SRTT and its mean deviation RTTVAR (gains α = 1/8, β = 1/4); the deadline is
- *   SRTT + max(floor, K × RTTVAR) with K = 4, where the floor (a quarter of `surveyTime`,
- *   at least 100 ms)
- *   plays the part of RFC 6298's clock granularity G: the least slack any member gets,
- *   sized to cover a respondent's own pauses (GC, a blocked event loop) that no history predicts.
- * - Surprises: the largest amount by which any member's answer came after its deadline
- *   (decaying by 2 % a round) is added to every deadline, twice over: one member's
- *   stall widens everyone's margin before it can cost a false accusation.
+ *   SRTT + max(floor, K × RTTVAR) with K = 4, where the floor plays the part of RFC 6298's
+ *   clock granularity G: the least slack any member gets, for a respondent's own pauses
+ *   (GC, a blocked event loop) that its own history does not predict.
+ * - The floor is learnt from every member together: twice the largest recent excess — the
+ *   amount by which an answer came after its member's SRTT + K × RTTVAR, or by which the
+ *   surveyor itself came back late from a receive or a yield (its thread or event loop was
+ *   paused: answers may have waited that long unread) — decaying by 2 % a round, and at
+ *   least a tenth of `surveyTime` or 20 ms, whichever is more. On a calm host it is 100 ms at
+ *   the default 1 s survey; where respondents or the surveyor pause it grows to cover twice
+ *   the longest recent pause.
  * - Local health, after HashiCorp memberlist's Lifeguard (Dadgar et al., "Lifeguard: Local
  *   Health Awareness for More Accurate Failure Detection", 2018): a saturating counter, the
- *   local health multiplier LHM (0..8), rises when the surveyor sees itself late — a receive
- *   that returned well after the time it asked for, or a cooperative yield that took long (its
- *   event loop or thread was paused), by more than 10 ms or a quarter of the floor — and when a member it declared missing answered after
- *   all, or when many members fall silent at once (`mayAccuse`); it falls by one each round
- *   without such an event. Every deadline is multiplied by (1 + LHM), so a struggling
- *   observer waits longer instead of accusing healthy members.
+ *   local health multiplier LHM (0..8), rises when a member the surveyor declared missing
+ *   answered after all, and when many members fall silent at once (`mayAccuse`); it falls by
+ *   one each round without such an event. Every deadline is multiplied by (1 + LHM), so an
+ *   observer that has been wrong waits longer instead of accusing healthy members. A late
+ *   observation (a receive or yield more than 10 ms, or a quarter of the floor, late) accuses
+ *   no one.
  * - A member with fewer than 3 answers has the fixed deadline, `surveyTime`.
  */
 
@@ -36,17 +39,14 @@ export const ANSWER_DEADLINE = {
   k: 4,
   /** Answers seen before a member gets an adaptive deadline; fewer: `surveyTime`. */
   minSamples: 3,
-  /** The least slack over SRTT, as a fraction of `surveyTime`... */
-  floorFraction: 0.25,
-  /**
-   * ...but at least this many ms: a GC pause or a thread's scheduling hiccup on a loaded
-   * machine. With a survey this short or shorter every member keeps the fixed deadline.
-   */
-  minFloorMs: 100,
-  /** Multiplier on the largest recent surprise (an answer later than its deadline would have been). */
-  surpriseSafety: 2,
-  /** The remembered surprise is multiplied by this every round (half-life ~34 rounds). */
-  surpriseDecay: 0.98,
+  /** The least floor (slack over SRTT), as a fraction of `surveyTime`... */
+  floorFraction: 0.1,
+  /** ...but at least this many ms: a thread's scheduling hiccup on a loaded machine. */
+  minFloorMs: 20,
+  /** The floor is at least this multiple of the largest recent excess (an answer later than its SRTT + K × RTTVAR). */
+  excessSafety: 2,
+  /** The remembered excess is multiplied by this every round (half-life ~34 rounds). */
+  excessDecay: 0.98,
   /** More members silent at once than this, and than `maxSilentShare` of those due, means trouble here, not departures. */
   maxSilentTogether: 2,
   maxSilentShare: 0.05,
@@ -82,21 +82,43 @@ export interface PlannedDeadline {
 export class AnswerDeadlines {
   /** The fixed deadline and cap, ms. */
   readonly surveyTime: number;
-  /** The least slack over a member's SRTT, ms. */
-  readonly floorMs: number;
-  /** A receive or yield that overruns by more than this (ms) means the surveyor is late. */
-  readonly lateToleranceMs: number;
+  /** The least the floor can be, ms: a tenth of `surveyTime`, at least 20 ms. */
+  readonly minFloorMs: number;
   private readonly estimates = new Map<string, Estimate>();
   private lhm = 0;
-  private surpriseMs = 0;
+  private excessMs = 0;
   private troubledThisRound = false;
 
   /** `surveyTime`: the survey's length in ms (positive), the deadline no member's exceeds. */
   constructor(surveyTime: number) {
     if (!(surveyTime > 0)) throw new RangeError(`surveyTime must be a positive number of ms, got ${surveyTime}`);
     this.surveyTime = surveyTime;
-    this.floorMs = Math.max(surveyTime * ANSWER_DEADLINE.floorFraction, ANSWER_DEADLINE.minFloorMs);
-    this.lateToleranceMs = Math.max(ANSWER_DEADLINE.lateToleranceMs, this.floorMs * ANSWER_DEADLINE.lateToleranceFloorFraction);
+    this.minFloorMs = Math.max(surveyTime * ANSWER_DEADLINE.floorFraction, ANSWER_DEADLINE.minFloorMs);
+  }
+
+  /** The least slack over a member's SRTT now, ms: `minFloorMs`, or twice the largest recent excess if more. */
+  get floorMs(): number {
+    return Math.max(this.minFloorMs, ANSWER_DEADLINE.excessSafety * this.excessMs);
+  }
+
+  /** A receive or yield that overruns by more than this (ms) means the surveyor is late: 10 ms, or a quarter of the floor if more. */
+  get lateToleranceMs(): number {
+    return Math.max(ANSWER_DEADLINE.lateToleranceMs, this.floorMs * ANSWER_DEADLINE.lateToleranceFloorFraction);
+  }
+
+  /**
+   * Members whose deadlines fall within this many ms of each other are judged together (ms:
+   * the late tolerance, 10 ms or a quarter of the floor): the surveyor accuses a member only
+   * this long after its deadline, counting every member silent past its deadline by then, so
+   * the members of one paused process are seen as many silent at once (`mayAccuse`).
+   */
+  get groupWindowMs(): number {
+    return this.lateToleranceMs;
+  }
+
+  /** The largest recent excess, ms (decayed): how much later than its SRTT + 4 × RTTVAR any member's answer came. */
+  get excess(): number {
+    return this.excessMs;
   }
 
   /** Lifeguard's local health multiplier, 0 (healthy) .. 8. */
@@ -104,10 +126,6 @@ export class AnswerDeadlines {
     return this.lhm;
   }
 
-  /** The largest recent surprise, ms (decayed). */
-  get surprise(): number {
-    return this.surpriseMs;
-  }
 
   /** Answers seen from `name` (0 when unknown). */
   samples(name: string): number {
@@ -116,8 +134,8 @@ export class AnswerDeadlines {
 
   /**
    * One answer from `name`, `offsetMs` after the survey went out (its first answer of the
-   * round; negative offsets count as 0). Updates SRTT and RTTVAR as RFC 6298 does, and
-   * the surprise when the answer came after the deadline it would have had.
+   * round; negative offsets count as 0). Updates SRTT and RTTVAR as RFC 6298 does, and the
+   * excess (and so the floor) when the answer came after SRTT + 4 × RTTVAR.
    */
   observe(name: string, offsetMs: number): void {
     const r = Math.max(0, offsetMs);
@@ -127,8 +145,8 @@ export class AnswerDeadlines {
       return;
     }
     if (e.samples >= ANSWER_DEADLINE.minSamples) {
-      const over = r - (e.srtt + Math.max(this.floorMs, ANSWER_DEADLINE.k * e.rttvar));
-      if (over > this.surpriseMs) this.surpriseMs = over;
+      const excess = r - (e.srtt + ANSWER_DEADLINE.k * e.rttvar);
+      if (excess > this.excessMs) this.excessMs = excess;
     }
     e.rttvar = (1 - ANSWER_DEADLINE.beta) * e.rttvar + ANSWER_DEADLINE.beta * Math.abs(e.srtt - r);
     e.srtt = (1 - ANSWER_DEADLINE.alpha) * e.srtt + ANSWER_DEADLINE.alpha * r;
@@ -137,7 +155,7 @@ export class AnswerDeadlines {
 
   /**
    * A member declared missing this round answered after all, `offsetMs` after the send:
-   * a false accusation. Counted as a surprise and as a sign of poor local health.
+   * a false accusation. Counted as an excess (it raises the floor) and as a sign of poor local health.
    */
   falseSuspicion(name: string, offsetMs: number): void {
     this.observe(name, offsetMs);
@@ -146,13 +164,14 @@ export class AnswerDeadlines {
 
   /**
    * The surveyor overran a wait (a receive returned, or a yield resumed) `lagMs` after the
-   * time it asked for. Beyond `lateToleranceMs` (10 ms, or a quarter of the floor if more)
-   * it counts as local trouble (Lifeguard).
-   * Returns whether it did: a late observer accuses no one on that observation.
+   * time it asked for: its thread was paused, and answers may have waited as long unread.
+   * The lag counts as an excess (the floor grows to twice it, and fades): slack in proportion
+   * to how late this side is. Returns whether the lag exceeds `lateToleranceMs` (10 ms, or a
+   * quarter of the floor if more): a late observer accuses no one on that observation.
    */
   observerLag(lagMs: number): boolean {
     if (!(lagMs > this.lateToleranceMs)) return false;
-    this.troubled();
+    if (lagMs > this.excessMs) this.excessMs = lagMs;
     return true;
   }
 
@@ -171,11 +190,11 @@ export class AnswerDeadlines {
     return false;
   }
 
-  /** The round is over: local health recovers by one step if nothing went wrong; surprises fade. */
+  /** The round is over: local health recovers by one step if nothing went wrong; excesses fade. */
   endRound(): void {
     if (!this.troubledThisRound) this.lhm = Math.max(0, this.lhm - 1);
     this.troubledThisRound = false;
-    this.surpriseMs *= ANSWER_DEADLINE.surpriseDecay;
+    this.excessMs *= ANSWER_DEADLINE.excessDecay;
   }
 
   /** Forgets every member not in `members` (dropped or left), so departed names cost nothing. */
@@ -228,7 +247,7 @@ export class AnswerDeadlines {
   }
 
   private baseOf(e: Estimate): number {
-    return e.srtt + Math.max(this.floorMs, ANSWER_DEADLINE.k * e.rttvar) + ANSWER_DEADLINE.surpriseSafety * this.surpriseMs;
+    return e.srtt + Math.max(this.floorMs, ANSWER_DEADLINE.k * e.rttvar);
   }
 
   private troubled(): void {

@@ -167,6 +167,8 @@ export interface RoundInfo {
   byes?: number;
   /** With `announceUrl`: members published as gone in this round at their farewell deadline (a bye with their token). */
   farewells?: number;
+  /** With `detection: 'adaptive'`: the floor after the round, ms — the least slack over a member's usual answer time, learnt from late answers (see Adaptive detection). */
+  floorMs?: number;
 }
 
 export interface ServerEvents extends HandleEvents {
@@ -423,6 +425,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
       lastAnswerMs: msg.lastAnswerMs,
       members: msg.members,
       ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}),
+      ...(msg.floorMs !== undefined ? { floorMs: msg.floorMs } : {}),
       ...(msg.announced !== undefined ? { announced: msg.announced, hellos: msg.hellos ?? 0, byes: msg.byes ?? 0, farewells: msg.farewells ?? 0 } : {}),
     });
   }

@@ -204,6 +204,8 @@ export interface RoundMessage {
   byes?: number;
   /** With an announce socket only: members published as gone this round at their farewell deadline (after a bye with their token). */
   farewells?: number;
+  /** Adaptive detection only: the floor after the round, ms (the least slack over a member's usual answer time). */
+  floorMs?: number;
 }
 
 /** The member set changed: at a round's end, or mid-round (`eager`) for an eager join or an adaptive departure. */

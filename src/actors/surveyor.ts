@@ -446,10 +446,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         if (baseMs !== undefined && state.members.has(name)) farewells.push({ name, baseMs });
       }
     };
-    /** When the next member still silent reaches its deadline (performance.now()), or Infinity. */
+    /**
+     * When the next member still silent can be accused (performance.now()): its deadline plus
+     * the group window, or a farewell deadline (no window: a bye foretold it); or Infinity.
+     */
     const nextDue = (): number => {
       while (planned < plan.length && state.fresh.has(plan[planned].name)) planned++;
-      let due = planned < plan.length ? sentAt + deadlines!.due(plan[planned].baseMs) : Infinity;
+      let due = planned < plan.length ? sentAt + deadlines!.due(plan[planned].baseMs) + deadlines!.groupWindowMs : Infinity;
       for (const f of farewells) if (!state.fresh.has(f.name)) due = Math.min(due, sentAt + deadlines!.due(f.baseMs));
       return due;
     };
@@ -471,22 +474,35 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       farewellDrops += expired.left.length;
       publishChange([], expired.left, true);
     };
-    /** Drops the members whose deadlines have passed by `now`, if they reached missedRounds, and publishes at once. */
+    /**
+     * Drops the members whose deadlines passed a group window ago by `now`, if they reached
+     * missedRounds, and publishes at once. Members silent past deadlines inside the window
+     * count as silent together with them: the members of one paused process (deadlines a few
+     * ms apart) are judged as one group, not accused a few at a time.
+     */
     const expireDue = (now: number) => {
       if (farewells.length > 0) expireFarewells(now);
       const due: string[] = [];
+      const accuseBy = now - deadlines!.groupWindowMs;
+      let silent = 0;
       let passed = planned;
+      let accusable = planned;
       for (; passed < plan.length && sentAt + deadlines!.due(plan[passed].baseMs) <= now; passed++) {
-        if (!state.fresh.has(plan[passed].name)) due.push(plan[passed].name);
+        if (state.fresh.has(plan[passed].name)) continue;
+        silent++;
+        if (sentAt + deadlines!.due(plan[passed].baseMs) <= accuseBy) {
+          due.push(plan[passed].name);
+          accusable = passed + 1;
+        }
       }
       if (due.length === 0) return;
-      if (!deadlines!.mayAccuse(due.length, passed)) {
+      if (!deadlines!.mayAccuse(silent, passed)) {
         // Many silent at once: this side is slow, not they gone. The rest of this round is
         // judged at its end, by the fixed deadline; the next rounds' deadlines are stretched.
         planned = plan.length;
         return;
       }
-      planned = passed;
+      planned = accusable;
       const expired = surveyorLogic.expire(state, due, limits, now);
       if (expired.left.length === 0) return;
       state = expired.state;
@@ -716,7 +732,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         sendMs: sentAt - started,
         lastAnswerMs: answers > 0 ? lastAnswer - started : 0,
         members: state.members.size,
-        ...(deadlines ? { localHealth: deadlines.localHealth } : {}),
+        ...(deadlines ? { localHealth: deadlines.localHealth, floorMs: Math.round(deadlines.floorMs) } : {}),
         ...(gate ? { announced, hellos, byes, farewells: farewellDrops } : {}),
       });
       hellos = 0;
