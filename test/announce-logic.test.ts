@@ -150,9 +150,10 @@ test('the farewell deadline: SRTT + max(10 ms, 4 × RTTVAR), without the floor; 
   for (let i = 0; i < 20; i++) d.observe('steady', 3);
   const f = d.farewell('steady')!;
   assert.ok(Math.abs(f - (3 + FAREWELL.minMarginMs)) < 0.5, `about 13 ms, got ${f}`);
-  assert.ok(f < d.deadline('steady'), 'far shorter than its usual deadline (the floor is 250 ms)');
+  assert.ok(f < d.deadline('steady'), 'far shorter than its usual deadline (the floor is at least 100 ms)');
   for (let i = 0; i < 20; i++) d.observe('jittery', i % 2 === 0 ? 2 : 42);
   assert.ok(d.farewell('jittery')! > 22 + FAREWELL.minMarginMs, 'a member whose answers vary gets 4 × RTTVAR');
-  d.observerLag(1000);
+  d.falseSuspicion('jittery', 500); // a wrong accusation: local health 1
+  assert.equal(d.localHealth, 1);
   assert.equal(d.due(f), f * 2, 'local health 1 doubles it, as every deadline');
 });
