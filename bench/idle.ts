@@ -7,9 +7,10 @@
  * - a bare Node process (the baseline);
  * - this library: a server process, and for each count C one process holding C clients
  *   (createClient with a subscription: a respondent and a subscriber actor each); the same
- *   again with `supervision: { waitOnReadiness: false }` (receiving in slices, the fallback);
- * - with --before, the same (its default and with `waitOnReadiness: true`) for another
- *   build (e.g. the base commit's), with its own servers;
+ *   again with `supervision: { sharedThreads: true }` (actors sharing threads) and with
+ *   `supervision: { waitOnReadiness: false }` (receiving in slices, the fallback);
+ * - with --before, the same (its defaults) for another build (e.g. the base commit's),
+ *   with its own server;
  * - node-discover, loopback only (address and broadcast 127.255.255.255): ten processes
  *   of one member each (the per-member figure, as a service embedding it would run), and
  *   for each count C > 1 one process holding C members, each group on its own UDP port.
@@ -71,11 +72,11 @@ async function group(name: string, members: number, processes: number, start: Re
   return g;
 }
 
-async function libraryGroups(label: string, lib: string, waitOnReadiness?: boolean): Promise<void> {
+async function libraryGroups(label: string, lib: string, supervision?: Record<string, boolean>): Promise<void> {
   const urls = await tcpPair();
   await group(`${label}: server`, 0, 1, { kind: 'server', lib, ...urls });
   await Promise.all(
-    counts.map((c) => group(`${label}: ${c} client${c > 1 ? 's' : ''} in one process`, c, 1, { kind: 'library', lib, ...urls, waitOnReadiness })),
+    counts.map((c) => group(`${label}: ${c} client${c > 1 ? 's' : ''} in one process`, c, 1, { kind: 'library', lib, ...urls, supervision })),
   );
 }
 
@@ -107,8 +108,9 @@ try {
   await Promise.all([
     group('bare Node process', 0, 1, { kind: 'bare' }),
     libraryGroups('this library', thisLib),
-    libraryGroups('this library, in slices (waitOnReadiness: false)', thisLib, false),
-    ...(beforeLib ? [libraryGroups('before', beforeLib), libraryGroups('before, waitOnReadiness', beforeLib, true)] : []),
+    libraryGroups('this library, sharedThreads', thisLib, { sharedThreads: true }),
+    libraryGroups('this library, in slices (waitOnReadiness: false)', thisLib, { waitOnReadiness: false }),
+    ...(beforeLib ? [libraryGroups('before', beforeLib)] : []),
     discoverGroups(),
   ]);
   console.log('bench:idle: every member is up; measuring');

@@ -14,7 +14,7 @@
  * collection (each actor's thread has its own V8 heap, which gc() in the main thread
  * cannot collect) and with glibc's per-thread arenas, which would hide or fake a trend.
  *
- *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--slices]
+ *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--slices] [--shared-threads]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -33,13 +33,15 @@ const { values } = parseArgs({
     // threads (README "How actors map to threads"); --slices: an actor per thread, receiving
     // in slices (supervision.waitOnReadiness: false).
     slices: { type: 'boolean', default: false },
+    // Respondents, subscribers and publisher share threads (supervision.sharedThreads).
+    'shared-threads': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
 const warmupMs = Number(values['warmup-minutes']) * 60_000;
 const sampleMs = Number(values['sample-seconds']) * 1000;
 if (!(minutes > 0) || !(warmupMs >= 0) || !(sampleMs > 0)) {
-  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices]');
+  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices] [--shared-threads]');
   process.exit(2);
 }
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -55,7 +57,7 @@ const MAX_RSS_GROWTH = 0.02;
  * machine under heavy load (load averages of 10–30 on 2 cores were seen) a worker thread
  * can take longer than the default 10 s to start, which would end the soak early.
  */
-const supervision = { startTimeoutMs: 60_000, ...(values.slices ? { waitOnReadiness: false } : {}) };
+const supervision = { startTimeoutMs: 60_000, ...(values.slices ? { waitOnReadiness: false } : {}), ...(values['shared-threads'] ? { sharedThreads: true } : {}) };
 
 interface Sample {
   atMs: number;
@@ -156,7 +158,7 @@ const samples: Sample[] = [];
 let baseline: Sample | undefined;
 let failed = false;
 
-console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; ${values.slices ? 'slices (an actor per thread)' : 'waiting on readiness (co-hosted actors)'}; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
+console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; ${values.slices ? 'slices' : 'waiting on readiness'}, ${values['shared-threads'] ? 'shared threads' : 'a thread per actor (reused)'}; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
 console.log('  min   rss MiB  (quiet)  heap MiB  fds  threads  pool  cycles  clients  subs  rounds  refused');
 
 try {

@@ -38,6 +38,11 @@ export interface ActorRunOptions {
   sliceMs?: number;
   /** Respondents and subscribers wait on readiness instead of receiving in slices (SupervisorOptions.waitOnReadiness). Default true. */
   waitOnReadiness?: boolean;
+  /**
+   * Share a worker thread with other actors that do not block theirs (SupervisorOptions.sharedThreads).
+   * Default false: a thread of its own (kept in the pool for reuse after it exits).
+   */
+  sharedThreads?: boolean;
   /** A pipe end to hand the actor at start (its sibling's other end). */
   pipe?: MessagePort;
   /** The pool whose thread hosts it; default the process-wide pool. */
@@ -213,7 +218,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       if (!this.exit) this.finish({ reason: this.killReason ?? 'crashed', error: new ActorExitedError(name, 'its worker thread ended') });
     });
     this.inline = options.inline ?? false;
-    this.cohosted = !this.inline && !blocksItsThread(args, task.waitOnReadiness);
+    this.cohosted = !this.inline && (options.sharedThreads ?? false) && !blocksItsThread(args, task.waitOnReadiness);
     this.pool = this.inline ? undefined : (options.pool ?? sharedActorPool());
     // An actor alone on its thread is an abortable task: aborting it terminates the thread
     // (piscina). A co-hosted one carries no signal (piscina would not share its thread);

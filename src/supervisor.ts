@@ -66,12 +66,24 @@ export interface SupervisorOptions extends RestartSettings {
    * needs no watcher. Default true.
    */
   waitOnReadiness?: boolean;
+  /**
+   * Actors that never hold their thread while they wait (respondents and subscribers
+   * waiting on readiness, publishers) share worker threads with such actors of every tree
+   * in the process, up to 32 a thread (README "How actors map to threads"): ten clients
+   * then use one thread (~66 MiB in all) instead of twenty (~210 MiB). The price: a fault
+   * that kills or blocks a thread (an uncaught exception, process.exit, a hang) ends every
+   * actor on it, each then restarted by its own supervisor — and until the hang is found
+   * (livenessTimeoutMs), the actors on that thread answer nothing. Default false: a thread
+   * per actor, threads kept in the pool for reuse.
+   */
+  sharedThreads?: boolean;
 }
 
 /** Every SupervisorOptions name (src/options.ts). */
 export const SUPERVISOR_OPTION_NAMES = optionNames<SupervisorOptions>()([
   ...RESTART_SETTING_NAMES,
   'waitOnReadiness',
+  'sharedThreads',
   'livenessIntervalMs',
   'livenessTimeoutMs',
   'startTimeoutMs',
@@ -92,6 +104,7 @@ export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'res
   stopTimeoutMs: 2_000,
   sliceMs: 50,
   waitOnReadiness: true,
+  sharedThreads: false,
 };
 
 export interface ActorStartEvent {
@@ -301,7 +314,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         sibling.run.post({ type: 'attach-pipe', port: channel.port2 }, [channel.port2]);
       }
     }
-    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, waitOnReadiness: this.opts.waitOnReadiness, ...(pipe ? { pipe } : {}) });
+    const run = new ActorRun(this.childName(child), args, { sliceMs: this.opts.sliceMs, waitOnReadiness: this.opts.waitOnReadiness, sharedThreads: this.opts.sharedThreads, ...(pipe ? { pipe } : {}) });
     child.run = run;
     const onMessage = child.spec.onMessage as ((msg: ActorOut) => void) | undefined;
     if (onMessage) run.onMessage(onMessage);
@@ -451,6 +464,7 @@ function validateSupervisorOptions(o: typeof SUPERVISOR_DEFAULTS & { resetBackof
     throw new InvalidOptionError(`livenessIntervalMs must be a whole number >= 0, got ${o.livenessIntervalMs}`);
   }
   if (typeof o.waitOnReadiness !== 'boolean') throw new InvalidOptionError(`waitOnReadiness must be true or false, got ${String(o.waitOnReadiness)}`);
+  if (typeof o.sharedThreads !== 'boolean') throw new InvalidOptionError(`sharedThreads must be true or false, got ${String(o.sharedThreads)}`);
   for (const k of ['livenessTimeoutMs', 'startTimeoutMs', 'stopTimeoutMs', 'sliceMs'] as const) {
     if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${o[k]}`);
   }

@@ -53,9 +53,9 @@ test('pure: the balancer gives a lone actor an empty thread, and packs a co-host
 test('two respondents waiting on readiness share a thread and stop independently; one receiving in slices has its own', async () => {
   const u = `tcp://127.0.0.1:${await freePort()}`;
   const surveyor = PeerSocket.bind('surveyor', u).surveyDeadline(200);
-  const a = await startActor('respondent', { urls: [u], service: 'svc' }, { name: 'test/a', waitOnReadiness: true });
-  const b = await startActor('respondent', { urls: [u], service: 'svc' }, { name: 'test/b', waitOnReadiness: true });
-  const alone = await startActor('respondent', { urls: [u], service: 'svc' }, { name: 'test/alone', waitOnReadiness: false });
+  const a = await startActor('respondent', { urls: [u], service: 'svc' }, { name: 'test/a', sharedThreads: true });
+  const b = await startActor('respondent', { urls: [u], service: 'svc' }, { name: 'test/b', sharedThreads: true });
+  const alone = await startActor('respondent', { urls: [u], service: 'svc' }, { name: 'test/alone', sharedThreads: true, waitOnReadiness: false });
   try {
     assert.equal(a.run.cohosted, true);
     assert.equal(alone.run.cohosted, false);
@@ -83,7 +83,7 @@ test('two respondents waiting on readiness share a thread and stop independently
   }
 });
 
-const supervision = { waitOnReadiness: true, livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 };
+const supervision = { sharedThreads: true, livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 };
 
 test('threads are reused across client create/close cycles: none is started after the first cycle', async () => {
   const urls = await tcpPair();
@@ -100,6 +100,27 @@ test('threads are reused across client create/close cycles: none is started afte
     assert.deepEqual(await cycle(0), [publisherThread, publisherThread], 'the client\'s actors join the publisher\'s thread');
     const started = actorThreadsStarted();
     for (let i = 1; i <= 20; i++) assert.deepEqual(await cycle(i), [publisherThread, publisherThread], `cycle ${i}`);
+    assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+  } finally {
+    await server.close();
+  }
+});
+
+test('by default (a thread per actor) threads are reused too: client create/close cycles start no thread after the first', async () => {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...STEADY });
+  try {
+    const cycle = async (i: number) => {
+      const client = await createClient({ ...urls, service: `own-${i}`, pubsubUrl: urls.pubsubUrl });
+      const threads = [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+      assert.notEqual(threads[0], threads[1], 'each actor on a thread of its own');
+      assert.ok(!threads.includes(server.supervisor.actor('publisher')!.threadId), 'not on the publisher\'s thread');
+      await client.close();
+      return threads;
+    };
+    await cycle(0);
+    const started = actorThreadsStarted();
+    for (let i = 1; i <= 10; i++) await cycle(i);
     assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
   } finally {
     await server.close();
@@ -129,7 +150,7 @@ test('a process whose clients and servers are all closed exits on its own: idle 
   const script = `
     import { createClient, createServer } from ${JSON.stringify(index)};
     import { actorThreadCount } from ${JSON.stringify(pool)};
-    const supervision = { waitOnReadiness: true };
+    const supervision = { sharedThreads: true };
     const server = await createServer({ surveyUrl: ${JSON.stringify(urls.surveyUrl)}, pubsubUrl: ${JSON.stringify(urls.pubsubUrl)}, supervision });
     const client = await createClient({ surveyUrl: ${JSON.stringify(urls.surveyUrl)}, pubsubUrl: ${JSON.stringify(urls.pubsubUrl)}, service: 'exiting', supervision });
     await client.close();

@@ -6,7 +6,7 @@
  * Request `start` with `kind`:
  * - 'library': `count` clients of this library (createClient with a subscription) from
  *   the built module at `lib` (dist/index.js of this checkout, or of another for a
- *   before/after run), with `supervision.waitOnReadiness` if `waitOnReadiness` is given; ready
+ *   before/after run), with `supervision` (e.g. `{ sharedThreads: true }`) if given; ready
  *   once every client's peer list holds its own name.
  * - 'discover': `count` node-discover members on `port`, loopback only (address and
  *   broadcast 127.255.255.255, never its default 255.255.255.255); ready once each has
@@ -18,12 +18,12 @@
  */
 const members = [];
 
-async function startLibrary({ lib, count, surveyUrl, pubsubUrl, waitOnReadiness }) {
+async function startLibrary({ lib, count, surveyUrl, pubsubUrl, supervision }) {
   const { createClient } = await import(lib);
   const listed = [];
   for (let i = 0; i < count; i++) {
     const service = `idle-${process.pid}-${i}`;
-    const client = await createClient({ surveyUrl, pubsubUrl, service, ...(waitOnReadiness !== undefined ? { supervision: { waitOnReadiness } } : {}) });
+    const client = await createClient({ surveyUrl, pubsubUrl, service, ...(supervision ? { supervision } : {}) });
     members.push(() => client.close());
     listed.push(
       new Promise((resolve) => {

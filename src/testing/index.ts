@@ -38,6 +38,8 @@ export interface StartActorOptions {
   sliceMs?: number;
   /** A respondent or subscriber waits on its socket's readiness instead of receiving in slices of sliceMs. Default true. */
   waitOnReadiness?: boolean;
+  /** Share a worker thread with other such actors (SupervisorOptions.sharedThreads). Default false. */
+  sharedThreads?: boolean;
   /** Give the actor a sibling pipe (surveyor / publisher) whose other end is `probe.pipe`. Default: for those two kinds. */
   pipe?: boolean;
   /** Deadline for the actor to become ready. Default 10,000 ms. */
@@ -168,6 +170,7 @@ export async function startActor<K extends ActorKind>(
   const run = new ActorRun<Out<K>>(options.name ?? `test/${kind}`, { ...args, kind } as ActorArgs, {
     sliceMs: options.sliceMs ?? (options.inline ? 2 : 50),
     waitOnReadiness: options.waitOnReadiness ?? true,
+    sharedThreads: options.sharedThreads ?? false,
     ...(channel ? { pipe: channel.port1 } : {}),
     inline: options.inline ?? false,
   });
