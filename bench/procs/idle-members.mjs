@@ -45,7 +45,9 @@ async function startDiscover({ count, port, expectPeers }) {
   const { default: Discover } = await import('node-discover');
   const seen = [];
   for (let i = 0; i < count; i++) {
-    const d = new Discover({ address: '127.255.255.255', broadcast: '127.255.255.255', port });
+    // ignoreProcess: false — node-discover ignores its own process's instances by default, so
+    // members in one process would never hear each other (ours do).
+    const d = new Discover({ address: '127.255.255.255', broadcast: '127.255.255.255', port, ignoreProcess: false });
     members.push(() => new Promise((resolve) => (d.stop(), resolve())));
     seen.push(
       new Promise((resolve) => {
