@@ -30,7 +30,7 @@ import { freePort } from '../src/testing/endpoints.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
 import { round, summarize, type Summary } from './stats.js';
-import { ServerView, SubscriberView, Swarm } from './views.js';
+import { ServerView, settleAt, SubscriberView, Swarm } from './views.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -116,24 +116,9 @@ class Bed {
   }
 
   async settle(n: number): Promise<void> {
-    const deadline = 180_000 + n * 20;
-    await Promise.all(
-      MODES.map((m) => {
-        let streak = 0;
-        return this.servers.get(m.id)!.waitRound((r) => {
-          streak = r.answers >= n && r.members === n ? streak + 1 : 0;
-          return streak >= 2;
-        }, deadline, `two complete rounds at ${n}`);
-      }),
-    );
-    const t0 = performance.now();
-    for (;;) {
-      const sizes = (await Promise.all(MODES.map((m) => this.subs.get(m.id)!.sizes()))).flat();
-      if (sizes.every((s) => s === n)) return;
-      if (performance.now() - t0 > deadline) throw new Error(`subscribers do not hold ${n} members: ${sizes.join(', ')}`);
-      await sleep(100);
-    }
+    await settleAt(MODES.map((m) => this.servers.get(m.id)!), MODES.map((m) => this.subs.get(m.id)!), n);
   }
+
 
   async trials(tag: number): Promise<Omit<Row, 'n' | 'loadavg'> & { discover?: { join: Summary; leave: Summary } }> {
     const joins = Object.fromEntries(MODES.map((m) => [m.id, [] as number[]])) as Record<ModeId, number[]>;

@@ -37,7 +37,7 @@ import { drawDetectionChart } from './detection-chart.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
 import { ratio, round, summarize, type Summary } from './stats.js';
-import { ServerView, SubscriberView, Swarm, type ChangeEvent, type RoundEvent } from './views.js';
+import { ServerView, settleAt, SubscriberView, Swarm, type ChangeEvent, type RoundEvent } from './views.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -180,24 +180,9 @@ class Bed {
 
   /** Until every server had two complete rounds in a row with n members and every subscriber holds n. */
   async settle(n: number): Promise<void> {
-    const deadline = 180_000 + n * 20;
-    await Promise.all(
-      MODES.map((m) => {
-        let streak = 0;
-        return this.servers.get(m.id)!.waitRound((r) => {
-          streak = r.answers >= n && r.members === n ? streak + 1 : 0;
-          return streak >= 2;
-        }, deadline, `two complete rounds at ${n}`);
-      }),
-    );
-    const t0 = performance.now();
-    for (;;) {
-      const sizes = (await Promise.all(MODES.map((m) => this.subs.get(m.id)!.sizes()))).flat();
-      if (sizes.every((s) => s === n)) return;
-      if (performance.now() - t0 > deadline) throw new Error(`subscribers do not hold ${n} members: ${sizes.join(', ')}`);
-      await sleep(100);
-    }
+    await settleAt(MODES.map((m) => this.servers.get(m.id)!), MODES.map((m) => this.subs.get(m.id)!), n);
   }
+
 
   /** Join and leave trials of probes at random phases; latencies to every subscriber of each server. */
   async measure(n: number, tag: number): Promise<Row> {

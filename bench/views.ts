@@ -3,6 +3,7 @@
  * changes and publications), a subscriber process (watches), and the respondent swarm
  * (sockets spread over as many processes as needed).
  */
+import { performance } from 'node:perf_hooks';
 import type { RoundInfo } from '../src/index.js';
 import { BenchChild, type Event, type SpawnOptions } from './ipc.js';
 
@@ -175,5 +176,30 @@ export class Swarm {
 
   async stop(): Promise<void> {
     await Promise.all(this.procs.map((p) => p.child.stop()));
+  }
+}
+
+/**
+ * Until every server had two complete rounds in a row with `n` members (answers ≥ n) and
+ * every subscriber holds `n`: a bench's members are all in, everywhere. Throws after
+ * 180 s + 20 ms per member.
+ */
+export async function settleAt(servers: readonly ServerView[], subscribers: readonly SubscriberView[], n: number): Promise<void> {
+  const deadline = 180_000 + n * 20;
+  await Promise.all(
+    servers.map((server) => {
+      let streak = 0;
+      return server.waitRound((r) => {
+        streak = r.answers >= n && r.members === n ? streak + 1 : 0;
+        return streak >= 2;
+      }, deadline, `two complete rounds at ${n}`);
+    }),
+  );
+  const t0 = performance.now();
+  for (;;) {
+    const sizes = (await Promise.all(subscribers.map((s) => s.sizes()))).flat();
+    if (sizes.every((s) => s === n)) return;
+    if (performance.now() - t0 > deadline) throw new Error(`subscribers do not hold ${n} members: ${sizes.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

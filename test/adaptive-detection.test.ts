@@ -7,26 +7,21 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createClient, createServer, subscribe, type Client, type MembershipChange, type RoundInfo, type Server } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type MembershipChange } from '../src/index.js';
 import { closeActorPool } from '../src/pool.js';
 import { tcpPair } from './helpers/endpoints.js';
 import { RogueRespondent } from './helpers/raw-sp.js';
 import { portOf } from './helpers/tcp-state.js';
+import { recordServerEvents, type ServerEvent } from './helpers/server-events.js';
 import { eventually, within } from './helpers/wait.js';
 
 after(() => closeActorPool());
 
 const DEADLINE = 30_000;
 
-type Event = { kind: 'change'; change: MembershipChange } | { kind: 'round'; round: RoundInfo };
+type Event = ServerEvent;
 
-/** Every change and round event of `server`, in the order they were emitted. */
-function record(server: Server): Event[] {
-  const events: Event[] = [];
-  server.on('change', (change) => events.push({ kind: 'change', change }));
-  server.on('round', (round) => events.push({ kind: 'round', round }));
-  return events;
-}
+const record = recordServerEvents;
 
 const roundsSeen = (events: Event[]) => events.filter((e) => e.kind === 'round').length;
 

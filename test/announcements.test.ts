@@ -20,6 +20,7 @@ import { closeActorPool } from '../src/pool.js';
 import { PeerSocket } from '../src/testing/peer-socket.js';
 import { assertPortFree, freePort, tcpPair } from './helpers/endpoints.js';
 import { Nanocat, requireNanocat } from './helpers/nanocat.js';
+import { recordServerEvents, type ServerEvent } from './helpers/server-events.js';
 import { eventually, within } from './helpers/wait.js';
 
 after(() => closeActorPool());
@@ -29,14 +30,9 @@ const DEADLINE = 30_000;
 const BEFORE_SCHEDULE = 8_000;
 const SLOW = { surveyTime: 1000, recvDeadline: 1000, pollTime: 10_000 } as const;
 
-type Event = { kind: 'change'; change: MembershipChange } | { kind: 'round'; round: RoundInfo };
+type Event = ServerEvent;
 
-function record(server: Server): Event[] {
-  const events: Event[] = [];
-  server.on('change', (change) => events.push({ kind: 'change', change }));
-  server.on('round', (round) => events.push({ kind: 'round', round }));
-  return events;
-}
+const record = recordServerEvents;
 
 const rounds = (events: Event[]) => events.flatMap((e) => (e.kind === 'round' ? [e.round] : []));
 const scheduled = (events: Event[]) => rounds(events).filter((r) => r.announced === false).length;
