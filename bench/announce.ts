@@ -30,7 +30,7 @@ import { freePort } from '../src/testing/endpoints.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
 import { round, summarize, type Summary } from './stats.js';
-import { ServerView, settleAt, SubscriberView, Swarm } from './views.js';
+import { ServerView, settleAt, startServerBed, SubscriberView, Swarm } from './views.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -98,17 +98,11 @@ class Bed {
     const nofile = Math.min(nofileLimits().hard, Math.max(...config.ns) + 4096);
     this.announceUrl = `tcp://127.0.0.1:${await freePort()}`;
     for (const m of MODES) {
-      const surveyUrl = `tcp://127.0.0.1:${await freePort()}`;
-      const pubsubUrl = `tcp://127.0.0.1:${await freePort()}`;
+      const announce = m.id === 'announce' ? { announceUrl: this.announceUrl } : {};
+      const { server, subs, surveyUrl } = await startServerBed(m.id, { ...TIMING, ...m.options, ...announce, maxMembers: 20_000 }, config.subscribers, nofile);
       this.surveyUrls.push(surveyUrl);
-      const server = new ServerView(m.id, new BenchChild(`server:${m.id}`, 'procs/server.ts', [], { nofile }));
-      const subs = new SubscriberView(m.id, new BenchChild(`subscribers:${m.id}`, 'procs/subscribers.ts'));
       this.servers.set(m.id, server);
       this.subs.set(m.id, subs);
-      await Promise.all([server.child.up(), subs.child.up()]);
-      const announce = m.id === 'announce' ? { announceUrl: this.announceUrl } : {};
-      await server.child.request('start', { options: { surveyUrl, pubsubUrl, ...TIMING, ...m.options, ...announce, maxMembers: 20_000 } });
-      await subs.child.request('start', { url: pubsubUrl, count: config.subscribers });
     }
     this.probes = new BenchChild('probes', 'procs/announce-probes.ts');
     await this.probes.up();

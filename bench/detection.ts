@@ -32,12 +32,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { freePort } from '../src/testing/endpoints.js';
 import { drawDetectionChart } from './detection-chart.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
 import { ratio, round, summarize, type Summary } from './stats.js';
-import { ServerView, settleAt, SubscriberView, Swarm, type ChangeEvent, type RoundEvent } from './views.js';
+import { ServerView, settleAt, startServerBed, SubscriberView, Swarm, type ChangeEvent, type RoundEvent } from './views.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -161,16 +160,10 @@ class Bed {
     const timing = TIMINGS[this.timingId];
     const nofile = Math.min(nofileLimits().hard, Math.max(...config.ns) + 4096);
     for (const m of MODES) {
-      const surveyUrl = `tcp://127.0.0.1:${await freePort()}`;
-      const pubsubUrl = `tcp://127.0.0.1:${await freePort()}`;
+      const { server, subs, surveyUrl } = await startServerBed(m.id, { ...timing, ...m.options, maxMembers: config.maxMembers }, config.subscribers, nofile);
       this.surveyUrls.push(surveyUrl);
-      const server = new ServerView(m.id, new BenchChild(`server:${m.id}`, 'procs/server.ts', [], { nofile }));
-      const subs = new SubscriberView(m.id, new BenchChild(`subscribers:${m.id}`, 'procs/subscribers.ts'));
       this.servers.set(m.id, server);
       this.subs.set(m.id, subs);
-      await Promise.all([server.child.up(), subs.child.up()]);
-      await server.child.request('start', { options: { surveyUrl, pubsubUrl, ...timing, ...m.options, maxMembers: config.maxMembers } });
-      await subs.child.request('start', { url: pubsubUrl, count: config.subscribers });
     }
     this.probe = new BenchChild('probes', 'procs/swarm.ts');
     await this.probe.up();

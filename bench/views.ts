@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { RoundInfo } from '../src/index.js';
+import { freePort } from '../src/testing/endpoints.js';
 import { BenchChild, type Event, type SpawnOptions } from './ipc.js';
 
 /** A server's `round` event as forwarded by bench/procs/server.ts, stamped with wall time. */
@@ -202,4 +203,20 @@ export async function settleAt(servers: readonly ServerView[], subscribers: read
     if (performance.now() - t0 > deadline) throw new Error(`subscribers do not hold ${n} members: ${sizes.join(', ')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * One server process and one process of `subscribers` subscribers, for a bench mode `id`:
+ * fresh loopback URLs, the server started with `options` (plus the URLs), the subscribers
+ * subscribed. `nofile`: the server's descriptor limit.
+ */
+export async function startServerBed(id: string, options: Record<string, unknown>, subscribers: number, nofile: number): Promise<{ server: ServerView; subs: SubscriberView; surveyUrl: string }> {
+  const surveyUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const pubsubUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const server = new ServerView(id, new BenchChild(`server:${id}`, 'procs/server.ts', [], { nofile }));
+  const subs = new SubscriberView(id, new BenchChild(`subscribers:${id}`, 'procs/subscribers.ts'));
+  await Promise.all([server.child.up(), subs.child.up()]);
+  await server.child.request('start', { options: { surveyUrl, pubsubUrl, ...options } });
+  await subs.child.request('start', { url: pubsubUrl, count: subscribers });
+  return { server, subs, surveyUrl };
 }
