@@ -121,12 +121,16 @@ export class NativeBuildMissingError extends GopherDiscoveryError {
   static readonly FIX = 'npm rebuild nanomsg';
   /** The fix when this package's own addon is missing (the readiness watcher, native/readiness.c). */
   static readonly READINESS_FIX = 'npm rebuild gopherdiscovery';
-  /** `addon`: whose build is missing, nanomsg's (default) or this package's readiness watcher. */
-  constructor(options?: { cause?: unknown; addon?: 'nanomsg' | 'readiness' }) {
+  /** The fix when both are missing (`npm install --ignore-scripts`). */
+  static readonly BOTH_FIX = 'npm rebuild nanomsg gopherdiscovery';
+  /** `addon`: whose build is missing: nanomsg's (default), this package's readiness watcher, or both. */
+  constructor(options?: { cause?: unknown; addon?: 'nanomsg' | 'readiness' | 'both' }) {
     super(
       options?.addon === 'readiness'
         ? `gopherdiscovery's native addon (the readiness watcher) is not built (its install script was skipped, or it was built for another Node.js version); run: ${NativeBuildMissingError.READINESS_FIX}`
-        : `nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: ${NativeBuildMissingError.FIX}`,
+        : options?.addon === 'both'
+          ? `nanomsg's native addon and gopherdiscovery's (the readiness watcher) are not built (their install scripts were skipped, or they were built for another Node.js version); run: ${NativeBuildMissingError.BOTH_FIX}`
+          : `nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: ${NativeBuildMissingError.FIX}`,
       'ERR_NATIVE_BUILD_MISSING',
       options,
     );

@@ -43,8 +43,8 @@ interface ReadinessBindings {
 type ReadinessWatch = { readonly __readinessWatch: unique symbol };
 
 const require = createRequire(import.meta.url);
-const nn = loadBindings();
 const readiness = loadReadiness();
+const nn = loadBindings(readiness instanceof NativeBuildMissingError);
 
 /**
  * nanomsg's JS module loads its compiled addon on require. When the addon's build was
@@ -52,15 +52,17 @@ const readiness = loadReadiness();
  * that throws "Could not locate the bindings file" / "NODE_MODULE_VERSION": importing this
  * library must still work, so the failure becomes bindings whose every member is a
  * function throwing NativeBuildMissingError (with the fix). The first socket call
- * (nn.Socket, in NnSocket.open) throws it; the constants read below are then unused.
+ * (nn.Socket, in NnSocket.open) throws it, naming this package's addon too when it is
+ * missing as well; the constants read below are then unused.
  */
-function loadBindings(): NanomsgBindings {
+function loadBindings(readinessMissing: boolean): NanomsgBindings {
   try {
     return (require('nanomsg') as { _bindings: NanomsgBindings })._bindings;
   } catch (cause) {
     if (!/Could not locate the bindings file|NODE_MODULE_VERSION/.test(String((cause as Error | undefined)?.message))) throw cause;
     const missing = () => {
-      throw new NativeBuildMissingError({ cause });
+      // Both missing (--ignore-scripts): one message names both fixes.
+      throw new NativeBuildMissingError({ cause, addon: readinessMissing ? 'both' : 'nanomsg' });
     };
     return new Proxy({} as NanomsgBindings, { get: () => missing });
   }

@@ -7,7 +7,7 @@
  * CommonJS works through require(esm) (Node >= 20.19), and the types hold for TypeScript
  * consumers of both module systems (`module: nodenext`, strict). The install skips scripts
  * (pnpm 10's default) to check the error without nanomsg's build; then the addon that the
- * error's fix (`npm rebuild nanomsg`, i.e. nanomsg's install script) builds is put in place,
+ * error's fix (`npm rebuild nanomsg gopherdiscovery`; nanomsg's install script) builds is put in place,
  * the error names this package's own addon (the readiness watcher), and its fix, `npm
  * rebuild gopherdiscovery`, really builds it from the sources the tarball ships.
  */
@@ -178,10 +178,10 @@ console.log(JSON.stringify(calls));
     return { createServer: expected, createClient: expected, subscribe: expected };
   };
 
-  test('without the native build (--ignore-scripts) the import works and the first call names the fix: npm rebuild nanomsg', () => {
+  test('without the native builds (--ignore-scripts) the import works and the first call names both fixes: npm rebuild nanomsg gopherdiscovery', () => {
     assert.deepEqual(
       withoutBuild?.calls,
-      everyCallRefused("nanomsg's native addon is not built (its install script was skipped, or it was built for another Node.js version); run: npm rebuild nanomsg"),
+      everyCallRefused("nanomsg's native addon and gopherdiscovery's (the readiness watcher) are not built (their install scripts were skipped, or they were built for another Node.js version); run: npm rebuild nanomsg gopherdiscovery"),
     );
   });
 

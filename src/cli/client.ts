@@ -58,7 +58,7 @@ export const clientCommand: Command = {
     }
     log.info(
       { service: name, surveyUrl: surveyUrl.join(', '), pubsubUrl: pubsubUrl ?? null },
-      `client ${JSON.stringify(name)} answering surveys from ${surveyUrl.join(', ')}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}`,
+      `client ${JSON.stringify(name)} answering surveys from ${surveyUrl.join(', ')}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}${announceUrls.length > 0 ? `, announcing to ${announceUrls.join(', ')}` : ''}`,
     );
     await runUntilStopped({ stop, log }, [client], 'stopping', async () => {
       await client.close();
