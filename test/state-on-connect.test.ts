@@ -139,9 +139,10 @@ test('many clients asking at once: at most one extra publication per round', asy
     server.on('change', () => changes++);
     clients = await Promise.all(names.map((service) => createClient({ ...urls, service })));
     await Promise.all(clients.map((c) => within(DEADLINE, 'every restarted client listed', c.listed())));
-    await server.supervisor.actor('publisher')!.call('status', 5000); // the publisher's events so far have arrived
+    // The publication's event comes over the publisher's own port: wait for it (a control
+    // reply on another port says nothing about its order).
+    await eventually(() => requested >= 1, DEADLINE, 'without a change or a heartbeat, only a request brings the list');
     assert.equal(changes, 0, 'the restart changed no membership');
-    assert.ok(requested >= 1, 'without a change or a heartbeat, only a request brings the list');
     assert.ok(requested <= rounds + 1, `${requested} republications in ${rounds} rounds`);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
@@ -240,8 +241,15 @@ test('secret mode: a same-name restart gets its (sealed) list through the digest
     again = await createClient({ ...urls, service: 'svc-1', ...secret });
     await within(DEADLINE, 'the restarted secret-mode client listed', again.listed());
     assert.ok(sameMembers(again.latestPeers()!, ['svc-1', 'svc-2']));
-    await server.supervisor.actor('publisher')!.call('status', 5000); // the publisher's events so far have arrived
-    assert.ok(requested >= 1, 'with no heartbeat and no change, only a request brings the list');
+    // The publication's event comes over the publisher's own port: wait for it (a control
+    // reply on another port says nothing about its order). No heartbeat, no change: only a
+    // request can have brought the list.
+    await eventually(() => requested >= 1, DEADLINE, 'the requested republication seen by the server');
+    // A survey sent before the client's respondent learnt the list's digest may still ask
+    // once more (another thread): let two rounds pass before counting.
+    const settled = server.stats().rounds + 2;
+    await eventually(() => server.stats().rounds >= settled, DEADLINE, 'two more rounds');
+    await server.supervisor.actor('publisher')!.call('status', 5000);
     // The client digests the opened list, the server the list before sealing: they agree, so no more requests.
     const before = requested;
     const target = server.stats().rounds + 4;
