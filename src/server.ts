@@ -92,8 +92,9 @@ export interface ServerOptions extends Partial<ServerTiming> {
   /**
    * How a silent member is noticed. 'adaptive' (default): each member gets its own answer
    * deadline in the round — its usual answer time plus a margin, RFC 6298's SRTT +
-   * max(surveyTime / 4 or at least 100 ms, 4 × RTTVAR), stretched while the surveyor itself runs late
-   * (Lifeguard's local health) and never past `surveyTime` — and a member that reaches
+   * max(floor, 4 × RTTVAR), the floor learnt from late answers and the surveyor's own lag
+   * (at least max(surveyTime / 10, 20 ms)), stretched by Lifeguard's local health, and
+   * never past `surveyTime` — and a member that reaches
    * `missedRounds` there is published as gone at once, mid-round. 'deadline': every member
    * has until the survey's end, as the original.
    */

@@ -186,16 +186,13 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const readable = await new Promise<boolean>((resolve) => {
-        this.wake = () => {
+        // Woken by stop() or a fault, or out of time: the watch is dropped either way.
+        const giveUp = () => {
           cancel?.();
           resolve(false);
         };
-        if (withinMs !== Infinity) {
-          timer = setTimeout(() => {
-            cancel?.();
-            resolve(false);
-          }, Math.max(0, withinMs));
-        }
+        this.wake = giveUp;
+        if (withinMs !== Infinity) timer = setTimeout(giveUp, Math.max(0, withinMs));
         cancel = socket.whenReadable(() => resolve(true));
       });
       // How often the actor was woken to receive: at rest it stays put (test/idle-actors.test.ts).
