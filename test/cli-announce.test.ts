@@ -35,10 +35,10 @@ test('server --announce-url and a client with GOPHERDISCOVERY_ANNOUNCE_URL: join
   }
 });
 
-test('a malformed --announce-url is a usage error naming the URL (exit 2), as a malformed --survey-url is', async () => {
+test('a malformed --announce-url is a usage error naming the flag and the URL (exit 2), as a malformed --survey-url is', async () => {
   for (const command of [['client', '--name', 'x'], ['server', '--http', 'off']]) {
     const r = await runCli([...command, '--announce-url', 'not-a-url']);
     assert.equal(r.code, 2, r.stderr.join('\n'));
-    assert.match(r.stderr.join('\n'), /invalid URL "not-a-url"/);
+    assert.match(r.stderr.join('\n'), /^gopherdiscovery: --announce-url: invalid URL "not-a-url"/m);
   }
 });

@@ -16,12 +16,13 @@ const usageErrors: Array<[string[], RegExp, Record<string, string>?]> = [
   [['server', '--poll-time', '2 seconds'], /^gopherdiscovery: --poll-time: "2 seconds" is not a duration \(e\.g\. 250ms, 1s, 2m\)$/],
   [['server', '--survey-time', '0'], /^gopherdiscovery: --survey-time: the duration must be greater than zero$/],
   [['server', '--http', 'localhost'], /^gopherdiscovery: --http: "localhost" is not host:port/],
-  [['server', '--survey-url', 'tcp://xxx'], /^gopherdiscovery: invalid URL "tcp:\/\/xxx"/],
+  [['server', '--survey-url', 'tcp://xxx'], /^gopherdiscovery: --survey-url: invalid URL "tcp:\/\/xxx"/],
+  [['server'], /^gopherdiscovery: GOPHERDISCOVERY_PUBSUB_URL: invalid URL "tcp:\/\/1\.2\.3"/, { GOPHERDISCOVERY_PUBSUB_URL: 'tcp://1.2.3' }],
   [['server', '--log-level', 'loud'], /^gopherdiscovery: --log-level: "loud" is not one of trace, debug/],
   [['server'], /^gopherdiscovery: GOPHERDISCOVERY_POLL_TIME: "later" is not a duration/, { GOPHERDISCOVERY_POLL_TIME: 'later' }],
   [['client'], /^gopherdiscovery: client: --name is required/],
   [['client', '--name', 'a|b', '--survey-url', 'tcp://127.0.0.1:1'], /^gopherdiscovery: invalid service name: .*\|/],
-  [['client', '--name', 'x', '--pubsub-url', 'udp://127.0.0.1:1'], /^gopherdiscovery: invalid URL "udp:\/\/127\.0\.0\.1:1"/],
+  [['client', '--name', 'x', '--pubsub-url', 'udp://127.0.0.1:1'], /^gopherdiscovery: --pubsub-url: invalid URL "udp:\/\/127\.0\.0\.1:1"/],
   [['watch', '--json=yes'], /^gopherdiscovery: watch: --json takes no value/],
   [['watch', '--pubsub-url'], /^gopherdiscovery: watch: --pubsub-url needs a value/],
 ];
@@ -62,6 +63,7 @@ for (const which of ['survey', 'pubsub', 'http'] as const) {
       const errors = r.stderr.filter((l) => l.startsWith('gopherdiscovery: '));
       assert.equal(errors.length, 1, r.stderr.join('\n'));
       assert.ok(errors[0]!.includes(named), `${errors[0]} names ${named}`);
+      if (which !== 'http') assert.ok(errors[0]!.startsWith(`gopherdiscovery: --${which}-url: `), `${errors[0]} names the flag`);
       assert.match(errors[0]!, /EADDRINUSE/);
       // Nothing started half-way: the other two ports are free again.
       for (const other of (['survey', 'pubsub', 'http'] as const).filter((w) => w !== which)) {

@@ -7,7 +7,7 @@
 import { escapeUnprintable } from '../printable.js';
 import { closeActorPool } from '../pool.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
-import { envName, parseCommand, UsageError, helpText } from './args.js';
+import { envName, parseCommand, UsageError, helpText, type Parsed } from './args.js';
 import { clientCommand } from './client.js';
 import { StopSignal, type Command } from './context.js';
 import { serverCommand } from './server.js';
@@ -45,6 +45,7 @@ export interface MainIo {
 
 export async function main(argv: string[], io: MainIo): Promise<number> {
   const [name, ...rest] = argv;
+  let options: Parsed | undefined;
   try {
     if (name === undefined) throw new UsageError(`a command is required: server, client or watch; see gopherdiscovery --help`);
     if (name === '--version' || name === '-V') {
@@ -57,7 +58,7 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}: use server, client or watch; see gopherdiscovery --help`);
-    const options = parseCommand(command.spec, rest, io.env, ALL_ENV);
+    options = parseCommand(command.spec, rest, io.env, ALL_ENV);
     if (options.help) {
       io.out(helpText(command.spec));
       return 0;
@@ -73,11 +74,27 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
     if (e instanceof StopSignal || (io.stop.aborted && isAbort(e))) return 0;
     const err = e as Error & { code?: unknown };
     const usage = e instanceof UsageError || (typeof err.code === 'string' && USAGE_CODES.has(err.code));
-    io.err(`gopherdiscovery: ${oneLine(err.message ?? String(e))}`);
+    const at = options ? sourceOf(options, e) : undefined;
+    io.err(`gopherdiscovery: ${at ? `${at}: ` : ''}${oneLine(err.message ?? String(e))}`);
     return usage ? 2 : 1;
   } finally {
     await closeActorPool();
   }
+}
+
+/**
+ * The flag or environment variable an error's URL came from ('--announce-url',
+ * 'GOPHERDISCOVERY_SURVEY_URL'), when the error names a URL (InvalidUrlError, SocketError
+ * of a bind or connect) that exactly one given value holds: the library cannot know which
+ * command-line name the user gave it.
+ */
+function sourceOf(options: Parsed, e: unknown): string | undefined {
+  const url = (e as { url?: unknown }).url;
+  if (typeof url !== 'string') return undefined;
+  const flags = Object.entries(options.values)
+    .filter(([, v]) => v === url || (Array.isArray(v) && v.includes(url)))
+    .map(([flag]) => flag);
+  return flags.length === 1 ? options.from[flags[0]!] : undefined;
 }
 
 /** A start interrupted by the stop signal rejects with the signal's reason or an AbortError. */
