@@ -26,7 +26,7 @@ import {
 } from './restart-policy.js';
 import { createServer, type Server, type ServerOptions } from './server.js';
 import { subscribe, type SubscribeOptions, type Subscriber } from './subscriber.js';
-import type { ChildHealth, GiveUpEvent, SupervisorEvents, SupervisorOptions } from './supervisor.js';
+import { SUPERVISOR_OPTION_NAMES, type ChildHealth, type GiveUpEvent, type SupervisorEvents, type SupervisorOptions } from './supervisor.js';
 
 /**
  * Restart settings for whole trees (defaults in APP_SUPERVISOR_DEFAULTS: 3 tree restarts
@@ -97,7 +97,7 @@ export class AppSupervisor extends EventEmitter<AppSupervisorEvents> implements 
 
   constructor(options: AppSupervisorOptions = {}) {
     super();
-    checkOptionNames('createSupervisor', options, APP_SUPERVISOR_OPTION_NAMES);
+    checkOptionNames('createSupervisor', options, APP_SUPERVISOR_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
     this.name = options.name ?? `app#${++appSeq}`;
     const o = { ...APP_SUPERVISOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
     this.opts = {

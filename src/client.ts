@@ -11,7 +11,7 @@ import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import { checkOptionNames, optionNames } from './options.js';
 import { noListRefusals, PEER_LIST_OPTION_NAMES, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
 import { DEFAULT_MAX_NAME_BYTES, maxListBytes, parseEndpoint, validateServiceName, type ListRefusalReason } from './protocol.js';
-import type { ChildSpec, SupervisorOptions } from './supervisor.js';
+import { SUPERVISOR_OPTION_NAMES, type ChildSpec, type SupervisorOptions } from './supervisor.js';
 
 export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
   /** The server's survey URL, or several servers': one RESPONDENT socket dials them all and answers each. */
@@ -72,7 +72,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
   private readonly abortSignal: AbortSignal | undefined;
 
   private constructor(options: ClientOptions) {
-    checkOptionNames('createClient', options, CLIENT_OPTION_NAMES);
+    checkOptionNames('createClient', options, CLIENT_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
     surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
     const announceUrls = options.announceUrl === undefined || (Array.isArray(options.announceUrl) && options.announceUrl.length === 0) ? [] : urlList('announceUrl', options.announceUrl);

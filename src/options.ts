@@ -54,14 +54,20 @@ export function closestName(name: string, known: readonly string[]): string | un
  * list (own enumerable string keys; a property set to undefined counts too). `what` names
  * the options in the message, e.g. 'createServer'. Throws InvalidOptionError with
  * `option` (the unknown name) and `suggestion` (the closest known one, if any).
+ * `nested` lists the names an option object inside takes (e.g. `{ supervision: [...] }`):
+ * such a name given one level too high is told where it belongs.
  */
-export function checkOptionNames(what: string, options: unknown, known: readonly string[]): void {
+export function checkOptionNames(what: string, options: unknown, known: readonly string[], nested: Readonly<Record<string, readonly string[]>> = {}): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidOptionError(`${what}: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
   }
   for (const name of Object.keys(options)) {
     if (known.includes(name)) continue;
+    const home = Object.entries(nested).find(([, names]) => names.includes(name))?.[0];
+    if (home !== undefined) {
+      throw new InvalidOptionError(`${what}: ${JSON.stringify(name)} is an option of ${JSON.stringify(home)}: give it as { ${home}: { ${name}: ... } }`, { option: name, suggestion: home });
+    }
     const suggestion = closestName(name, known);
     throw new InvalidOptionError(
       `${what}: unknown option ${JSON.stringify(name)}${suggestion ? `; did you mean ${JSON.stringify(suggestion)}?` : ''} (known: ${[...known].sort().join(', ')})`,

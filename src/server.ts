@@ -22,7 +22,7 @@ import {
   type ServerTiming,
 } from './protocol.js';
 import { RefusalLog, type RefusalSummary } from './refusal-log.js';
-import type { SupervisorOptions } from './supervisor.js';
+import { SUPERVISOR_OPTION_NAMES, type SupervisorOptions } from './supervisor.js';
 
 export interface ServerOptions extends Partial<ServerTiming> {
   /** Where the SURVEYOR listens, e.g. tcp://127.0.0.1:40007. */
@@ -250,7 +250,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
   private refusalTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: ServerOptions) {
-    checkOptionNames('createServer', options, SERVER_OPTION_NAMES);
+    checkOptionNames('createServer', options, SERVER_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
     parseEndpoint(options.surveyUrl, 'bind');
     parseEndpoint(options.pubsubUrl, 'bind');
     if (options.surveyUrl === options.pubsubUrl) throw new InvalidOptionError('surveyUrl and pubsubUrl must differ');

@@ -7,7 +7,7 @@ import { checkOptionNames, optionNames } from './options.js';
 import { PEER_LIST_OPTION_NAMES, PeerLists, type ListRefusal, type PeerListOptions } from './peer-lists.js';
 import type { ListRefusalReason } from './protocol.js';
 import type { SourceState } from './merge.js';
-import type { SupervisorOptions } from './supervisor.js';
+import { SUPERVISOR_OPTION_NAMES, type SupervisorOptions } from './supervisor.js';
 
 export interface SubscribeOptions extends PeerListOptions {
   /** Aborting it closes the subscriber and ends `changes()`, as cancelling the original's context. */
@@ -36,7 +36,7 @@ export class Subscriber extends SupervisedHandle<SubscriberEvents> {
   private readonly lists: PeerLists;
 
   private constructor(options: SubscribeOptions) {
-    checkOptionNames('subscribe', options, SUBSCRIBE_OPTION_NAMES);
+    checkOptionNames('subscribe', options, SUBSCRIBE_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
     const lists = new PeerLists(options, {
       change: (members, joined, left) => {
         this.emit('change', members);

@@ -68,6 +68,24 @@ test('client, subscriber, nested supervision and the application supervisor refu
   await app.shutdown();
 });
 
+test('a supervision option given at the top level is told it belongs under `supervision` (server, client, subscriber, application supervisor)', async () => {
+  const urls = await tcpPair();
+  const misplaced = (e: Refusal) => {
+    assert.equal(e.code, 'ERR_INVALID_OPTION', e.message);
+    assert.equal(e.option, 'sharedThreads', e.message);
+    assert.equal(e.suggestion, 'supervision', e.message);
+    assert.match(e.message, /"sharedThreads" is an option of "supervision": give it as \{ supervision: \{ sharedThreads: \.\.\. \} \}/);
+    return true;
+  };
+  assert.ok(SUPERVISOR_OPTION_NAMES.includes('sharedThreads'));
+  await assert.rejects(createServer({ ...urls, sharedThreads: true } as never), misplaced);
+  await assert.rejects(createClient({ surveyUrl: urls.surveyUrl, service: 'a', sharedThreads: true } as never), misplaced);
+  await assert.rejects(subscribe({ pubsubUrl: urls.pubsubUrl, sharedThreads: true } as never), misplaced);
+  assert.throws(() => createSupervisor({ sharedThreads: true } as never), misplaced);
+  await assertPortFree(urls.surveyUrl);
+  await assertPortFree(urls.pubsubUrl);
+});
+
 test('metrics, the HTTP endpoint and the dashboard monitor refuse unknown names', async () => {
   const urls = await tcpPair();
   const server = await createServer({ ...urls, ...FAST });
