@@ -4,27 +4,16 @@
  * command gracefully (actors stopped, sockets closed, exit 0); a second one exits at once
  * with 130 / 143, as a shell would after a signal.
  */
-import { MissingPeerError } from './errors.js';
 import { VERSION } from './cli/version.js';
-
-/** The command's logs and metrics need pino, pino-pretty and prom-client: optional peer dependencies of the library. */
-const CLI_PEERS = ['pino', 'pino-pretty', 'prom-client'];
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(VERSION + '\n');
   process.exit(0);
 }
-let cli: typeof import('./cli/main.js');
-try {
-  cli = await import('./cli/main.js');
-} catch (e) {
-  const missing = CLI_PEERS.find((p) => (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && (e as Error).message.includes(`'${p}'`));
-  if (!missing) throw e;
-  process.stderr.write(`gopherdiscovery: ${new MissingPeerError('the gopherdiscovery command', CLI_PEERS, e).message}\n`);
-  process.exit(1);
-}
-const { main } = cli;
+// The command's optional peers (pino, pino-pretty, prom-client) are imported when a command
+// runs (withCliPeers, src/cli/context.ts): --help works without them, a command names them.
+const { main } = await import('./cli/main.js');
 const { StopSignal } = await import('./cli/context.js');
 
 const stop = new AbortController();

@@ -199,6 +199,16 @@ console.log(JSON.stringify(calls));
     assert.ok(installed.includes('nanomsg') && installed.includes('piscina') && installed.includes('comlink'), installed.join(', '));
   });
 
+  test('without the optional peers --help works for every command (it loads none of them)', async () => {
+    const top = await inApp('npx', ['--offline', 'gopherdiscovery', '--help']);
+    assert.match(top.stdout, /^usage: gopherdiscovery <command>/);
+    for (const command of ['server', 'client', 'watch']) {
+      const r = await inApp('npx', ['--offline', 'gopherdiscovery', command, '--help']);
+      assert.match(r.stdout, new RegExp(`^usage: gopherdiscovery ${command}`), command);
+      assert.equal(r.stderr, '', command);
+    }
+  });
+
   test('without the optional peers the command says what to install, and --version works', async () => {
     const urls = await tcpPair();
     const r = await inApp('npx', ['--offline', 'gopherdiscovery', 'server', '--survey-url', urls.surveyUrl, '--pubsub-url', urls.pubsubUrl, '--http', 'off']).then(

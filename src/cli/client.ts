@@ -1,9 +1,8 @@
 /** `gopherdiscovery client`: registers a service; with a pub/sub URL prints each peer list. */
 import { createClient } from '../client.js';
-import { logListRefusals, logSupervisor } from '../log.js';
 import { jsonLine, printable } from '../printable.js';
 import { inFlagTerms, LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
-import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { DEFAULTS, runUntilStopped, withCliPeers, type Command } from './context.js';
 import { SECRET_OPTIONS, secretOption } from './secret.js';
 
 const spec: CommandSpec = {
@@ -27,6 +26,7 @@ const spec: CommandSpec = {
 export const clientCommand: Command = {
   spec,
   async run(o, { out, log, stop }) {
+    const { logListRefusals, logSupervisor } = await withCliPeers(() => import('../log.js'));
     const name = o.string('name');
     if (name === undefined) throw new UsageError('client: --name is required (or GOPHERDISCOVERY_NAME); see gopherdiscovery client --help');
     const surveyUrls = o.strings('survey-url');

@@ -1,5 +1,6 @@
 /** What every command gets from the dispatcher, and the waits they share. */
 import type { Logger } from 'pino';
+import { MissingPeerError } from '../errors.js';
 import type { CommandSpec, Parsed } from './args.js';
 
 export const DEFAULTS = {
@@ -20,6 +21,25 @@ export interface Command {
   spec: CommandSpec;
   /** Resolves when the command is done (after a signal: 0); throws on failure. */
   run(options: Parsed, ctx: CommandContext): Promise<void>;
+}
+
+/** The command's logs and metrics need pino, pino-pretty and prom-client: optional peer dependencies of the library. */
+export const CLI_PEERS = ['pino', 'pino-pretty', 'prom-client'] as const;
+
+/**
+ * Imports modules that need the command's optional peers (src/log.ts, src/metrics.ts,
+ * src/http/server.ts) when a command runs, not when the dispatcher loads, so that `--help`
+ * and `--version` work without them. Throws MissingPeerError (ERR_MISSING_PEER) naming all
+ * three packages when one is not installed.
+ */
+export async function withCliPeers<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && CLI_PEERS.some((p) => (e as Error).message.includes(`'${p}'`));
+    if (missing) throw new MissingPeerError('the gopherdiscovery command', CLI_PEERS, e);
+    throw e;
+  }
 }
 
 /** The abort reason of a stop by signal: not an error, the process exits 0. */

@@ -6,10 +6,9 @@
  */
 import { escapeUnprintable } from '../printable.js';
 import { closeActorPool } from '../pool.js';
-import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { envName, parseCommand, UsageError, helpText, type Parsed } from './args.js';
 import { clientCommand } from './client.js';
-import { StopSignal, type Command } from './context.js';
+import { StopSignal, withCliPeers, type Command } from './context.js';
 import { serverCommand } from './server.js';
 import { VERSION } from './version.js';
 import { watchCommand } from './watch.js';
@@ -63,6 +62,7 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
       io.out(helpText(command.spec));
       return 0;
     }
+    const { createLogger, LOG_FORMATS, LOG_LEVELS } = await withCliPeers(() => import('../log.js'));
     const log = createLogger({
       level: options.oneOf('log-level', LOG_LEVELS, 'info'),
       format: options.oneOf('log-format', LOG_FORMATS, 'auto'),

@@ -1,11 +1,10 @@
 /** `gopherdiscovery server`: a discovery server with its dashboard, metrics and logs. */
-import { createServerMetrics, type ServerMetrics } from '../metrics.js';
-import { startHttpServer, type HttpEndpoint } from '../http/server.js';
-import { logServer } from '../log.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { HttpEndpoint } from '../http/server.js';
 import { createServer } from '../server.js';
 import { DEFAULT_TIMING } from '../protocol.js';
 import { inFlagTerms, LOG_OPTIONS, parseHttpAddress, type CommandSpec } from './args.js';
-import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { DEFAULTS, runUntilStopped, withCliPeers, type Command } from './context.js';
 import { ACCEPT_OPTION, acceptOption, SECRET_OPTIONS, secretOption } from './secret.js';
 
 const ms = (n: number) => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
@@ -53,6 +52,9 @@ const SERVER_FLAGS = {
 export const serverCommand: Command = {
   spec,
   async run(o, { log, stop }) {
+    const [{ logServer }, { createServerMetrics }, { startHttpServer }] = await withCliPeers(() =>
+      Promise.all([import('../log.js'), import('../metrics.js'), import('../http/server.js')]),
+    );
     const surveyUrl = o.string('survey-url') ?? DEFAULTS.surveyUrl;
     const pubsubUrl = o.string('pubsub-url') ?? DEFAULTS.pubsubUrl;
     const announceUrl = o.string('announce-url');

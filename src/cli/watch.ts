@@ -1,10 +1,9 @@
 /** `gopherdiscovery watch`: prints each membership change (joined, left, the full list). */
 import { jsonLine, printable } from '../printable.js';
 import { diffLists } from '../protocol.js';
-import { logListRefusals, logSupervisor } from '../log.js';
 import { subscribe } from '../subscriber.js';
 import { inFlagTerms, LOG_OPTIONS, type CommandSpec } from './args.js';
-import { DEFAULTS, runUntilStopped, type Command } from './context.js';
+import { DEFAULTS, runUntilStopped, withCliPeers, type Command } from './context.js';
 import { SECRET_OPTIONS, secretOption } from './secret.js';
 
 const spec: CommandSpec = {
@@ -42,6 +41,7 @@ export function formatChange(c: WatchLine): string {
 export const watchCommand: Command = {
   spec,
   async run(o, { out, log, stop }) {
+    const { logListRefusals, logSupervisor } = await withCliPeers(() => import('../log.js'));
     const urls = o.strings('pubsub-url');
     const pubsubUrls = urls.length > 0 ? urls : [DEFAULTS.pubsubUrl];
     const pubsubUrl = pubsubUrls.join(', ');
