@@ -97,6 +97,11 @@ export class AnnounceGate {
     return { kind: announcement.kind, name: decoded.name, asksForRound, farewell };
   }
 
+  /** Asks for a round, rate-limited as an announcement's: a connection hint (src/connection-hints.ts). */
+  ask(): void {
+    this.wanted = true;
+  }
+
   /** When (ms) an asked-for round may start with `members` members: Infinity when none is asked for. */
   dueAt(members: number): number {
     return this.wanted ? this.lastRoundEnd + this.spacingMs(members) : Infinity;
