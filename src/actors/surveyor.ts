@@ -571,8 +571,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
     });
 
-    // Connection hints (src/connection-hints.ts): the socket's connection counters, read while
-    // waiting for the next round; a change asks for a round through the announcements' gate.
+    // Connection hints (src/connection-hints.ts): the socket's connection counters, read every
+    // CONNECTION_HINT_POLL_MS; a change asks for a round through the announcements' gate.
     const connections = args.connectionHints ? new ConnectionWatch() : undefined;
     const gate = announce || connections ? new AnnounceGate(args.maxNameBytes, args.pollTime) : undefined;
     /** What asked for the next extra round since the round under way started (the gate's request is one). */
@@ -607,8 +607,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
      * or a connection hint (src/connection-hints.ts) asks for one (src/announcements.ts:
      * rate-limited). Without either, a plain sleep as always; with an announce socket,
      * blocking receives on it in slices; with hints, the counters are read every
-     * CONNECTION_HINT_POLL_MS. Changes during a round show in the first reading after it
-     * (the counters only grow, or CURRENT differs). False when stopping.
+     * CONNECTION_HINT_POLL_MS (during rounds too, in the answer loop). False when stopping.
      */
     const untilNextRound = async (): Promise<boolean> => {
       if (!gate) return ctx.sleep(Math.max(0, nextStart - performance.now()));
@@ -672,9 +671,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         // Announcements mid-round: a bye gives its member a short deadline in this round (if
         // it has not answered yet); a hello or bye ends the round early once every member
         // has answered it, so that the asked-for round starts (src/announcements.ts).
+        // A connection hint mid-round asks for the next round the same way: a member that closed
+        // after answering this survey is then surveyed again as soon as the others have answered.
         let allAnswered = false;
         if (gate) {
           if (announce) takeAnnouncements();
+          if (connections && now >= nextHintRead) readHints(now);
           planFarewells(gate.takeFarewells((n) => state.fresh.has(n)));
           allAnswered = state.tally.incumbents >= state.members.size && pendingJoins.length === 0 && awaiting.size === 0;
           if (gate.mayCut(allAnswered, sentAt, now, state.members.size)) break;
@@ -689,7 +691,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
               pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity,
               nextDue() - now,
               // A round that may be cut short watches the announce socket closely.
-              allAnswered ? ANNOUNCE_POLL_MS : Infinity,
+              allAnswered && announce ? ANNOUNCE_POLL_MS : Infinity,
+              connections ? Math.max(1, nextHintRead - now) : Infinity,
             ),
           ),
         );
