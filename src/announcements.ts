@@ -143,11 +143,18 @@ export class AnnounceGate {
   /**
    * A round ended at `now`. For an announced one, `changed` says whether it listed or dropped
    * anyone: if not, the spacing doubles (up to maxSpacingMs); if so, it is back to one interval.
-   * Scheduled rounds (`changed` undefined) leave the backoff as it is.
+   * A scheduled round (`changed` undefined) halves the backoff: the penalty fades. Without
+   * that, a spacing grown to pollTime would never let an asked-for round come before the
+   * schedule's (a fixed-rate round starts pollTime after the previous one started, so less
+   * than pollTime after it ended), no asked-for round would ever run again to reset it, and
+   * announcements and connection hints would stay off for good after one burst of useless
+   * rounds. So a flood still costs at most about one extra survey per pollTime, and ~8
+   * scheduled rounds after it ends the spacing is back to one interval.
    */
   roundEnded(now: number, changed?: boolean): void {
     this.lastRoundEnd = now;
     if (changed === true) this.backoff = 1;
     else if (changed === false && announceIntervalMs(0) * this.backoff < this.maxSpacingMs) this.backoff *= 2;
+    else if (changed === undefined) this.backoff = Math.max(1, this.backoff / 2);
   }
 }
