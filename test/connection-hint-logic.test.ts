@@ -53,3 +53,14 @@ test("a hint's request goes through the announcements' gate: one spacing after t
   gate.ask();
   assert.equal(gate.dueAt(100), 1200 + announceIntervalMs(100));
 });
+
+test('an asked-for round also waits as long as the last round took to collect its answers (extra rounds keep a large set busy at most half the time)', () => {
+  const gate = new AnnounceGate(1024, 2000);
+  gate.roundEnded(5000, undefined, 700); // 10,000 members: the last answer came 700 ms after the round started
+  gate.ask();
+  assert.equal(gate.dueAt(10_000), 5000 + 700, 'not one spacing (110 ms) after it');
+  gate.roundStarted();
+  gate.roundEnded(6000, true, 3); // 100 members: answers within 3 ms
+  gate.ask();
+  assert.equal(gate.dueAt(100), 6000 + announceIntervalMs(100), 'a quick round: the spacing decides');
+});

@@ -773,7 +773,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       hellos = 0;
       byes = 0;
       farewellDrops = 0;
-      gate?.roundEnded(performance.now(), extra ? changedThisRound : undefined);
+      gate?.roundEnded(performance.now(), extra ? changedThisRound : undefined, answers > 0 ? lastAnswer - started : 0);
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
