@@ -3,7 +3,8 @@
     {
       "target_name": "readiness",
       "sources": ["native/readiness.c"],
-      "cflags": ["-Wall", "-Wextra"]
+      "cflags": ["-Wall", "-Wextra"],
+      "libraries": ["-ldl"]
     }
   ]
 }

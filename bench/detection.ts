@@ -6,7 +6,10 @@
  * respondents, watched by S subscribers each:
  * - original: the Go original's algorithm (schedule 'original', eagerJoin false, detection 'deadline');
  * - deadline: this library with detection 'deadline' (every member has until the survey's end);
- * - adaptive: this library's defaults (detection 'adaptive': per-member deadlines, mid-round drops).
+ * - adaptive: detection 'adaptive' (per-member deadlines, mid-round drops), connection hints off;
+ * - hints: this library's defaults, detection 'adaptive' with connection hints (a closed
+ *   connection starts a survey at once, rate-limited; README "Connection hints").
+ * The default run is original, adaptive and hints; `--modes` picks others (deadline too).
  *
  * For each timing set (default 1000/1000/2000 ms, fast 100/100/200 ms) and each N, probes
  * join at random phases, stay for 4 rounds (a member needs 3 answers for an adaptive
@@ -19,8 +22,8 @@
  * processes if it is missing) and respondent processes whose event loop blocks for 50–200 ms
  * at random moments (bench/procs/swarm.ts, SWARM_BLOCK_MS): the false drops of each mode.
  *
- * `--modes original,adaptive`: the original beside one library mode only (the default runs
- * all three), so that N = 10,000 fits in the loopback's ephemeral ports (2 × N connections).
+ * `--modes original,hints`: the original beside one library mode only (the default runs
+ * three), so that N = 10,000 fits in the loopback's ephemeral ports (2 × N connections).
  *
  * Results: bench/results/detection-{full,quick,starve}.json, .md (the table) and .svg (the
  * chart); `--render FILE.json[,MORE.json]` re-renders the last two from a results file,
@@ -61,9 +64,10 @@ const TIMINGS = {
 type TimingId = keyof typeof TIMINGS;
 
 const ALL_MODES = [
-  { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline'", options: { schedule: 'original', eagerJoin: false, detection: 'deadline' } },
-  { id: 'deadline', label: "this library, detection 'deadline': every member has until the survey's end", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'deadline' } },
-  { id: 'adaptive', label: "this library, detection 'adaptive' (the default): per-member deadlines", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'adaptive' } },
+  { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline', no connection hints", options: { schedule: 'original', eagerJoin: false, detection: 'deadline', connectionHints: false } },
+  { id: 'deadline', label: "this library, detection 'deadline': every member has until the survey's end (no connection hints)", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'deadline', connectionHints: false } },
+  { id: 'adaptive', label: "this library, detection 'adaptive': per-member deadlines, no connection hints", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'adaptive', connectionHints: false } },
+  { id: 'hints', label: "this library's defaults: detection 'adaptive' with connection hints (a closed connection starts a survey)", options: { schedule: 'fixed-rate', eagerJoin: true, detection: 'adaptive', connectionHints: true } },
 ] as const;
 type ModeId = (typeof ALL_MODES)[number]['id'];
 type LibraryModeId = Exclude<ModeId, 'original'>;
@@ -86,7 +90,7 @@ const config = {
    * library mode per run halves the respondents' loopback connections (N per server), so that
    * N = 10,000 fits in Linux's ~28,000 ephemeral ports (32768–60999).
    */
-  modes: (argv.modes ?? 'original,deadline,adaptive').split(',') as ModeId[],
+  modes: (argv.modes ?? 'original,adaptive,hints').split(',') as ModeId[],
 };
 for (const m of config.modes) if (!ALL_MODES.some((x) => x.id === m)) throw new Error(`--modes: one or more of ${ALL_MODES.map((x) => x.id).join(', ')}`);
 if (!config.modes.includes('original') || config.modes.length < 2) throw new Error('--modes: the original and at least one library mode (the ratios are to the original)');

@@ -22,6 +22,18 @@
  * every watch still open when the environment is torn down (a terminated worker) is
  * closed by an asynchronous cleanup hook that Node.js waits for, so no poll outlives the
  * loop it is registered on.
+ *
+ * Connection statistics (connection hints, src/connection-hints.ts):
+ *   bindStatistics(path) -> true    finds nn_get_statistic in the nanomsg package's addon,
+ *                                   already loaded by this process (dlopen RTLD_NOLOAD:
+ *                                   the very copy whose sockets the bindings create, never
+ *                                   a second one); throws ERR_STATISTICS if it is not loaded
+ *                                   or lacks the symbol. Process-wide; idempotent.
+ *   statistic(s, stat) -> number    nn_get_statistic(s, stat) (nanomsg's counters, e.g.
+ *                                   NN_STAT_CURRENT_CONNECTIONS = 201); -1 when nanomsg
+ *                                   refuses (EBADF: not a socket); throws before bindStatistics.
+ * The JS binding of the nanomsg package does not export nn_get_statistic, but its addon
+ * links nanomsg statically and exports the C symbol.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -30,6 +42,10 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <dlfcn.h>
+#include <stdint.h>
+#include <string.h>
+#include <stdio.h>
 
 typedef struct instance instance_t;
 
@@ -259,6 +275,62 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef uint64_t (*get_statistic_fn)(int s, int statistic);
+/* Process-wide: nanomsg's socket table is process-wide too. Written once (a pointer store). */
+static get_statistic_fn get_statistic = NULL;
+
+static napi_value js_bind_statistics(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  char path[4096];
+  size_t len = 0;
+  CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 1 || napi_get_value_string_utf8(env, args[0], path, sizeof(path), &len) != napi_ok || len == 0 || len >= sizeof(path) - 1) {
+    napi_throw_type_error(env, "ERR_STATISTICS", "bindStatistics(path): the path of the nanomsg addon");
+    return NULL;
+  }
+  if (get_statistic == NULL) {
+    void* lib = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (lib == NULL) {
+      const char* why = dlerror();
+      char message[4300];
+      snprintf(message, sizeof(message), "nanomsg's addon %s is not loaded in this process (%s)", path, why ? why : "dlopen");
+      napi_throw_error(env, "ERR_STATISTICS", message);
+      return NULL;
+    }
+    void* sym = dlsym(lib, "nn_get_statistic");
+    /* The reference dlopen took is kept: the addon stays loaded as long as the process anyway. */
+    if (sym == NULL) {
+      napi_throw_error(env, "ERR_STATISTICS", "nanomsg's addon does not export nn_get_statistic");
+      return NULL;
+    }
+    get_statistic = (get_statistic_fn)sym;
+  }
+  napi_value result;
+  CHECK(env, napi_get_boolean(env, 1, &result));
+  return result;
+}
+
+static napi_value js_statistic(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  int32_t s, stat;
+  CHECK(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 2 || napi_get_value_int32(env, args[0], &s) != napi_ok || napi_get_value_int32(env, args[1], &stat) != napi_ok) {
+    napi_throw_type_error(env, "ERR_STATISTICS", "statistic(socket, statistic): two integers");
+    return NULL;
+  }
+  if (get_statistic == NULL) {
+    napi_throw_error(env, "ERR_STATISTICS", "statistic() before bindStatistics()");
+    return NULL;
+  }
+  uint64_t value = get_statistic(s, stat);
+  napi_value result;
+  /* (uint64_t)-1 is nanomsg's error return; counters stay far below 2^53. */
+  CHECK(env, napi_create_double(env, value == UINT64_MAX ? -1.0 : (double)value, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   instance_t* inst = calloc(1, sizeof(instance_t));
   if (inst == NULL) {
@@ -278,6 +350,8 @@ NAPI_MODULE_INIT() {
       {"arm", NULL, js_arm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"disarm", NULL, js_disarm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bindStatistics", NULL, js_bind_statistics, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"statistic", NULL, js_statistic, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

@@ -57,6 +57,8 @@ export class AnnounceGate {
   private wanted = false;
   private readonly farewells = new Set<string>();
   private lastRoundEnd = -Infinity;
+  /** How long the last round took to collect its answers, ms: an asked-for round waits at least that long after it. */
+  private lastCollectMs = 0;
   private backoff = 1;
 
   /** `maxSpacingMs`: the longest spacing the backoff reaches (the server's pollTime), ms. */
@@ -97,9 +99,14 @@ export class AnnounceGate {
     return { kind: announcement.kind, name: decoded.name, asksForRound, farewell };
   }
 
+  /** Asks for a round, rate-limited as an announcement's: a connection hint (src/connection-hints.ts). */
+  ask(): void {
+    this.wanted = true;
+  }
+
   /** When (ms) an asked-for round may start with `members` members: Infinity when none is asked for. */
   dueAt(members: number): number {
-    return this.wanted ? this.lastRoundEnd + this.spacingMs(members) : Infinity;
+    return this.wanted ? this.lastRoundEnd + Math.max(this.spacingMs(members), this.lastCollectMs) : Infinity;
   }
 
   /**
@@ -138,11 +145,24 @@ export class AnnounceGate {
   /**
    * A round ended at `now`. For an announced one, `changed` says whether it listed or dropped
    * anyone: if not, the spacing doubles (up to maxSpacingMs); if so, it is back to one interval.
-   * Scheduled rounds (`changed` undefined) leave the backoff as it is.
+   * `collectMs`: how long the round took to collect its answers (from its start to its last
+   * answer, ms): an asked-for round starts no sooner than that after this one ended, so that
+   * extra rounds keep the surveyor and the members busy at most about half the time (at
+   * 10,000 members, answers take ~0.5–1 s to arrive: surveying back to back saturates a small
+   * machine, and answers then come after the deadline).
+   * A scheduled round (`changed` undefined) halves the backoff: the penalty fades. Without
+   * that, a spacing grown to pollTime would never let an asked-for round come before the
+   * schedule's (a fixed-rate round starts pollTime after the previous one started, so less
+   * than pollTime after it ended), no asked-for round would ever run again to reset it, and
+   * announcements and connection hints would stay off for good after one burst of useless
+   * rounds. So a flood still costs at most about one extra survey per pollTime, and ~8
+   * scheduled rounds after it ends the spacing is back to one interval.
    */
-  roundEnded(now: number, changed?: boolean): void {
+  roundEnded(now: number, changed?: boolean, collectMs = 0): void {
     this.lastRoundEnd = now;
+    this.lastCollectMs = collectMs;
     if (changed === true) this.backoff = 1;
     else if (changed === false && announceIntervalMs(0) * this.backoff < this.maxSpacingMs) this.backoff *= 2;
+    else if (changed === undefined) this.backoff = Math.max(1, this.backoff / 2);
   }
 }

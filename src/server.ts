@@ -5,7 +5,7 @@
  * spurious empty list nor republishes an unchanged one.
  */
 import { acceptRule, judge, type AcceptOption } from './admission.js';
-import type { AdmissionQueryMessage, ChangeMessage, Detection, DuplicatesMessage, RoundMessage } from './actors/messages.js';
+import type { AdmissionQueryMessage, ChangeMessage, Detection, DuplicatesMessage, RoundMessage, RoundTrigger } from './actors/messages.js';
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { checkOptionNames, optionNames } from './options.js';
@@ -110,6 +110,17 @@ export interface ServerOptions extends Partial<ServerTiming> {
    * it from their first survey. Default: none (no announce socket).
    */
   announceUrl?: string;
+  /**
+   * Connection hints (README "Connection hints"): while waiting for the next round, read
+   * the survey socket's connection counters (nanomsg's nn_get_statistic) every 20 ms and,
+   * when a connection closed (a member process died or left) or a respondent's pipe joined,
+   * start a round now — rate-limited as announcements (one survey per 2 × (10 ms + 1 ms per
+   * 100 members) at most, backing off to one per pollTime while such rounds change nothing).
+   * A hint names nobody: membership is still decided by survey answers alone. Works with any
+   * respondent (Go, nanocat, nng). Default true; false: rounds only on the schedule (and
+   * announcements), as the original.
+   */
+  connectionHints?: boolean;
   /** At most one 'refused:summary' event per refusal reason, and one 'duplicate' event per name, per this many ms. Default 60,000. */
   refusalLogIntervalMs?: number;
   supervision?: SupervisorOptions;
@@ -136,6 +147,7 @@ export const SERVER_OPTION_NAMES = optionNames<ServerOptions>()([
   'accept',
   'secret',
   'announceUrl',
+  'connectionHints',
   'refusalLogIntervalMs',
   'supervision',
   'signal',
@@ -159,6 +171,8 @@ export interface RoundInfo {
   /** From the round's start to the last answer, in ms (0 without answers): how long collecting took, before the round's closing wait. */
   lastAnswerMs: number;
   members: number;
+  /** Why the round ran: 'schedule' (pollTime), 'announcement' (a hello or bye) or 'connection' (a connection hint: a connection closed or a pipe joined). */
+  trigger: RoundTrigger;
   /** With `detection: 'adaptive'`: the surveyor's local health multiplier (0 healthy .. 8), by which answer deadlines are stretched × (1 + it). */
   localHealth?: number;
   /** With `announceUrl`: whether an announcement started this round (false: the schedule did). */
@@ -277,6 +291,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const detection = options.detection ?? 'adaptive';
     if (detection !== 'adaptive' && detection !== 'deadline') throw new InvalidOptionError(`detection must be 'adaptive' or 'deadline', got ${String(detection)}`);
     const republishMs = options.republishMs === undefined || options.republishMs === 'auto' ? 'auto' : options.republishMs === 0 ? 0 : validateDuration('republishMs', options.republishMs);
+    const connectionHints = options.connectionHints ?? true;
+    if (typeof connectionHints !== 'boolean') throw new InvalidOptionError(`connectionHints must be true or false, got ${String(connectionHints)}`);
     const listDigest = options.listDigest ?? true;
     if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${String(listDigest)}`);
     const accept = options.accept === undefined ? undefined : acceptRule(options.accept);
@@ -314,6 +330,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
             detection,
             initialMembers: this.current,
             listDigest,
+            connectionHints,
             ...(announceUrl !== undefined ? { announceUrl } : {}),
             ...(accept ? { accept } : {}),
             ...keyring(),
@@ -425,6 +442,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
       sendMs: msg.sendMs,
       lastAnswerMs: msg.lastAnswerMs,
       members: msg.members,
+      trigger: msg.trigger,
       ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}),
       ...(msg.floorMs !== undefined ? { floorMs: msg.floorMs } : {}),
       ...(msg.announced !== undefined ? { announced: msg.announced, hellos: msg.hellos ?? 0, byes: msg.byes ?? 0, farewells: msg.farewells ?? 0 } : {}),

@@ -37,6 +37,10 @@ interface ReadinessBindings {
   disarm(watch: ReadinessWatch): void;
   /** Stops and releases the poll (and its duplicate of the descriptor); idempotent. */
   close(watch: ReadinessWatch): void;
+  /** Finds nn_get_statistic in nanomsg's addon at `path`, already loaded (RTLD_NOLOAD); throws Error code ERR_STATISTICS. */
+  bindStatistics(path: string): true;
+  /** nn_get_statistic(socket, statistic); -1 when nanomsg refuses (not a socket). */
+  statistic(socket: number, statistic: number): number;
 }
 
 /** One uv_poll in the readiness addon, opaque to JS. */
@@ -119,6 +123,43 @@ export const SocketOption = {
   rcvmaxsize: c('NN_RCVMAXSIZE'),
 } as const;
 export type SocketOptionName = keyof typeof SocketOption;
+
+/**
+ * nanomsg's per-socket counters (nn_get_statistic, nanomsg's src/nn.h and src/core/global.c).
+ * `current`: pipes in the socket now — nn_sock_add counts a pipe once the SP header exchange
+ * is done, so a pipe counted here is in a survey's distribution. `accepted`: connections a
+ * listening endpoint accepted (counted BEFORE the header exchange). `broken`: established
+ * connections that failed (the peer closed, was killed, or sent garbage). `dropped`:
+ * connections dropped while the header exchange or the endpoint's stop was under way.
+ */
+export const SocketStatistic = {
+  current: c('NN_STAT_CURRENT_CONNECTIONS'),
+  accepted: c('NN_STAT_ACCEPTED_CONNECTIONS'),
+  established: c('NN_STAT_ESTABLISHED_CONNECTIONS'),
+  broken: c('NN_STAT_BROKEN_CONNECTIONS'),
+  dropped: c('NN_STAT_DROPPED_CONNECTIONS'),
+} as const;
+export type SocketStatisticName = keyof typeof SocketStatistic;
+
+/** Whether nn_get_statistic was found in nanomsg's addon (once per process; see statistic()). */
+let statisticsBound = false;
+/** The nanomsg package's addon, which the bindings loaded (node-gyp's Release build, or a Debug one). */
+function bindStatistics(readinessAddon: ReadinessBindings): void {
+  if (statisticsBound) return;
+  const root = require.resolve('nanomsg/package.json').replace(/package\.json$/, '');
+  const tried: string[] = [];
+  for (const build of ['Release', 'Debug']) {
+    const path = `${root}build/${build}/node_nanomsg.node`;
+    try {
+      readinessAddon.bindStatistics(path);
+      statisticsBound = true;
+      return;
+    } catch (e) {
+      tried.push((e as Error).message);
+    }
+  }
+  throw new SocketError('read connection statistics', 'ESTATISTICS', -1, tried.join('; '));
+}
 
 const ERRNO_NAMES = new Map<number, string>();
 for (const [k, v] of Object.entries(nn)) {
@@ -261,6 +302,21 @@ export class NnSocket {
     const ep = nn.Connect(this.id, url);
     if (ep < 0) fail('connect', url);
     return ep;
+  }
+
+  /**
+   * One of nanomsg's counters for this socket (nn_get_statistic; see SocketStatistic): a
+   * count, read without a system call (a lock in nanomsg). Throws a SocketError
+   * (code ESTATISTICS) when nanomsg's addon does not export nn_get_statistic or is not the
+   * copy loaded in this process, EBADF when the socket is closed; the readiness addon's
+   * NativeBuildMissingError when that is not built.
+   */
+  statistic(name: SocketStatisticName): number {
+    if (readiness instanceof NativeBuildMissingError) throw readiness;
+    bindStatistics(readiness);
+    const v = readiness.statistic(this.id, SocketStatistic[name]);
+    if (v < 0) fail(`read statistic ${name}`);
+    return v;
   }
 
   /** Sends without blocking; false when the socket cannot take the message now (EAGAIN). */

@@ -96,9 +96,14 @@ test('the backoff: an announced round that changes nothing doubles the spacing, 
   gate.take(encodeAnnouncement('hello', 'x'), members, tokenOf);
   assert.equal(gate.dueAt(1000), 90_000 + 2000);
   gate.roundEnded(100_000);
-  assert.equal(gate.spacingMs(1000), 2000, 'a scheduled round leaves it as it is');
+  assert.equal(gate.spacingMs(1000), 2000, 'a scheduled round halves the backoff: 20 ms × 128 is still past pollTime');
+  gate.roundEnded(105_000);
+  assert.equal(gate.spacingMs(1000), 1280, 'a second one: 20 ms × 64');
   gate.roundEnded(110_000, true);
   assert.equal(gate.spacingMs(1000), 20);
+  for (let i = 0; i < 10; i++) gate.roundEnded(120_000 + i * 10_000, false);
+  for (let i = 0; i < 8; i++) gate.roundEnded(300_000 + i * 10_000);
+  assert.equal(gate.spacingMs(1000), 20, 'eight scheduled rounds after a flood: back to one interval, not stuck at pollTime');
 });
 
 test('the hello plan: retried until the socket takes it, said again a bounded number of times, over once a survey is answered', () => {

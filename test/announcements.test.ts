@@ -28,7 +28,8 @@ after(() => closeActorPool());
 const DEADLINE = 30_000;
 /** Below the 10 s schedule: what must happen before the second scheduled round waits at most this long. */
 const BEFORE_SCHEDULE = 8_000;
-const SLOW = { surveyTime: 1000, recvDeadline: 1000, pollTime: 10_000 } as const;
+/** No connection hints (README "Connection hints"): only the schedule and announcements start rounds here. */
+const SLOW = { surveyTime: 1000, recvDeadline: 1000, pollTime: 10_000, connectionHints: false } as const;
 
 type Event = ServerEvent;
 

@@ -24,8 +24,8 @@ test('the SP header is 00 53 50 00, the protocol id (16-bit big-endian), 00 00',
   assert.deepEqual(frame(Buffer.from('ab')), Buffer.from('00000000000000026162', 'hex'));
 });
 
-/** The options that give the original's bytes: no heartbeat, no list digest in surveys. */
-const ORIGINAL = { republishMs: 0, listDigest: false } as const;
+/** The options that give the original's bytes and timing: no heartbeat, no list digest in surveys, surveys only on the schedule (no connection hints). */
+const ORIGINAL = { republishMs: 0, listDigest: false, connectionHints: false } as const;
 
 test('our SURVEYOR in the original mode: header 0x62, then surveys of 4 bytes — a survey id with the high bit set — and an empty body', async () => {
   const urls = await tcpPair();

@@ -20,6 +20,13 @@ export type ActorStatus = 'active' | 'done' | 'error' | 'stopped';
 /** How the surveyor decides that a member missed a round (see SurveyorArgs.detection). */
 export type Detection = 'adaptive' | 'deadline';
 
+/**
+ * Why a round ran: 'schedule' (pollTime), 'announcement' (a hello or bye asked for it,
+ * src/announcements.ts) or 'connection' (a connection hint: a pipe of the SURVEYOR socket
+ * closed or joined, src/connection-hints.ts).
+ */
+export type RoundTrigger = 'schedule' | 'announcement' | 'connection';
+
 export interface SurveyorArgs {
   kind: 'surveyor';
   /** Where the SURVEYOR socket listens. */
@@ -66,6 +73,12 @@ export interface SurveyorArgs {
    * (FieldTag.announceUrl). Absent: no announce socket, everything as without them.
    */
   announceUrl?: string;
+  /**
+   * Connection hints (src/connection-hints.ts): read the SURVEYOR socket's connection
+   * counters every CONNECTION_HINT_POLL_MS while waiting for the next round, and ask for a
+   * round (rate-limited as announcements) when a pipe closed or joined. Absent/false: none.
+   */
+  connectionHints?: boolean;
 }
 
 export interface PublisherArgs {
@@ -195,6 +208,8 @@ export interface RoundMessage {
   lastAnswerMs: number;
   /** How many members after the round. */
   members: number;
+  /** Why the round ran. */
+  trigger: RoundTrigger;
   /** Adaptive detection only: the local health multiplier (0..8) after the round; deadlines are stretched × (1 + it). */
   localHealth?: number;
   /** With an announce socket only: whether an announcement started this round (false: the schedule did). */

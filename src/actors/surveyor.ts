@@ -10,12 +10,13 @@ import { performance } from 'node:perf_hooks';
 import { compileAccept, keyringOf, openAnswer, secretSurveyFields, unparsedAnswer, verifyAnswerParts, type Field } from '../admission.js';
 import { AnnounceGate } from '../announcements.js';
 import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
+import { CONNECTION_HINT_POLL_MS, ConnectionWatch } from '../connection-hints.js';
 import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
 import { surveyNonce, type KeyMaterial } from '../keyring.js';
 import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
-import type { SurveyorArgs, SurveyorOut } from './messages.js';
+import type { RoundTrigger, SurveyorArgs, SurveyorOut } from './messages.js';
 
 // ------------------------------------------------------------------ logic (pure)
 
@@ -356,6 +357,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     socket.setOption('rcvmaxsize', surveyorRecvMaxSize(args.maxNameBytes));
     if (!raw) socket.setSurveyDeadline(args.surveyTime);
     socket.bind(args.url);
+    // Connection hints read nanomsg's counters: if they cannot be read, the start fails here.
+    if (args.connectionHints) socket.statistic('current');
     // Announcements: a PULL socket in this thread, so a hello or bye reaches the loop that
     // runs the rounds without a hop. Bound before ready, so a bad URL fails the start.
     if (args.announceUrl !== undefined) {
@@ -568,7 +571,20 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
     });
 
-    const gate = announce ? new AnnounceGate(args.maxNameBytes, args.pollTime) : undefined;
+    // Connection hints (src/connection-hints.ts): the socket's connection counters, read every
+    // CONNECTION_HINT_POLL_MS; a change asks for a round through the announcements' gate.
+    const connections = args.connectionHints ? new ConnectionWatch() : undefined;
+    const gate = announce || connections ? new AnnounceGate(args.maxNameBytes, args.pollTime) : undefined;
+    /** What asked for the next extra round since the round under way started (the gate's request is one). */
+    let askedBy: Exclude<RoundTrigger, 'schedule'> | undefined;
+    let nextHintRead = 0;
+    const readHints = (now: number) => {
+      nextHintRead = now + CONNECTION_HINT_POLL_MS;
+      const counts = { current: socket.statistic('current'), broken: socket.statistic('broken'), dropped: socket.statistic('dropped') };
+      if (!connections!.observe(counts, state.members.size)) return;
+      gate!.ask();
+      askedBy ??= 'connection';
+    };
     /** Each member's farewell token, from its latest counted answer: a bye must carry it to shorten its deadline. */
     const farewellTokens = new Map<string, Buffer>();
     let hellos = 0;
@@ -578,6 +594,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const takeAnnouncements = (first: Buffer | null = announce!.recvNow()) => {
       for (let data = first, n = 0; data; data = ++n < MAX_ANNOUNCEMENTS_PER_TURN ? announce!.recvNow() : null) {
         const outcome = gate!.take(data, state.members, (name) => farewellTokens.get(name));
+        if (outcome.kind !== 'refused' && outcome.asksForRound) askedBy = 'announcement';
         if (outcome.kind === 'refused') refuse('bad-announcement', outcome.reason);
         else if (outcome.kind === 'hello') hellos++;
         else byes++;
@@ -587,17 +604,26 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
     /**
      * Until the next round: its scheduled start, or sooner when an announcement asks for one
-     * (src/announcements.ts: rate-limited). Without an announce socket, a plain sleep as
-     * always; with one, blocking receives on it in slices. False when stopping.
+     * or a connection hint (src/connection-hints.ts) asks for one (src/announcements.ts:
+     * rate-limited). Without either, a plain sleep as always; with an announce socket,
+     * blocking receives on it in slices; with hints, the counters are read every
+     * CONNECTION_HINT_POLL_MS (during rounds too, in the answer loop). False when stopping.
      */
     const untilNextRound = async (): Promise<boolean> => {
-      if (!announce) return ctx.sleep(Math.max(0, nextStart - performance.now()));
+      if (!gate) return ctx.sleep(Math.max(0, nextStart - performance.now()));
       for (;;) {
         if (ctx.stopping) return false;
-        const now = performance.now();
-        const start = Math.min(nextStart, gate!.dueAt(state.members.size));
+        let now = performance.now();
+        if (connections && now >= nextHintRead) readHints(now);
+        now = performance.now();
+        const start = Math.min(nextStart, gate.dueAt(state.members.size));
         if (now >= start) return true;
-        const data = announce.recv(Math.min(start - now, ctx.sliceMs));
+        const wait = Math.min(start - now, connections ? nextHintRead - now : Infinity);
+        if (!announce) {
+          if (!(await ctx.sleep(wait))) return false;
+          continue;
+        }
+        const data = announce.recv(Math.min(wait, ctx.sliceMs));
         if (data) {
           takeAnnouncements(data);
           await ctx.maybeYield();
@@ -605,7 +631,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       }
     };
     while (await untilNextRound()) {
-      const announced = gate !== undefined && performance.now() < nextStart;
+      // An extra round (the gate's) runs before the schedule's time.
+      const extra = gate !== undefined && performance.now() < nextStart;
+      const trigger: RoundTrigger = extra ? (askedBy ?? 'announcement') : 'schedule';
+      const announced = trigger === 'announcement';
+      askedBy = undefined;
       if (gate) {
         farewells = [];
         planFarewells(gate.roundStarted());
@@ -616,7 +646,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       const started = performance.now();
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
       // An announced round is an extra one: the schedule stays as it was.
-      if (args.schedule === 'fixed-rate' && !announced) nextStart = Math.max(nextStart + args.pollTime, started);
+      if (args.schedule === 'fixed-rate' && !extra) nextStart = Math.max(nextStart + args.pollTime, started);
       surveyId = (surveyId + 1) & 0x7fffffff;
       if (!socket.send(raw ? Buffer.concat([surveyHeader(surveyId), surveyBody()]) : surveyBody())) {
         if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
@@ -641,9 +671,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         // Announcements mid-round: a bye gives its member a short deadline in this round (if
         // it has not answered yet); a hello or bye ends the round early once every member
         // has answered it, so that the asked-for round starts (src/announcements.ts).
+        // A connection hint mid-round asks for the next round the same way: a member that closed
+        // after answering this survey is then surveyed again as soon as the others have answered.
         let allAnswered = false;
         if (gate) {
-          takeAnnouncements();
+          if (announce) takeAnnouncements();
+          if (connections && now >= nextHintRead) readHints(now);
           planFarewells(gate.takeFarewells((n) => state.fresh.has(n)));
           allAnswered = state.tally.incumbents >= state.members.size && pendingJoins.length === 0 && awaiting.size === 0;
           if (gate.mayCut(allAnswered, sentAt, now, state.members.size)) break;
@@ -658,7 +691,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
               pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity,
               nextDue() - now,
               // A round that may be cut short watches the announce socket closely.
-              allAnswered ? ANNOUNCE_POLL_MS : Infinity,
+              allAnswered && announce ? ANNOUNCE_POLL_MS : Infinity,
+              connections ? Math.max(1, nextHintRead - now) : Infinity,
             ),
           ),
         );
@@ -733,12 +767,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         lastAnswerMs: answers > 0 ? lastAnswer - started : 0,
         members: state.members.size,
         ...(deadlines ? { localHealth: deadlines.localHealth, floorMs: Math.round(deadlines.floorMs) } : {}),
-        ...(gate ? { announced, hellos, byes, farewells: farewellDrops } : {}),
+        trigger,
+        ...(announce ? { announced, hellos, byes, farewells: farewellDrops } : {}),
       });
       hellos = 0;
       byes = 0;
       farewellDrops = 0;
-      gate?.roundEnded(performance.now(), announced ? changedThisRound : undefined);
+      gate?.roundEnded(performance.now(), extra ? changedThisRound : undefined, answers > 0 ? lastAnswer - started : 0);
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
