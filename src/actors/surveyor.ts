@@ -525,6 +525,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const takeName = (name: Uint8Array, needList: boolean, at?: number, token?: Uint8Array) => {
       const outcome = surveyorLogic.answer(state, name, limits);
       if (token && announce && outcome.kind === 'counted') farewellTokens.set(outcome.name, Buffer.from(token));
+      // A name answered by two clients (two tokens): a bye from one of them proves no departure.
+      else if (announce && outcome.kind === 'duplicate' && !(token && farewellTokens.get(outcome.name)?.equals(token))) farewellTokens.delete(outcome.name);
+      if (outcome.kind === 'counted' && farewells.some((f) => f.name === outcome.name)) {
+        farewells = farewells.filter((f) => f.name !== outcome.name);
+        gate?.answeredAfterFarewell(outcome.name);
+      }
       // A member that lacks the list gets it republished now. A newcomer does not: its own
       // join changes the list, and that publication (eager, or at the round's end) is what it needs.
       if (needList && !listAsked && outcome.kind === 'counted' && !outcome.newcomer) {
