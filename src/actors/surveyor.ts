@@ -687,11 +687,16 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
             const now = performance.now();
             return now < surveyEnd && (pendingJoins.length === 0 || now - drainStart < EAGER_MIN_INTERVAL_MS);
           };
-          for (let more = socket.recvNow(); more; more = keepDraining() ? socket.recvNow() : null) {
+          let more: Buffer | null | undefined = socket.recvNow();
+          for (; more; more = keepDraining() ? socket.recvNow() : undefined) {
             answers++;
             take(more, performance.now());
           }
           lastAnswer = performance.now();
+          // Drained to empty (null, not stopped early): every answer that had come is read, so a
+          // member that said bye and is past its farewell deadline can be dropped now, even while
+          // the others' answers still stream in (they may not leave the socket empty for long).
+          if (more === null && farewells.length > 0) expireFarewells(lastAnswer);
           askMainThread();
           flushJoins(lastAnswer);
           await timedYield(() => ctx.maybeYield());
