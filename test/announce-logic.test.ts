@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { advertisedAnnounceUrl, answerFields, HELLO, HelloPlan } from '../src/actors/respondent.js';
+import { advertisedAnnounceUrl, answerFields, HELLO, HelloPlan, surveyedBy } from '../src/actors/respondent.js';
 import { AnnounceGate, announceIntervalMs, MAX_SPENT_TOKENS } from '../src/announcements.js';
 import { AnswerDeadlines, FAREWELL } from '../src/answer-deadline.js';
 import { decodeAnnouncement, encodeAnnouncement, encodeSurveyBody, FieldTag, splitAnswer } from '../src/extensions.js';
@@ -218,4 +218,14 @@ test('a member that answers the round its farewell was taken into (its answer re
   gate.answeredAfterFarewell('m');
   assert.equal(gate.asksForRound, false);
   assert.deepEqual(gate.roundStarted(), []);
+});
+
+test("a survey ends the hello only to the server that sent it: the one advertising that announce URL, or the only server", () => {
+  const a = 'tcp://10.0.0.5:4008';
+  const b = 'tcp://10.0.0.6:4008';
+  const two = ['tcp://10.0.0.5:4007', 'tcp://10.0.0.6:4007'];
+  assert.equal(surveyedBy(a, a, two), true);
+  assert.equal(surveyedBy(b, a, two), false, "another server's survey: the hello to this one goes on");
+  assert.equal(surveyedBy(undefined, a, two), false, 'a survey that advertises nothing, from one of several servers: which one is unknown');
+  assert.equal(surveyedBy(undefined, a, [two[0]!]), true, 'the only server');
 });
