@@ -61,11 +61,11 @@ export const ANSWER_DEADLINE = {
 /** The farewell deadline's own constant (see AnswerDeadlines.farewell). */
 export const FAREWELL = {
   /**
-   * A member that said bye with its token is silent this long after the survey's send at the
-   * latest, ms: a survey sent to 1,000 pipes has reached every live one by then on loopback.
-   * The member's usual offset is not used: it is its place in nanomsg's fan-out (a recent
-   * connection is served last, ~100 ms after the send at 1,000 members), which says nothing
-   * about a member that has closed its respondent.
+   * A member that said bye with its token may be dropped this long after the survey's send,
+   * ms (a thread's scheduling hiccup). Its usual offset is not used: that is its place in
+   * nanomsg's fan-out (a recent connection is served last, ~100 ms after the send at 1,000
+   * members), which says nothing about a member that has closed its respondent; and the
+   * surveyor drops it only once it has read every answer that had come (see farewell()).
    */
   deadlineMs: 10,
 } as const;
@@ -241,8 +241,8 @@ export class AnswerDeadlines {
    * src/announcements.ts), unstretched, ms after the send: FAREWELL.deadlineMs (10 ms), the
    * same for every member, without the floor that covers pauses of a member that means to
    * stay; `due()` stretches it by local health as any other. The surveyor accuses it only
-   * once its socket is empty after an on-time receive, so an answer that did come is read
-   * first, however long the fan-out. A member that really left does not answer, so it is
+   * when its socket is empty (an on-time receive that got nothing, or a drain that emptied
+   * it), so an answer that did come is read first, however long the fan-out. A member that really left does not answer, so it is
    * noticed within milliseconds; a live member named in a bye that carries its token (only
    * whoever reads its connection can forge one) is dropped and then answers and is listed
    * again (a flap, counted as a false suspicion, which raises local health). Undefined for a
