@@ -28,9 +28,9 @@
  * costs at most one extra survey per `pollTime`.
  *
  * A proven bye (one with the member's farewell token) is a departure foretold, and is
- * surveyed sooner: its round starts as soon as the previous one has ended, without the
- * spacing, and a round under way is cut short for it (once every listed member has answered)
- * one interval after its send, without the backoff. Proven byes are as many as departures:
+ * surveyed sooner: its round starts one interval announceIntervalMs(N) after the previous
+ * one ended, and a round under way is cut short for it (once every listed member has
+ * answered) one interval after its send — without the backoff. Proven byes are as many as departures:
  * a token earns this once (a spent one, up to MAX_SPENT_TOKENS remembered, makes an unproven
  * bye), so replaying a member's bye buys neither rounds nor a second short deadline.
  */
@@ -116,14 +116,14 @@ export class AnnounceGate {
 
   /**
    * When (ms) an asked-for round may start with `members` members: one spacing after the last
-   * round ended, or as soon as it ended for a proven bye; Infinity when none is asked for.
+   * round ended (for a proven bye, one interval without the backoff); Infinity when none is asked for.
    */
   dueAt(members: number): number {
     if (!this.wanted) return Infinity;
-    return this.farewells.size > 0 ? this.lastRoundEnd : this.lastRoundEnd + this.spacingMs(members);
+    return this.lastRoundEnd + (this.farewells.size > 0 ? announceIntervalMs(members) : this.spacingMs(members));
   }
 
-  /** Whether a proven bye waits for the next round (it starts without the spacing: see the module comment). */
+  /** Whether a proven bye waits for the next round (it is spaced without the backoff: see the module comment). */
   get farewellWaiting(): boolean {
     return this.farewells.size > 0;
   }

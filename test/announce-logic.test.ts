@@ -158,7 +158,7 @@ test('the farewell deadline: a constant 10 ms after the send whatever the member
   assert.equal(d.due(d.farewell('late')!), 2 * FAREWELL.deadlineMs, 'local health 1 doubles it, as every deadline');
 });
 
-test('a proven bye: its round starts as soon as the previous one ended, without spacing or backoff; a round under way is cut one interval after its send', () => {
+test('a proven bye: its round starts one interval after the previous one ended, without the backoff; a round under way is cut one interval after its send', () => {
   const members = new Set(['m', 'n']);
   const gate = new AnnounceGate(1024, 2000);
   gate.roundEnded(1000, false); // an announced round that changed nothing: the spacing doubles
@@ -168,7 +168,7 @@ test('a proven bye: its round starts as soon as the previous one ended, without 
   assert.equal(gate.mayCut(true, 2000, 2039, 1000), false);
   gate.take(encodeAnnouncement('bye', 'm', [[FieldTag.farewellToken, token]]), members, tokenOf);
   assert.equal(gate.farewellWaiting, true);
-  assert.equal(gate.dueAt(1000), 1000, 'a proven bye: at once');
+  assert.equal(gate.dueAt(1000), 1020, 'a proven bye: one interval (20 ms at 1,000 members), without the backoff');
   assert.equal(gate.mayCut(true, 2000, 2019, 1000), false, 'not sooner than one interval after the send');
   assert.equal(gate.mayCut(true, 2000, 2020, 1000), true, 'one interval (20 ms at 1,000 members), without the backoff');
   assert.equal(gate.mayCut(false, 2000, 2500, 1000), false, 'never before every listed member answered');
