@@ -1,5 +1,5 @@
 /**
- * `npm run bench:announce [-- --quick] [--n 100,1000] [--reps R]`: join and graceful leave
+ * `npm run bench:announce [-- --quick] [--n 100,1000] [--reps R] [--modes original,announce]`: join and graceful leave
  * with announcements (README "Announcements"), side by side in one run with the same
  * members answering every server:
  * - original: the Go original's algorithm (schedule 'original', eagerJoin false, detection 'deadline');
@@ -14,12 +14,22 @@
  * answer all three and say hello and bye to the announce server. Join runs from the call to
  * createClient (whose own duration is reported beside) to the moment both subscribers of a
  * server hold a list with the probe; graceful leave from the call to close() to both holding
- * a list without it. Then, at the largest N: rounds and answers per second of each server
- * (a) at rest, (b) under a churn of 10 joins and 10 leaves a second (library clients), and
+ * a list without it. Then, at each N: rounds and answers per second of each server
+ * (a) at rest, (b) under a churn of 10 joins and 10 leaves a second (raw members that
+ * announce as library clients do, each staying 1 s), and
  * (c) under a flood of 1,000 forged hellos and 100 forged byes (naming listed members) a
  * second, with the changes the flood caused (none expected: lists stay exact).
  *
- * Results: bench/results/announce-{full,quick}.json and .md. Every process it starts is
+ * Each join and leave of the announce server is split at the survey and at the change
+ * (server events): join = createClient resolved → send of the survey it first answered ·
+ * → the change listing it · → both subscribers; leave = close() → send of the survey that
+ * found it silent · → the change dropping it · → both subscribers (`parts`: p50 / p90 ms).
+ *
+ * `--modes original,announce`: the announce server beside one other (the default runs all
+ * three), so that N = 10,000 fits in the loopback's ephemeral ports: every respondent dials
+ * every server (N × modes connections); a run needing more than ~25,000 is refused up front.
+ *
+ * Results: bench/results/announce-{full,quick}[-TAG].json and .md (`--tag TAG`). Every process it starts is
  * stopped at the end, even on failure.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,8 +39,8 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../src/testing/endpoints.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
-import { round, summarize, type Summary } from './stats.js';
-import { ServerView, settleAt, startServerBed, SubscriberView, Swarm } from './views.js';
+import { quantile, round, summarize, type Summary } from './stats.js';
+import { ServerView, settleAt, startServerBed, SubscriberView, Swarm, type ChangeEvent, type RoundEvent } from './views.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -39,16 +49,22 @@ const { values: argv } = parseArgs({
     reps: { type: 'string' },
     lanes: { type: 'string' },
     out: { type: 'string' },
+    modes: { type: 'string' },
+    tag: { type: 'string' },
   },
 });
 
 const TIMING = { surveyTime: 1000, recvDeadline: 1000, pollTime: 2000 } as const;
-const MODES = [
+const ALL_MODES = [
   { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline'", options: { schedule: 'original', eagerJoin: false, detection: 'deadline' } },
   { id: 'library', label: 'this library, defaults, no announce socket', options: {} },
   { id: 'announce', label: 'this library, defaults + announceUrl', options: {} },
 ] as const;
-type ModeId = (typeof MODES)[number]['id'];
+type ModeId = (typeof ALL_MODES)[number]['id'];
+const modeIds = (argv.modes ?? ALL_MODES.map((m) => m.id).join(',')).split(',');
+for (const m of modeIds) if (!ALL_MODES.some((x) => x.id === m)) throw new Error(`--modes: one or more of ${ALL_MODES.map((x) => x.id).join(', ')}`);
+if (!modeIds.includes('announce') || modeIds.length < 2) throw new Error('--modes: announce and at least one other mode (they run side by side)');
+const MODES = ALL_MODES.filter((m) => modeIds.includes(m.id));
 
 const quick = argv.quick!;
 const config = {
@@ -60,7 +76,24 @@ const config = {
   perProcess: 400,
   discoverAtMost: 100,
   phaseSeconds: quick ? 5 : 10,
+  modes: MODES.map((m) => m.id),
 };
+/**
+ * Every respondent dials every server: N × modes loopback connections, each holding an
+ * ephemeral port (32768–60999, ~28,000) of its source address. Past that nanomsg aborts the
+ * respondent process (usock_posix.inc:195), so such a run is refused up front. The swarm's
+ * processes each dial from a source address of their own (SWARM_SOURCE_SPREAD), since other
+ * benches on the host draw on 127.0.0.1's ports too (one aborted at ~17,000 of ours): the
+ * bound applies to the whole run all the same, as the ports of the servers' side, the
+ * descriptors and memory grow with it.
+ */
+const EPHEMERAL_PORTS_USABLE = 25_000;
+for (const n of config.ns) {
+  if (!Number.isInteger(n) || n < 2) throw new Error(`--n: bad member count ${n}`);
+  if (n * MODES.length > EPHEMERAL_PORTS_USABLE) {
+    throw new Error(`--n ${n} with ${MODES.length} modes needs ${n * MODES.length} loopback connections, more than the ~${EPHEMERAL_PORTS_USABLE} ephemeral ports usable: run fewer modes (--modes original,announce)`);
+  }
+}
 const period = TIMING.pollTime + TIMING.surveyTime;
 const startedAt = performance.now();
 const log = (...a: unknown[]) => console.error(`[announce ${((performance.now() - startedAt) / 1000).toFixed(1)}s]`, ...a);
@@ -83,7 +116,44 @@ interface Row {
   createClientMs: Summary;
   closeMs: Summary;
   failedTrials: Record<ModeId, number>;
+  /** The announce server's joins and leaves split at the survey and the change (p50 / p90 ms): see the module comment. */
+  parts?: { join: Parts; leave: Parts };
+  /** Rest, churn and flood at this N. */
+  phases?: Record<string, Phase>;
   loadavg: number[];
+}
+
+type Parts = Record<'survey' | 'change' | 'deliver', { p50: number; p90: number }>;
+
+/** One join or leave of a probe: from `fromAt` (createClient resolved, close() called) to `seenAt` (both subscribers), wall ms. */
+interface Trial {
+  name: string;
+  fromAt: number;
+  seenAt: number;
+}
+
+/**
+ * Splits each trial at the send of the survey of the round whose change lists (`joined`) or
+ * drops (`left`) the probe, and at that change: a round's survey went out `sendMs` after
+ * it began (`at - durationMs`).
+ */
+function splitTrials(trials: Trial[], side: 'joined' | 'left', changes: ChangeEvent[], rounds: RoundEvent[]): Parts | undefined {
+  const parts = { survey: [] as number[], change: [] as number[], deliver: [] as number[] };
+  for (const t of trials) {
+    const change = changes.find((c) => c.at >= t.fromAt - 1000 && c[side].includes(t.name));
+    const r = change && rounds.find((x) => x.round === change.round);
+    if (!change || !r) continue;
+    const sentAt = r.at - r.durationMs + r.sendMs;
+    parts.survey.push(sentAt - t.fromAt);
+    parts.change.push(change.at - sentAt);
+    parts.deliver.push(t.seenAt - change.at);
+  }
+  if (parts.survey.length === 0) return undefined;
+  const of = (v: number[]) => {
+    const sorted = [...v].sort((a, b) => a - b);
+    return { p50: round(quantile(sorted, 0.5), 0), p90: round(quantile(sorted, 0.9), 0) };
+  };
+  return { survey: of(parts.survey), change: of(parts.change), deliver: of(parts.deliver) };
 }
 
 class Bed {
@@ -106,7 +176,7 @@ class Bed {
     }
     this.probes = new BenchChild('probes', 'procs/announce-probes.ts');
     await this.probes.up();
-    this.swarm = new Swarm(this.surveyUrls, config.perProcess, { nofile: 4096 });
+    this.swarm = new Swarm(this.surveyUrls, config.perProcess, { nofile: 4096, env: { SWARM_SOURCE_SPREAD: '1' } });
   }
 
   async settle(n: number): Promise<void> {
@@ -121,6 +191,10 @@ class Bed {
     const failed = Object.fromEntries(MODES.map((m) => [m.id, 0])) as Record<ModeId, number>;
     const createMs: number[] = [];
     const closeMs: number[] = [];
+    const view = this.servers.get('announce')!;
+    const from = { rounds: view.rounds.length, changes: view.changes.length };
+    const joinTrials: Trial[] = [];
+    const leaveTrials: Trial[] = [];
     const watchMs = 4 * period + 10_000;
     const perLane = Math.ceil(config.reps / config.lanes);
     const lane = async (l: number) => {
@@ -142,11 +216,20 @@ class Bed {
           if (joined[k]) fromReady[m.id].push(Math.max(...joined[k]!) - opened.readyAt);
           if (left[k]) leaves[m.id].push(Math.max(...left[k]!) - closed.at);
           if (!joined[k] || !left[k]) failed[m.id]++;
+          if (m.id === 'announce' && joined[k]) joinTrials.push({ name, fromAt: opened.readyAt, seenAt: Math.max(...joined[k]!) });
+          if (m.id === 'announce' && left[k]) leaveTrials.push({ name, fromAt: closed.at, seenAt: Math.max(...left[k]!) });
         });
       }
     };
     await Promise.all(Array.from({ length: config.lanes }, (_, l) => lane(l)));
+    // The round that dropped the last probe reports at its end: wait for one more round.
+    await view.waitRound(() => true, 2 * period + 10_000, 'a round after the trials');
+    const changes = view.changes.slice(from.changes);
+    const rounds = view.rounds.slice(from.rounds);
+    const join = splitTrials(joinTrials, 'joined', changes, rounds);
+    const leave = splitTrials(leaveTrials, 'left', changes, rounds);
     return {
+      ...(join && leave ? { parts: { join, leave } } : {}),
       join: Object.fromEntries(MODES.map((m) => [m.id, summarize(joins[m.id])])) as Row['join'],
       joinFromReady: Object.fromEntries(MODES.map((m) => [m.id, summarize(fromReady[m.id])])) as Row['joinFromReady'],
       leave: Object.fromEntries(MODES.map((m) => [m.id, summarize(leaves[m.id])])) as Row['leave'],
@@ -215,7 +298,7 @@ async function discoverTrials(n: number): Promise<{ join: Summary; leave: Summar
   }
 }
 
-function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[]; phases: Record<string, Phase> }): string {
+function markdown(result: { date: string; machine: ReturnType<typeof machine>; config: typeof config; rows: Row[] }): string {
   const ms = (s: Summary | undefined) => (s && Number.isFinite(s.p50) ? `${Math.round(s.p50)} / ${Math.round(s.p99)}` : '–');
   const lines = [
     `Announcements benchmark (${result.config.mode}), ${result.date}: ${result.machine.nproc} CPUs (${result.machine.cpuModel}), node ${result.machine.node}; ` +
@@ -232,18 +315,22 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
     }
     lines.push(`| ${r.n.toLocaleString('en')} | (createClient itself; close itself) | ${ms(r.createClientMs)} | | ${ms(r.closeMs)} | | |`);
   }
-  lines.push('', '| phase (N = ' + Math.max(...result.config.ns).toLocaleString('en') + ') | mode | rounds / s | answers / s | live members dropped | load avg |', '|---|---|---:|---:|---:|---|');
-  for (const [name, p] of Object.entries(result.phases)) {
-    for (const m of MODES) lines.push(`| ${name}${p.sent !== undefined ? ` (${p.sent} sent)` : ''} | ${m.id} | ${p.modes[m.id].roundsPerSecond} | ${p.modes[m.id].answersPerSecond} | ${p.modes[m.id].falseDrops} | ${p.loadavg.join(' ')} |`);
+  const part = (p: Parts) => `${p.survey.p50} · ${p.change.p50} · ${p.deliver.p50} (p90 ${p.survey.p90} · ${p.change.p90} · ${p.deliver.p90})`;
+  lines.push('', '| N | announce: join from createClient resolved → survey sent · → change · → both subscribers, p50 ms | graceful leave from close() → survey sent · → change · → both subscribers, p50 ms |', '|---:|---|---|');
+  for (const r of result.rows) if (r.parts) lines.push(`| ${r.n.toLocaleString('en')} | ${part(r.parts.join)} | ${part(r.parts.leave)} |`);
+  lines.push('', '| N | phase | mode | rounds / s | answers / s | live members dropped | load avg |', '|---:|---|---|---:|---:|---:|---|');
+  for (const r of result.rows) {
+    for (const [name, p] of Object.entries(r.phases ?? {})) {
+      for (const m of MODES) lines.push(`| ${r.n.toLocaleString('en')} | ${name}${p.sent !== undefined ? ` (${p.sent} sent)` : ''} | ${m.id} | ${p.modes[m.id].roundsPerSecond} | ${p.modes[m.id].answersPerSecond} | ${p.modes[m.id].falseDrops} | ${p.loadavg.join(' ')} |`);
+    }
   }
   return lines.join('\n') + '\n';
 }
 
 async function main(): Promise<void> {
   const m = machine();
-  log(`machine: ${m.nproc} CPUs, node ${m.node}; config ${JSON.stringify(config)}`);
+  log(`machine: ${m.nproc} CPUs, node ${m.node}; config ${JSON.stringify(config)}; loopback connections at most ${Math.max(...config.ns) * MODES.length} (N × modes)`);
   const rows: Row[] = [];
-  const phases: Record<string, Phase> = {};
   const bed = new Bed();
   try {
     await bed.start();
@@ -260,32 +347,39 @@ async function main(): Promise<void> {
         row.leave['node-discover'] = d.leave;
       }
       rows.push(row);
-      log(`N=${n}: createClient p50 ${Math.round(row.createClientMs.p50)}; join p50 ` + [...MODES.map((mo) => mo.id), 'node-discover' as const].map((id) => `${id} ${Math.round(row.join[id]?.p50 ?? NaN)}`).join(', ') + '; leave p50 ' + MODES.map((mo) => `${mo.id} ${Math.round(row.leave[mo.id].p50)}`).join(', '));
+      row.phases = await phases(bed);
+      log(`N=${n}: parts ${JSON.stringify(row.parts)}; createClient p50 ${Math.round(row.createClientMs.p50)}; join p50 ` + [...MODES.map((mo) => mo.id), 'node-discover' as const].map((id) => `${id} ${Math.round(row.join[id]?.p50 ?? NaN)}`).join(', ') + '; leave p50 ' + MODES.map((mo) => `${mo.id} ${Math.round(row.leave[mo.id].p50)}`).join(', '));
     }
-    const s = config.phaseSeconds;
-    log('phases: rest, churn, flood');
-    phases.rest = await bed.phase(s, async () => void (await sleep(s * 1000)));
-    phases['churn 10 joins + 10 leaves / s'] = await bed.phase(s, () => bed.churn(s));
-    const swarmNames = bed.swarm.procs.flatMap((p) => p.names);
-    phases['flood 1,000 forged hellos + 100 forged byes / s'] = await bed.phase(s, async () => {
-      const [hellos, byes] = await Promise.all([
-        bed.probes.request<{ sent: number }>('flood', { url: bed.announceUrl, perSecond: 1000, seconds: s, tag: 'h' }, 120_000),
-        forgedByes(bed.announceUrl, swarmNames, 100, s),
-      ]);
-      return hellos.sent + byes;
-    });
   } finally {
     await bed.stop();
   }
-  const result = { benchmark: 'gopherdiscovery announcements', date: new Date().toISOString(), machine: m, config, timing: TIMING, modes: Object.fromEntries(MODES.map((mo) => [mo.id, mo.label])), rows, phases, durationSeconds: round((performance.now() - startedAt) / 1000, 0) };
+  const result = { benchmark: 'gopherdiscovery announcements', date: new Date().toISOString(), machine: m, config, timing: TIMING, modes: Object.fromEntries(MODES.map((mo) => [mo.id, mo.label])), rows, durationSeconds: round((performance.now() - startedAt) / 1000, 0) };
   const dir = argv.out ?? join(BENCH_DIR, 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `announce-${config.mode}`);
+  const base = join(dir, `announce-${config.mode}${argv.tag ? `-${argv.tag}` : ''}`);
   writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + '\n');
   const md = markdown(result);
   writeFileSync(`${base}.md`, md);
   console.log(md);
   log(`results: ${base}.json, .md`);
+}
+
+/** Rest, churn (10 joins + 10 leaves a second) and a flood of forged announcements, `config.phaseSeconds` each, at the bed's current N. */
+async function phases(bed: Bed): Promise<Record<string, Phase>> {
+  const s = config.phaseSeconds;
+  log('phases: rest, churn, flood');
+  const out: Record<string, Phase> = {};
+  out.rest = await bed.phase(s, async () => void (await sleep(s * 1000)));
+  out['churn 10 joins + 10 leaves / s'] = await bed.phase(s, () => bed.churn(s));
+  const swarmNames = bed.swarm.procs.flatMap((p) => p.names);
+  out['flood 1,000 forged hellos + 100 forged byes / s'] = await bed.phase(s, async () => {
+    const [hellos, byes] = await Promise.all([
+      bed.probes.request<{ sent: number }>('flood', { url: bed.announceUrl, perSecond: 1000, seconds: s, tag: `h${bed.swarm.size}` }, 120_000),
+      forgedByes(bed.announceUrl, swarmNames, 100, s),
+    ]);
+    return hellos.sent + byes;
+  });
+  return out;
 }
 
 /** Forged byes naming listed members (without their farewell tokens), from this process: `perSecond` for `seconds`. */

@@ -26,6 +26,13 @@
  * (at most one survey per 2 × announceIntervalMs(N): 45 a second at 100 members, 25 at
  * 1,000, under 5 at 10,000), and a flood of forged announcements, after a few doublings,
  * costs at most one extra survey per `pollTime`.
+ *
+ * A proven bye (one with the member's farewell token) is a departure foretold, and is
+ * surveyed sooner: its round starts one interval announceIntervalMs(N) after the previous
+ * one ended, and a round under way is cut short for it (once every listed member has
+ * answered) one interval after its send — without the backoff. Proven byes are as many as departures:
+ * a token earns this once (a spent one, up to MAX_SPENT_TOKENS remembered, makes an unproven
+ * bye), so replaying a member's bye buys neither rounds nor a second short deadline.
  */
 import { decodeAnnouncement, FieldTag, type AnnouncementKindName } from './extensions.js';
 import { decodeAnswer } from './protocol.js';
@@ -42,6 +49,9 @@ export const ANNOUNCE_MEMBERS_PER_MS = 100;
 export function announceIntervalMs(members: number): number {
   return ANNOUNCE_MIN_INTERVAL_MS + members / ANNOUNCE_MEMBERS_PER_MS;
 }
+
+/** Farewell tokens remembered as spent at most (the oldest forgotten first): far more than the byes of one rate-limited round. */
+export const MAX_SPENT_TOKENS = 4096;
 
 /** What one received message did. */
 export type AnnouncementOutcome =
@@ -60,6 +70,10 @@ export class AnnounceGate {
   /** How long the last round took to collect its answers, ms: an asked-for round waits at least that long after it. */
   private lastCollectMs = 0;
   private backoff = 1;
+  /** Farewell tokens already honoured (hex), oldest first. */
+  private readonly spent = new Set<string>();
+  /** Members whose farewell was carried over once because they answered after it was taken (oldest first). */
+  private readonly carried = new Set<string>();
 
   /** `maxSpacingMs`: the longest spacing the backoff reaches (the server's pollTime), ms. */
   constructor(
@@ -93,8 +107,11 @@ export class AnnounceGate {
     if (announcement.kind === 'bye' && listed) {
       const known = tokenOf(decoded.name);
       const given = announcement.fields.get(FieldTag.farewellToken);
-      farewell = known !== undefined && given !== undefined && Buffer.compare(known, given) === 0;
-      if (farewell) this.farewells.add(decoded.name);
+      farewell = known !== undefined && given !== undefined && Buffer.compare(known, given) === 0 && !this.spent.has(Buffer.from(given).toString('hex'));
+      if (farewell) {
+        this.farewells.add(decoded.name);
+        this.spend(given!);
+      }
     }
     return { kind: announcement.kind, name: decoded.name, asksForRound, farewell };
   }
@@ -104,19 +121,31 @@ export class AnnounceGate {
     this.wanted = true;
   }
 
-  /** When (ms) an asked-for round may start with `members` members: Infinity when none is asked for. */
+  /**
+   * When (ms) an asked-for round may start with `members` members: Infinity when none is
+   * asked for. For a proven bye, one interval after the last round ended (no backoff);
+   * otherwise one spacing (with the backoff), and never sooner than the last round took to
+   * collect its answers (see roundEnded).
+   */
   dueAt(members: number): number {
-    return this.wanted ? this.lastRoundEnd + Math.max(this.spacingMs(members), this.lastCollectMs) : Infinity;
+    if (!this.wanted) return Infinity;
+    return this.lastRoundEnd + (this.farewells.size > 0 ? announceIntervalMs(members) : Math.max(this.spacingMs(members), this.lastCollectMs));
+  }
+
+  /** Whether a proven bye waits for the next round (it is spaced without the backoff: see the module comment). */
+  get farewellWaiting(): boolean {
+    return this.farewells.size > 0;
   }
 
   /**
    * Whether the round under way, whose survey went out at `sentAt`, may end now so that the
    * asked-for round can start: only once every listed member has answered it (`allAnswered`;
    * nothing is left to learn from it but newcomers, who answer the next survey) and one
-   * spacing after its send.
+   * spacing after its send (for a proven bye, one interval without the backoff).
    */
   mayCut(allAnswered: boolean, sentAt: number, now: number, members: number): boolean {
-    return this.wanted && allAnswered && now - sentAt >= this.spacingMs(members);
+    const spacing = this.farewells.size > 0 ? announceIntervalMs(members) : this.spacingMs(members);
+    return this.wanted && allAnswered && now - sentAt >= spacing;
   }
 
   /** A round starts: the request is served. Returns the members that said bye, for their short deadlines in it. */
@@ -143,6 +172,20 @@ export class AnnounceGate {
   }
 
   /**
+   * A member taken into the round under way by takeFarewells answered it after all: its answer
+   * was read after its bye (they travel on two connections), so that survey proves nothing.
+   * It keeps its farewell for the next round — once per name (a live member named in a bye
+   * that carries its token answers every round, and must not be surveyed again and again).
+   */
+  answeredAfterFarewell(name: string): void {
+    if (this.carried.has(name)) return;
+    this.carried.add(name);
+    if (this.carried.size > MAX_SPENT_TOKENS) this.carried.delete(this.carried.values().next().value!);
+    this.farewells.add(name);
+    this.wanted = true;
+  }
+
+  /**
    * A round ended at `now`. For an announced one, `changed` says whether it listed or dropped
    * anyone: if not, the spacing doubles (up to maxSpacingMs); if so, it is back to one interval.
    * `collectMs`: how long the round took to collect its answers (from its start to its last
@@ -164,5 +207,10 @@ export class AnnounceGate {
     if (changed === true) this.backoff = 1;
     else if (changed === false && announceIntervalMs(0) * this.backoff < this.maxSpacingMs) this.backoff *= 2;
     else if (changed === undefined) this.backoff = Math.max(1, this.backoff / 2);
+  }
+
+  private spend(token: Uint8Array): void {
+    this.spent.add(Buffer.from(token).toString('hex'));
+    if (this.spent.size > MAX_SPENT_TOKENS) this.spent.delete(this.spent.values().next().value!);
   }
 }

@@ -60,8 +60,14 @@ export const ANSWER_DEADLINE = {
 
 /** The farewell deadline's own constant (see AnswerDeadlines.farewell). */
 export const FAREWELL = {
-  /** The least slack over SRTT for a member that said bye, ms: a scheduling hiccup on loopback. */
-  minMarginMs: 10,
+  /**
+   * A member that said bye with its token may be dropped this long after the survey's send,
+   * ms (a thread's scheduling hiccup). Its usual offset is not used: that is its place in
+   * nanomsg's fan-out (a recent connection is served last, ~100 ms after the send at 1,000
+   * members), which says nothing about a member that has closed its respondent; and the
+   * surveyor drops it only once it has read every answer that had come (see farewell()).
+   */
+  deadlineMs: 10,
 } as const;
 
 interface Estimate {
@@ -231,19 +237,19 @@ export class AnswerDeadlines {
   }
 
   /**
-   * The short deadline of a member that said bye (an announcement, src/announcements.ts),
-   * unstretched, ms after the send: its learnt answer offset SRTT + max(10 ms, 4 × RTTVAR),
-   * without the floor and the surprise margin that cover pauses of a member that means to
-   * stay; `due()` stretches it by local health as any other. A member that really left does
-   * not answer, so it is noticed within milliseconds; a live member named in a forged bye
-   * is accused only if its answer comes later than that, and then answers and is listed
+   * The short deadline of a member that said bye (an announcement with its farewell token,
+   * src/announcements.ts), unstretched, ms after the send: FAREWELL.deadlineMs (10 ms), the
+   * same for every member, without the floor that covers pauses of a member that means to
+   * stay; `due()` stretches it by local health as any other. The surveyor accuses it only
+   * when its socket is empty (an on-time receive that got nothing, or a drain that emptied
+   * it), so an answer that did come is read first, however long the fan-out. A member that really left does not answer, so it is
+   * noticed within milliseconds; a live member named in a bye that carries its token (only
+   * whoever reads its connection can forge one) is dropped and then answers and is listed
    * again (a flap, counted as a false suspicion, which raises local health). Undefined for a
    * member never heard from: it keeps its usual deadline.
    */
   farewell(name: string): number | undefined {
-    const e = this.estimates.get(name);
-    if (!e) return undefined;
-    return e.srtt + Math.max(FAREWELL.minMarginMs, ANSWER_DEADLINE.k * e.rttvar);
+    return this.estimates.has(name) ? FAREWELL.deadlineMs : undefined;
   }
 
   private baseOf(e: Estimate): number {

@@ -15,7 +15,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { createClient, createServer, type Client, type MembershipChange, type RoundInfo, type Server } from '../src/index.js';
 import { announceIntervalMs } from '../src/announcements.js';
-import { encodeAnnouncement, FieldTag } from '../src/extensions.js';
+import { randomBytes } from 'node:crypto';
+import { answerFields } from '../src/actors/respondent.js';
+import { encodeAnnouncement, encodeExtendedAnswer, FieldTag } from '../src/extensions.js';
 import { closeActorPool } from '../src/pool.js';
 import { PeerSocket } from '../src/testing/peer-socket.js';
 import { assertPortFree, freePort, tcpPair } from './helpers/endpoints.js';
@@ -225,6 +227,136 @@ test('a flood of forged hellos backs the announced rounds off (the spacing doubl
       forger.close();
     }
   });
+});
+
+/**
+ * A member of the test's own: a raw RESPONDENT that answers as a library client does (its
+ * farewell token to surveys that advertise the announce URL), `answerAfterMs` after each
+ * survey, while `answering`; and a PUSH for its bye. The test knows when it answered.
+ */
+class RawMember {
+  readonly respondent: PeerSocket;
+  readonly push: PeerSocket;
+  readonly token = randomBytes(8);
+  answering = true;
+  private readonly loop: Promise<void>;
+
+  constructor(readonly name: string, urls: { surveyUrl: string }, announceUrl: string, private readonly answerAfterMs = 0) {
+    const respondent = PeerSocket.connect('respondent', urls.surveyUrl);
+    this.respondent = respondent;
+    this.push = PeerSocket.connect('push', announceUrl);
+    this.loop = (async () => {
+      while (this.answering) {
+        const survey = await respondent.recv(100);
+        if (!survey) continue;
+        // The member's own pace (a slow answerer), not a wait for anything.
+        if (this.answerAfterMs > 0) await delay(this.answerAfterMs);
+        this.answer(survey);
+      }
+    })();
+  }
+
+  /** Answers `survey`; false if the socket could not take the answer. */
+  answer(survey: Buffer): boolean {
+    return this.respondent.send(encodeExtendedAnswer(Buffer.from(this.name), answerFields(survey, false, this.token)));
+  }
+
+  /** Stops the answering loop (surveys are then the test's to read). */
+  async pause(): Promise<void> {
+    this.answering = false;
+    await this.loop;
+  }
+
+  /** Closes the respondent, then says bye with the token, as a library client's close() does. */
+  async leave(): Promise<void> {
+    await this.pause();
+    this.respondent.close();
+    await eventually(() => this.push.send(encodeAnnouncement('bye', this.name, [[FieldTag.farewellToken, this.token]])), DEADLINE, 'the bye went out');
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.pause();
+    } finally {
+      this.respondent.close();
+      this.push.close();
+    }
+  }
+}
+
+/** Rounds that last the whole survey unless an announcement cuts them short; scheduled ones 30 s apart. */
+const LONG = { surveyTime: 5000, recvDeadline: 5000, pollTime: 30_000 } as const;
+
+test('a proven bye during a round under way cuts the round short, and the next one drops the member at its farewell deadline', async () => {
+  const urls = await tcpPair();
+  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const server = await createServer({ ...urls, ...LONG, announceUrl });
+  const events = record(server);
+  const goes = new RawMember('goes', urls, announceUrl);
+  let stays: Client | undefined;
+  try {
+    stays = await createClient({ ...urls, service: 'stays', announceUrl });
+    await eventually(() => server.members().join() === 'goes,stays', DEADLINE, 'both listed');
+    await eventually(() => rounds(events).some((r) => r.members === 2 && r.answers >= 2), DEADLINE, "a round with both answering to end (the server holds goes's token)");
+    await goes.pause();
+    // A forged hello asks for a round; goes answers its survey, then leaves while it runs (5 s).
+    const forger = PeerSocket.connect('push', announceUrl);
+    try {
+      await eventually(() => forger.send(encodeAnnouncement('hello', 'ghost')), DEADLINE, 'the forger connected');
+      const survey = await goes.respondent.recv(DEADLINE);
+      assert.ok(survey, 'a survey came');
+      const left = nextChange(server, (c) => c.left.length > 0, 'a departure');
+      assert.ok(goes.answer(survey), 'the answer went out');
+      await goes.leave();
+      const change = await left;
+      assert.deepEqual([change.left, change.members, change.eager], [['goes'], ['stays'], true]);
+      const dropping = await roundInfo(events, change.round);
+      const under = await roundInfo(events, change.round - 1);
+      assert.ok(under.durationMs < LONG.surveyTime, `the round goes answered was cut short for its bye (${Math.round(under.durationMs)} ms of a ${LONG.surveyTime} ms survey)`);
+      assert.equal(dropping.announced, true, 'the bye started the round that dropped it');
+      assert.equal(dropping.farewells, 1, 'dropped at its farewell deadline');
+      assert.equal(server.stats().announcements!.farewells, 1);
+      assert.equal(scheduled(events), 1, 'no second scheduled round came first');
+      assert.ok(!changes(events).some((c) => c.left.includes('stays')), "'stays' never left");
+    } finally {
+      forger.close();
+    }
+  } finally {
+    await goes.close();
+    await stays?.close();
+    await server.close();
+  }
+});
+
+test("a bye from one of two clients that share a name proves no departure: the other one's answer keeps the name listed", async () => {
+  // The twins answer with different tokens, so the server holds none for the name; the raw
+  // twin answers 40 ms after each survey: after a farewell deadline (10 ms), well within its
+  // usual one (the floor is 300 ms with a 3 s survey).
+  const TWIN = { surveyTime: 3000, recvDeadline: 3000, pollTime: 30_000 } as const;
+  const urls = await tcpPair();
+  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const server = await createServer({ ...urls, ...TWIN, announceUrl });
+  const events = record(server);
+  const slowTwin = new RawMember('twin', urls, announceUrl, 40);
+  let fastTwin: Client | undefined;
+  try {
+    fastTwin = await createClient({ ...urls, service: 'twin', announceUrl });
+    await eventually(() => rounds(events).some((r) => r.members === 1 && r.answers >= 2), DEADLINE, 'a round with both twins answering to end');
+    const after = rounds(events).length;
+    const closed = fastTwin.close();
+    fastTwin = undefined;
+    await closed;
+    // Byes are counted in the round that took them; the round a bye asks for is announced (it may be that one).
+    const since = () => rounds(events).slice(after);
+    await eventually(() => since().some((r) => (r.byes ?? 0) > 0) && since().some((r) => r.announced), DEADLINE, 'the bye taken and the round it asked for ended');
+    assert.deepEqual(server.members(), ['twin']);
+    assert.ok(!changes(events).some((c) => c.left.includes('twin')), "'twin' never left (no flap)");
+    assert.equal(server.stats().announcements!.farewells, 0, 'the bye earned no farewell deadline');
+  } finally {
+    await fastTwin?.close();
+    await slowTwin.close();
+    await server.close();
+  }
 });
 
 test('nanocat and nngcat respondents, and a client without announceUrl, answer surveys that advertise the URL and are listed', async () => {

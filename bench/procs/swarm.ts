@@ -9,6 +9,11 @@
  * socket is drained with `recvNow()`. The `sweep` mode (SWARM_MODE=sweep) instead polls
  * `recvNow()` over every socket each millisecond, which costs CPU even when idle.
  *
+ * SWARM_SOURCE_SPREAD=1: this process dials from a loopback source address of its own
+ * (127.1.x.y, from its pid; nanomsg's `tcp://local;remote` form), so its connections draw on
+ * an ephemeral port range of their own instead of the one 127.0.0.1 shares with every other
+ * process (N = 10,000 beside other benches).
+ *
  * Requests: open {names, urls} → {at}: sockets dialled (at = wall time before the first
  * connect); close {names} → {at}; stats → {sockets, answers, rss, cpuMs}.
  */
@@ -27,6 +32,10 @@ const MODE = process.env.SWARM_MODE === 'sweep' ? 'sweep' : 'ready';
 const RECONNECT_IVL_MS = 100;
 /** With a maximum, nanomsg doubles the interval after each failed dial, up to it (0: no backoff, as the library's respondent). */
 const RECONNECT_IVL_MAX_MS = Number(process.env.SWARM_RECONNECT_MAX_MS ?? 0);
+/** SWARM_SOURCE_SPREAD: this process's own loopback source address (see the module comment). */
+const SOURCE = process.env.SWARM_SOURCE_SPREAD ? `127.1.${(process.pid >> 8) & 255}.${(process.pid % 254) + 1}` : undefined;
+/** `url` dialled from SOURCE, if set (tcp only). */
+const dialled = (url: string) => (SOURCE && url.startsWith('tcp://') ? `tcp://${SOURCE};${url.slice('tcp://'.length)}` : url);
 
 interface Member {
   name: string;
@@ -70,7 +79,7 @@ function open(name: string, urls: string[]): Member {
   if (RECONNECT_IVL_MAX_MS > 0) socket.setOption('reconnectIvlMax', RECONNECT_IVL_MAX_MS);
   socket.setOption('rcvmaxsize', 64 * 1024);
   const m: Member = { name, socket, answer: Buffer.from(name, 'utf8'), answers: 0, seen: 0 };
-  for (const url of urls) socket.connect(url);
+  for (const url of urls) socket.connect(dialled(url));
   if (MODE === 'ready') m.poll = bindings.PollSocket(socket.id, false, () => drain(m));
   return m;
 }

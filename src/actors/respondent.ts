@@ -68,6 +68,18 @@ export function advertisedAnnounceUrl(body: Uint8Array, surveyUrls: readonly str
   return url;
 }
 
+/**
+ * Whether a survey came from the server at announce URL `url`, so that its hello is done: a
+ * survey that advertises an announce URL (`advertised`, advertisedAnnounceUrl) came from the
+ * server that binds it; one that advertises none can be told apart only when the client has
+ * one survey URL. Else another server's survey would end the hello to one that has not
+ * surveyed this client yet (its hello may have come before the respondent's connection),
+ * and the client would wait for that server's next scheduled round.
+ */
+export function surveyedBy(advertised: string | undefined, url: string, surveyUrls: readonly string[]): boolean {
+  return advertised !== undefined ? advertised === url : surveyUrls.length === 1;
+}
+
 /** The raw FieldTag.announceUrl value of a survey body, if it has one. */
 function advertisedField(body: Uint8Array): Buffer | undefined {
   try {
@@ -93,7 +105,7 @@ export const HELLO = {
   /** A send the announce socket cannot take yet (not connected: nanomsg gives no connect event) is tried again after this long. */
   retryMs: 2,
   /**
-   * After a hello went out, and no survey came: said again after these waits (the hello may
+   * After a hello went out, and no survey from that server came (surveyedBy): said again after these waits (the hello may
    * have beaten the respondent's own connection to the server, and then its survey missed
    * this client). A listed name's hello costs the server nothing.
    */
@@ -212,9 +224,9 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
       const untilHello = announcers.length > 0 ? sayHello() : Infinity;
       const survey = await ctx.receive(socket, untilHello);
       if (survey) {
-        for (const a of announcers) a.hello?.answered();
+        const learnt = advertisedAnnounceUrl(survey, args.urls);
+        for (const a of announcers) if (surveyedBy(learnt, a.url, args.urls)) a.hello?.answered();
         if (announcers.length < MAX_ANNOUNCE_URLS) {
-          const learnt = advertisedAnnounceUrl(survey, args.urls);
           if (learnt !== undefined && !announcers.some((a) => a.url === learnt)) {
             try {
               openAnnouncer(learnt, false);

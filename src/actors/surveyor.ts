@@ -528,6 +528,12 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const takeName = (name: Uint8Array, needList: boolean, at?: number, token?: Uint8Array) => {
       const outcome = surveyorLogic.answer(state, name, limits);
       if (token && announce && outcome.kind === 'counted') farewellTokens.set(outcome.name, Buffer.from(token));
+      // A name answered by two clients (two tokens): a bye from one of them proves no departure.
+      else if (announce && outcome.kind === 'duplicate' && !(token && farewellTokens.get(outcome.name)?.equals(token))) farewellTokens.delete(outcome.name);
+      if (outcome.kind === 'counted' && farewells.some((f) => f.name === outcome.name)) {
+        farewells = farewells.filter((f) => f.name !== outcome.name);
+        gate?.answeredAfterFarewell(outcome.name);
+      }
       // A member that lacks the list gets it republished now. A newcomer does not: its own
       // join changes the list, and that publication (eager, or at the round's end) is what it needs.
       if (needList && !listAsked && outcome.kind === 'counted' && !outcome.newcomer) {
@@ -715,11 +721,16 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
             const now = performance.now();
             return now < surveyEnd && (pendingJoins.length === 0 || now - drainStart < EAGER_MIN_INTERVAL_MS);
           };
-          for (let more = socket.recvNow(); more; more = keepDraining() ? socket.recvNow() : null) {
+          let more: Buffer | null | undefined = socket.recvNow();
+          for (; more; more = keepDraining() ? socket.recvNow() : undefined) {
             answers++;
             take(more, performance.now());
           }
           lastAnswer = performance.now();
+          // Drained to empty (null, not stopped early): every answer that had come is read, so a
+          // member that said bye and is past its farewell deadline can be dropped now, even while
+          // the others' answers still stream in (they may not leave the socket empty for long).
+          if (more === null && farewells.length > 0) expireFarewells(lastAnswer);
           askMainThread();
           flushJoins(lastAnswer);
           await timedYield(() => ctx.maybeYield());
