@@ -46,19 +46,78 @@ export function connectionHint(before: ConnectionCounts, after: ConnectionCounts
   return undefined;
 }
 
+/**
+ * How many established connections closed between two readings: the BROKEN counter's rise,
+ * or the fall of CURRENT if that is larger (a pipe removed without counting as broken).
+ * Connections dropped while being set up are not counted: no member answered through them.
+ */
+export function closedConnections(before: ConnectionCounts, after: ConnectionCounts): number {
+  return Math.max(0, after.broken - before.broken, before.current - after.current);
+}
+
 /** The last reading, so that each new one is compared with it (the first reading is only a baseline). */
 export class ConnectionWatch {
   private last: ConnectionCounts | undefined;
   /** Hints taken so far, by kind. */
   readonly hints = { left: 0, joined: 0 };
+  /** Established connections that closed between the last two readings (closedConnections). */
+  closed = 0;
 
   /** Takes a reading; the hint since the previous one (none for the first). */
   observe(counts: ConnectionCounts, members: number): ConnectionHint | undefined {
     const before = this.last;
     this.last = { ...counts };
+    this.closed = before ? closedConnections(before, counts) : 0;
     if (!before) return undefined;
     const hint = connectionHint(before, counts, members);
     if (hint) this.hints[hint]++;
     return hint;
+  }
+}
+
+/**
+ * What an EXTRA round (one asked for by an announcement or a connection hint, before the
+ * schedule's time) may conclude from silence. Such a round is asked for because somebody is
+ * thought to have left; it comes sooner and more often than the schedule's, so under load
+ * it is also where a live member that is merely slow would be accused. So an extra round
+ * drops silent members only as many as departures account for: the established
+ * connections seen to close (closedConnections) that no drop has matched yet, each counted
+ * for `ttlMs` (the server's pollTime + surveyTime: a round after that is a scheduled one,
+ * judged as always). If more members are silent than that, the silence is not explained by
+ * departures and the round drops none of them for it; they are judged by the next scheduled
+ * round, which is exactly the adaptive rule without hints. Every drop (a farewell, an early
+ * one, at a round's end, in any round) spends one departure, so the close of a member that
+ * was dropped another way does not license a second drop. A member named in a proven bye
+ * (announcements: a farewell) is accounted for by its bye and needs no departure.
+ *
+ * A peer that opens and closes SP connections in a loop raises the count; it cannot drop a
+ * live member that answers, only let an extra round judge a silent one as the schedule would.
+ * Pure: `now` is the caller's monotonic clock (ms).
+ */
+export class DepartureBudget {
+  /** When each unmatched departure was seen, oldest first. */
+  private readonly seen: number[] = [];
+
+  constructor(private readonly ttlMs: number) {}
+
+  /** `count` established connections closed, seen at `now`. */
+  add(count: number, now: number): void {
+    for (let i = 0; i < count; i++) this.seen.push(now);
+  }
+
+  /** Departures seen within the last ttlMs and not yet matched by a drop. */
+  available(now: number): number {
+    while (this.seen.length > 0 && this.seen[0]! < now - this.ttlMs) this.seen.shift();
+    return this.seen.length;
+  }
+
+  /** Whether an extra round may drop `silent` members for their silence. */
+  covers(silent: number, now: number): boolean {
+    return silent <= this.available(now);
+  }
+
+  /** `count` members were dropped: their departures are matched (oldest first). */
+  spend(count: number): void {
+    this.seen.splice(0, count);
   }
 }

@@ -173,6 +173,13 @@ export interface RoundInfo {
   members: number;
   /** Why the round ran: 'schedule' (pollTime), 'announcement' (a hello or bye) or 'connection' (a connection hint: a connection closed or a pipe joined). */
   trigger: RoundTrigger;
+  /**
+   * Rounds with a `trigger` other than 'schedule' only: members silent in this round whose
+   * silence it did not judge, because more were silent than departures (connections seen to
+   * close) account for; the next scheduled round judges them (see Connection hints). 0 when
+   * the round judged every silence.
+   */
+  unjudged?: number;
   /** With `detection: 'adaptive'`: the surveyor's local health multiplier (0 healthy .. 8), by which answer deadlines are stretched × (1 + it). */
   localHealth?: number;
   /** With `announceUrl`: whether an announcement started this round (false: the schedule did). */
@@ -443,6 +450,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
       lastAnswerMs: msg.lastAnswerMs,
       members: msg.members,
       trigger: msg.trigger,
+      ...(msg.unjudged !== undefined ? { unjudged: msg.unjudged } : {}),
       ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}),
       ...(msg.floorMs !== undefined ? { floorMs: msg.floorMs } : {}),
       ...(msg.announced !== undefined ? { announced: msg.announced, hellos: msg.hellos ?? 0, byes: msg.byes ?? 0, farewells: msg.farewells ?? 0 } : {}),

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AnnounceGate, announceIntervalMs } from '../src/announcements.js';
-import { connectionHint, ConnectionWatch, type ConnectionCounts } from '../src/connection-hints.js';
+import { closedConnections, connectionHint, ConnectionWatch, DepartureBudget, type ConnectionCounts } from '../src/connection-hints.js';
+import { surveyorLogic } from '../src/actors/surveyor.js';
 
 const counts = (current: number, broken = 0, dropped = 0): ConnectionCounts => ({ current, broken, dropped });
 
@@ -63,4 +64,47 @@ test('an asked-for round also waits as long as the last round took to collect it
   gate.roundEnded(6000, true, 3); // 100 members: answers within 3 ms
   gate.ask();
   assert.equal(gate.dueAt(100), 6000 + announceIntervalMs(100), 'a quick round: the spacing decides');
+});
+
+test('closed connections: the BROKEN counter\'s rise, or the fall of CURRENT if larger; connections dropped while being set up do not count', () => {
+  const at = (current: number, broken: number, dropped = 0): ConnectionCounts => ({ current, broken, dropped });
+  assert.equal(closedConnections(at(5, 0), at(3, 2)), 2);
+  assert.equal(closedConnections(at(5, 0), at(2, 1)), 3, 'a pipe removed without counting as broken still closed');
+  assert.equal(closedConnections(at(5, 0, 0), at(5, 0, 4)), 0, 'dropped during set-up: no member answered through them');
+  assert.equal(closedConnections(at(5, 1), at(7, 1)), 0);
+  const watch = new ConnectionWatch();
+  watch.observe(at(5, 0), 5);
+  assert.equal(watch.closed, 0, 'the first reading is a baseline');
+  watch.observe(at(3, 2), 5);
+  assert.equal(watch.closed, 2);
+  watch.observe(at(3, 2), 3);
+  assert.equal(watch.closed, 0, 'per reading, not accumulated');
+});
+
+test('the departure budget: an extra round may drop as many silent members as connections closed, each counted for its ttl and spent by any drop', () => {
+  const budget = new DepartureBudget(3000);
+  assert.ok(budget.covers(0, 0), 'no silence needs no departure');
+  assert.ok(!budget.covers(1, 0), 'a silent member with no departure seen: not judged by an extra round');
+  budget.add(2, 100);
+  assert.ok(budget.covers(2, 200));
+  assert.ok(!budget.covers(3, 200), 'more silent than departures: the silence is not explained');
+  budget.spend(1);
+  assert.equal(budget.available(200), 1, 'a drop (of any kind) matches a departure');
+  budget.add(1, 2000);
+  assert.equal(budget.available(2000), 2);
+  assert.equal(budget.available(3101), 1, 'the departure seen at 100 ms expired after its ttl; the one at 2000 ms stays');
+  budget.spend(5);
+  assert.equal(budget.available(3101), 0, 'never below zero');
+});
+
+test('a round whose silence does not count (an extra round past its budget) drops nobody and adds no miss; a counting one drops as always', () => {
+  const limits = { missedRounds: 2, maxMembers: 100, maxNameBytes: 1024 };
+  let state = surveyorLogic.beginRound({ members: new Set(['a', 'b']), fresh: new Set(), tally: { incumbents: 0 }, misses: new Map([['b', 1]]), round: 7, graceUntil: 0 });
+  state = { ...state, fresh: new Set(['a']) };
+  const unjudged = surveyorLogic.endRound(state, limits, 10, false);
+  assert.equal(unjudged.changed, false);
+  assert.deepEqual([...unjudged.state.members].sort(), ['a', 'b']);
+  assert.equal(unjudged.state.misses.get('b'), 1, 'b keeps its one miss: this round added none');
+  const judged = surveyorLogic.endRound(state, limits, 10, true);
+  assert.deepEqual(judged.left, ['b'], 'b\'s second miss in a row drops it');
 });

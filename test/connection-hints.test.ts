@@ -91,6 +91,45 @@ test('hints on: a respondent that connects joins in a round the connection start
   }
 });
 
+test('a hint round drops no more silent members than connections closed: a stopped (SIGSTOP) member stays listed beside a killed one, and the killed one goes once its silence is explained', async () => {
+  const urls = await tcpPair();
+  // pollTime 60 s: after the first round, every round in the test is an extra one.
+  const server = await createServer({ ...urls, surveyTime: 1000, recvDeadline: 1000, pollTime: 60_000 });
+  const events = recordServerEvents(server);
+  const paused = respondent(urls.surveyUrl, 'nc-paused');
+  const dies = respondent(urls.surveyUrl, 'nc-dies');
+  let later: Nanocat | undefined;
+  try {
+    await eventually(() => ['nc-dies', 'nc-paused'].every((n) => server.members().includes(n)), DEADLINE, 'both listed');
+    const listedRounds = rounds(events).length;
+    // A stopped process keeps its connection open and answers nothing, like a member whose
+    // event loop is blocked; the killed one's connection closes.
+    process.kill(paused.pid, 'SIGSTOP');
+    await dies.kill();
+    await eventually(() => rounds(events).slice(listedRounds).some((r) => r.trigger === 'connection' && r.unjudged === 2), DEADLINE, 'a hint round that left two silences unjudged');
+    assert.deepEqual(server.members(), ['nc-dies', 'nc-paused'], 'one connection closed, two members silent: neither dropped by an extra round');
+    process.kill(paused.pid, 'SIGCONT');
+    // A newcomer's pipe asks for another round: nc-paused answers again, nc-dies is the one
+    // silence, and the closed connection accounts for it.
+    const left = nextChange(server, (c) => c.left.includes('nc-dies'), 'nc-dies published as gone');
+    later = respondent(urls.surveyUrl, 'nc-later');
+    const drop = await left;
+    assert.notEqual((await roundOf(events, drop.round)).trigger, 'schedule', 'dropped by an extra round');
+    await eventually(() => server.members().includes('nc-later'), DEADLINE, 'nc-later listed');
+    assert.ok(!changes(events).some((c) => c.left.includes('nc-paused')), 'the stopped member never left');
+  } finally {
+    try {
+      process.kill(paused.pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+    await later?.kill();
+    await dies.kill();
+    await paused.kill();
+    await server.close();
+  }
+});
+
 test('hints off: the same SIGKILL is noticed only by the next scheduled round (no extra round runs)', async () => {
   const urls = await tcpPair();
   const server = await createServer({ ...urls, surveyTime: 1000, recvDeadline: 1000, pollTime: 3000, connectionHints: false });

@@ -210,6 +210,8 @@ export interface RoundMessage {
   members: number;
   /** Why the round ran. */
   trigger: RoundTrigger;
+  /** Extra rounds only: silent members whose silence the round did not judge (more than departures account for: DepartureBudget). */
+  unjudged?: number;
   /** Adaptive detection only: the local health multiplier (0..8) after the round; deadlines are stretched × (1 + it). */
   localHealth?: number;
   /** With an announce socket only: whether an announcement started this round (false: the schedule did). */

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { compileAccept, keyringOf, openAnswer, secretSurveyFields, unparsedAnswer, verifyAnswerParts, type Field } from '../admission.js';
 import { AnnounceGate } from '../announcements.js';
 import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
-import { CONNECTION_HINT_POLL_MS, ConnectionWatch } from '../connection-hints.js';
+import { CONNECTION_HINT_POLL_MS, ConnectionWatch, DepartureBudget } from '../connection-hints.js';
 import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
 import { surveyNonce, type KeyMaterial } from '../keyring.js';
 import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
@@ -133,10 +133,12 @@ export const surveyorLogic = {
   /**
    * Ends the round. Members that answered stay or join; a listed member that did not
    * answer is dropped once it has missed `missedRounds` rounds in a row (not counted
-   * during the restart grace). The set changes only if someone joined or was dropped.
+   * during the restart grace, nor when `silenceCounts` is false: an extra round whose
+   * silences departures do not account for, see DepartureBudget). The set changes only if
+   * someone joined or was dropped.
    */
-  endRound(state: SurveyorState, limits: SurveyorLimits, now: number): RoundOutcome {
-    const counting = now >= state.graceUntil;
+  endRound(state: SurveyorState, limits: SurveyorLimits, now: number, silenceCounts = true): RoundOutcome {
+    const counting = silenceCounts && now >= state.graceUntil;
     const next = new Set(state.fresh);
     const misses = new Map<string, number>();
     for (const m of state.members) {
@@ -440,6 +442,15 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     let planned = 0; // plan[planned] is the next deadline to watch
     /** Members dropped this round at their own deadline (an answer from one afterwards is a false accusation). */
     const accused = new Set<string>();
+    /**
+     * Departures seen (connections closed) that no drop has matched yet: an extra round drops
+     * silent members only as many as these account for (src/connection-hints.ts).
+     */
+    const departures = new DepartureBudget(args.pollTime + args.surveyTime);
+    /** Whether the round under way is an extra one (asked for by an announcement or a connection hint). */
+    let extraRound = false;
+    /** Silent members an extra round left unjudged (more than departures account for), for its round message. */
+    let unjudged = 0;
     let sentAt = 0;
     /** Members that said bye, with their short deadlines this round (AnswerDeadlines.farewell); few, unsorted. */
     let farewells: PlannedDeadline[] = [];
@@ -472,6 +483,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       if (expired.left.length === 0) return;
       state = expired.state;
       for (const n of expired.left) accused.add(n);
+      departures.spend(expired.left.length);
       ctx.count('earlyLeaves', expired.left.length);
       ctx.count('farewells', expired.left.length);
       farewellDrops += expired.left.length;
@@ -505,10 +517,17 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         planned = plan.length;
         return;
       }
+      if (extraRound && !departures.covers(silent, now)) {
+        // An extra round, and more members silent than departures account for: their silence
+        // is judged at the round's end (again against the departures seen by then).
+        planned = plan.length;
+        return;
+      }
       planned = accusable;
       const expired = surveyorLogic.expire(state, due, limits, now);
       if (expired.left.length === 0) return;
       state = expired.state;
+      departures.spend(expired.left.length);
       for (const n of expired.left) accused.add(n);
       ctx.count('earlyLeaves', expired.left.length);
       publishChange([], expired.left, true);
@@ -587,7 +606,9 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const readHints = (now: number) => {
       nextHintRead = now + CONNECTION_HINT_POLL_MS;
       const counts = { current: socket.statistic('current'), broken: socket.statistic('broken'), dropped: socket.statistic('dropped') };
-      if (!connections!.observe(counts, state.members.size)) return;
+      const hint = connections!.observe(counts, state.members.size);
+      departures.add(connections!.closed, now);
+      if (!hint) return;
       gate!.ask();
       askedBy ??= 'connection';
     };
@@ -641,6 +662,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       const extra = gate !== undefined && performance.now() < nextStart;
       const trigger: RoundTrigger = extra ? (askedBy ?? 'announcement') : 'schedule';
       const announced = trigger === 'announcement';
+      extraRound = extra;
       askedBy = undefined;
       if (gate) {
         farewells = [];
@@ -748,7 +770,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       // Joins still held back by the eager interval are simply part of the round's result.
       pendingJoins = [];
       awaiting.clear();
-      const outcome = surveyorLogic.endRound(state, limits, performance.now());
+      const endedAt = performance.now();
+      // An extra round judges silence only as far as departures account for it (DepartureBudget).
+      const silent = extra ? [...state.members].filter((m) => !state.fresh.has(m)).length : 0;
+      const silenceCounts = !extra || departures.covers(silent, endedAt);
+      if (!silenceCounts) unjudged = silent;
+      const outcome = surveyorLogic.endRound(state, limits, endedAt, silenceCounts);
+      departures.spend(outcome.left.length);
       state = outcome.state;
       farewells = [];
       for (const name of farewellTokens.keys()) if (!state.members.has(name)) farewellTokens.delete(name);
@@ -779,8 +807,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         members: state.members.size,
         ...(deadlines ? { localHealth: deadlines.localHealth, floorMs: Math.round(deadlines.floorMs) } : {}),
         trigger,
+        ...(extra ? { unjudged } : {}),
         ...(announce ? { announced, hellos, byes, farewells: farewellDrops } : {}),
       });
+      unjudged = 0;
       hellos = 0;
       byes = 0;
       farewellDrops = 0;
