@@ -39,10 +39,12 @@ export interface ActorRunOptions {
   /** Respondents and subscribers wait on readiness instead of receiving in slices (SupervisorOptions.waitOnReadiness). Default true. */
   waitOnReadiness?: boolean;
   /**
-   * Share a worker thread with other actors that do not block theirs (SupervisorOptions.sharedThreads).
-   * Default false: a thread of its own (kept in the pool for reuse after it exits).
+   * Which actors share a worker thread with other actors that do not block theirs
+   * (SupervisorOptions.sharedThreads; `true` is 'all', `false` is 'none'). Default 'none'
+   * here: a thread of its own (kept in the pool for reuse after it exits); supervisors
+   * pass their own default, 'clients'.
    */
-  sharedThreads?: boolean;
+  sharedThreads?: ThreadSharing | boolean;
   /** A pipe end to hand the actor at start (its sibling's other end). */
   pipe?: MessagePort;
   /** The pool whose thread hosts it; default the process-wide pool. */
@@ -67,6 +69,32 @@ export function blocksItsThread(args: ActorArgs, waitOnReadiness: boolean): bool
   if (args.kind === 'surveyor') return true;
   if (args.kind === 'publisher') return false;
   return !waitOnReadiness;
+}
+
+/**
+ * Which actors share threads (README "How actors map to threads"): 'clients' — the
+ * client side (respondents, subscribers), many to a process and all alike; 'all' — the
+ * publisher too; 'none' — every actor on a thread of its own. An actor that blocks its
+ * thread never shares one, whatever the setting.
+ */
+export type ThreadSharing = 'none' | 'clients' | 'all';
+
+export const THREAD_SHARING: readonly ThreadSharing[] = ['none', 'clients', 'all'];
+
+/** The sharedThreads option as one of THREAD_SHARING: `true` is 'all' (its meaning before 'clients' existed), `false` 'none'. */
+export function threadSharing(option: ThreadSharing | boolean): ThreadSharing {
+  return option === true ? 'all' : option === false ? 'none' : option;
+}
+
+/**
+ * Whether this actor is co-hosted (shares its worker thread) under `sharing`. The
+ * server-side actors keep a thread each under 'clients': there are one or two per process,
+ * the surveyor is heavy at 10,000 members, and a hung publisher must not stall the
+ * respondents of the clients in its process (the server would drop them).
+ */
+export function sharesThread(args: ActorArgs, sharing: ThreadSharing, waitOnReadiness: boolean): boolean {
+  if (sharing === 'none' || blocksItsThread(args, waitOnReadiness)) return false;
+  return sharing === 'all' || args.kind === 'respondent' || args.kind === 'subscriber';
 }
 
 type MessageHandler = Parameters<Endpoint['addEventListener']>[1];
@@ -218,7 +246,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       if (!this.exit) this.finish({ reason: this.killReason ?? 'crashed', error: new ActorExitedError(name, 'its worker thread ended') });
     });
     this.inline = options.inline ?? false;
-    this.cohosted = !this.inline && (options.sharedThreads ?? false) && !blocksItsThread(args, task.waitOnReadiness);
+    this.cohosted = !this.inline && sharesThread(args, threadSharing(options.sharedThreads ?? 'none'), task.waitOnReadiness);
     this.pool = this.inline ? undefined : (options.pool ?? sharedActorPool());
     // An actor alone on its thread is an abortable task: aborting it terminates the thread
     // (piscina). A co-hosted one carries no signal (piscina would not share its thread);

@@ -106,12 +106,13 @@ test('threads are reused across client create/close cycles: none is started afte
   }
 });
 
-test('by default (a thread per actor) threads are reused too: client create/close cycles start no thread after the first', async () => {
+test('with sharedThreads: \'none\' (a thread per actor) threads are reused too: client create/close cycles start no thread after the first', async () => {
   const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...STEADY });
+  const own = { sharedThreads: 'none' } as const;
+  const server = await createServer({ ...urls, ...STEADY, supervision: own });
   try {
     const cycle = async (i: number) => {
-      const client = await createClient({ ...urls, service: `own-${i}`, pubsubUrl: urls.pubsubUrl });
+      const client = await createClient({ ...urls, service: `own-${i}`, pubsubUrl: urls.pubsubUrl, supervision: own });
       const threads = [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
       assert.notEqual(threads[0], threads[1], 'each actor on a thread of its own');
       assert.ok(!threads.includes(server.supervisor.actor('publisher')!.threadId), 'not on the publisher\'s thread');
@@ -123,6 +124,32 @@ test('by default (a thread per actor) threads are reused too: client create/clos
     for (let i = 1; i <= 10; i++) await cycle(i);
     assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
   } finally {
+    await server.close();
+  }
+});
+
+test('by default (\'clients\') the clients\' actors share a thread, the publisher and the surveyor have one each; cycles start no thread after the first', async () => {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...STEADY });
+  const resident = await createClient({ ...urls, service: 'resident' });
+  try {
+    const serverThreads = [server.supervisor.actor('publisher')!.threadId, server.supervisor.actor('surveyor')!.threadId];
+    assert.notEqual(serverThreads[0], serverThreads[1], 'publisher and surveyor on threads of their own');
+    const clientThread = resident.supervisor.actor('respondent')!.threadId;
+    assert.equal(resident.supervisor.actor('subscriber')!.threadId, clientThread, 'a client\'s respondent and subscriber share a thread');
+    assert.ok(!serverThreads.includes(clientThread), 'not a server actor\'s thread');
+    const cycle = async (i: number) => {
+      const client = await createClient({ ...urls, service: `shared-${i}` });
+      const threads = [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+      await client.close();
+      return threads;
+    };
+    assert.deepEqual(await cycle(0), [clientThread, clientThread], 'another client joins the same thread');
+    const started = actorThreadsStarted();
+    for (let i = 1; i <= 10; i++) assert.deepEqual(await cycle(i), [clientThread, clientThread], `cycle ${i}`);
+    assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+  } finally {
+    await resident.close();
     await server.close();
   }
 });
@@ -189,25 +216,35 @@ function restarted(sup: Supervisor, id: string): Promise<ActorStartEvent> {
   }));
 }
 
-for (const fault of ['throw', 'exit', 'hang', 'kill'] as const) {
-  test(`${fault} on a shared thread ends every actor on it; each is restarted by its own supervisor and discovery recovers`, async () => {
+/**
+ * 'all' (sharedThreads: true): the publisher shares the clients' thread and ends with it.
+ * 'clients' (the default): only the clients' actors share it; the server's keep their own.
+ */
+const sharingCases = [
+  ...(['throw', 'exit', 'hang', 'kill'] as const).map((fault) => ({ sharing: 'all' as const, fault, options: supervision })),
+  ...(['exit', 'hang'] as const).map((fault) => ({ sharing: 'clients' as const, fault, options: { livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 } })),
+];
+
+for (const { sharing, fault, options } of sharingCases) {
+  test(`${fault} on a shared thread (${sharing}) ends every actor on it; each is restarted by its own supervisor and discovery recovers`, async () => {
     const urls = await tcpPair();
-    const server = await createServer({ ...urls, ...STEADY, supervision });
+    const server = await createServer({ ...urls, ...STEADY, supervision: options });
     const clients: Client[] = [];
     try {
-      for (const service of ['one', 'two']) clients.push(await createClient({ ...urls, service, supervision }));
+      for (const service of ['one', 'two']) clients.push(await createClient({ ...urls, service, supervision: options }));
       const [one, two] = clients as [Client, Client];
       const hosted = [
         [one.supervisor, 'respondent'],
         [one.supervisor, 'subscriber'],
         [two.supervisor, 'respondent'],
         [two.supervisor, 'subscriber'],
-        [server.supervisor, 'publisher'],
+        ...(sharing === 'all' ? [[server.supervisor, 'publisher'] as const] : []),
       ] as const;
       const thread = one.supervisor.actor('respondent')!.threadId;
       for (const [sup, id] of hosted) assert.equal(sup.actor(id)!.threadId, thread, `${sup.name}/${id} shares the thread`);
-      const surveyorThread = server.supervisor.actor('surveyor')!.threadId;
-      assert.notEqual(surveyorThread, thread, 'the surveyor has a thread of its own');
+      const own = sharing === 'all' ? (['surveyor'] as const) : (['surveyor', 'publisher'] as const);
+      const ownThreads = own.map((id) => server.supervisor.actor(id)!.threadId);
+      for (const [i, id] of own.entries()) assert.notEqual(ownThreads[i], thread, `the ${id} has a thread of its own`);
       const peers = two.peers()[Symbol.asyncIterator]();
       await until(peers, (l) => l.length === 2, 20_000, 'both clients listed');
 
@@ -222,16 +259,18 @@ for (const fault of ['throw', 'exit', 'hang', 'kill'] as const) {
       const expected = fault === 'hang' ? ['hung', 'crashed'] : fault === 'kill' ? ['killed', 'crashed'] : ['crashed'];
       assert.equal(exits.size, hosted.length, JSON.stringify([...exits]));
       for (const [name, reason] of exits) assert.ok(expected.includes(reason), `${name} ended ${reason}, expected one of ${expected}`);
-      // The surveyor, on its own thread, was not touched.
-      assert.equal(server.supervisor.actor('surveyor')!.threadId, surveyorThread);
-      assert.equal(server.health().find((h) => h.id === 'surveyor')?.restarts, 0);
+      // The server's actors on their own threads were not touched.
+      for (const [i, id] of own.entries()) {
+        assert.equal(server.supervisor.actor(id)!.threadId, ownThreads[i], `the ${id} runs on where it ran`);
+        assert.equal(server.health().find((h) => h.id === id)?.restarts, 0, `the ${id} was not restarted`);
+      }
       for (const [sup, id] of hosted) assert.notEqual(sup.actor(id)!.threadId, thread, `${sup.name}/${id} runs on a live thread`);
       // Restarted together, they join one thread again rather than each starting one.
       assert.equal(new Set(hosted.map(([sup, id]) => sup.actor(id)!.threadId)).size, 1, 'the restarted actors share a thread');
       // And discovery works again, through every restarted actor: a newcomer is surveyed,
       // published by the restarted publisher and received by the restarted subscriber,
       // beside the two clients whose restarted respondents still answer.
-      clients.push(await createClient({ surveyUrl: urls.surveyUrl, service: 'three', supervision }));
+      clients.push(await createClient({ surveyUrl: urls.surveyUrl, service: 'three', supervision: options }));
       await until(peers, (l) => sameMembers(l, ['one', 'two', 'three']), 20_000, 'the newcomer listed beside both clients after the restarts');
       // Each restarted once: none was placed on the dying thread (it would have died again).
       for (const [sup, id] of hosted) assert.equal(sup.health().find((h) => h.id === id)?.restarts, 1, `${sup.name}/${id} restarts`);
@@ -242,3 +281,41 @@ for (const fault of ['throw', 'exit', 'hang', 'kill'] as const) {
   });
 }
 
+
+test('by default a hung publisher stalls no client: the clients\' actors run on, untouched, and the server drops none of them', async () => {
+  const urls = await tcpPair();
+  const options = { livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 };
+  const server = await createServer({ ...urls, ...STEADY, supervision: options });
+  const clients: Client[] = [];
+  try {
+    for (const service of ['one', 'two']) clients.push(await createClient({ ...urls, service, supervision: options }));
+    const peers = clients[1]!.peers()[Symbol.asyncIterator]();
+    await until(peers, (l) => sameMembers(l, ['one', 'two']), 20_000, 'both clients listed');
+    const clientActors = clients.flatMap((c) => (['respondent', 'subscriber'] as const).map((id) => [c.supervisor, id] as const));
+    const before = clientActors.map(([sup, id]) => sup.actor(id)!.threadId);
+    const left: string[] = [];
+    server.on('change', (c) => left.push(...c.left));
+    const exits: string[] = [];
+    for (const c of clients) c.on('actor:exit', (e) => exits.push(`${e.supervisor}/${e.id}:${e.reason}`));
+    const publisherRestarted = restarted(server.supervisor, 'publisher');
+    await server.supervisor.injectFault('publisher', 'hang');
+    await publisherRestarted;
+    assert.equal(server.health().find((h) => h.id === 'publisher')?.lastExit?.reason, 'hung');
+    // Two full survey rounds after the restart: the respondents answered every one of them.
+    const roundsAfter = server.stats().rounds + 2;
+    await within(20_000, 'two rounds after the restart', new Promise<void>((resolve) => {
+      const on = () => server.stats().rounds >= roundsAfter && (server.off('round', on), resolve());
+      server.on('round', on);
+    }));
+    assert.deepEqual(exits, [], 'no client actor ended');
+    assert.deepEqual(clientActors.map(([sup, id]) => sup.actor(id)!.threadId), before, 'each client actor on the thread it had');
+    assert.deepEqual(left, [], 'no client dropped');
+    assert.ok(sameMembers(server.members(), ['one', 'two']), JSON.stringify(server.members()));
+    // The restarted publisher's lists still reach the clients' (untouched) subscribers.
+    clients.push(await createClient({ surveyUrl: urls.surveyUrl, service: 'three', supervision: options }));
+    await until(peers, (l) => sameMembers(l, ['one', 'two', 'three']), 20_000, 'a newcomer listed through the restarted publisher');
+  } finally {
+    for (const c of clients) await c.close();
+    await server.close();
+  }
+});

@@ -15,7 +15,7 @@
  *   await probe.stop();
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { ActorRun, type ActorExit } from '../actor-run.js';
+import { ActorRun, type ActorExit, type ThreadSharing } from '../actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorReport, Fault, PipeMessage } from '../actors/messages.js';
 
 export { PeerSocket } from './peer-socket.js';
@@ -38,8 +38,8 @@ export interface StartActorOptions {
   sliceMs?: number;
   /** A respondent or subscriber waits on its socket's readiness instead of receiving in slices of sliceMs. Default true. */
   waitOnReadiness?: boolean;
-  /** Share a worker thread with other such actors (SupervisorOptions.sharedThreads). Default false. */
-  sharedThreads?: boolean;
+  /** Share a worker thread with other such actors (SupervisorOptions.sharedThreads: 'clients', 'all', true, ...). Default false: a thread of its own. */
+  sharedThreads?: ThreadSharing | boolean;
   /** Give the actor a sibling pipe (surveyor / publisher) whose other end is `probe.pipe`. Default: for those two kinds. */
   pipe?: boolean;
   /** Deadline for the actor to become ready. Default 10,000 ms. */
