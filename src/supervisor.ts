@@ -62,7 +62,7 @@ export interface SupervisorOptions extends RestartSettings {
    * Respondents and subscribers wait on their socket's readiness, watched on their own
    * thread's event loop (this package's addon, native/readiness.c), instead of receiving in
    * slices of sliceMs: an actor at rest never runs, and a blocked main thread delays
-   * nothing. `false` receives in slices (the thread wakes every sliceMs): a fallback that
+   * nothing (unless sharedThreads is 'main'). `false` receives in slices (the thread wakes every sliceMs): a fallback that
    * needs no watcher. Default true.
    */
   waitOnReadiness?: boolean;
@@ -71,7 +71,12 @@ export interface SupervisorOptions extends RestartSettings {
    * thread, with such actors of every tree in the process:
    * - 'clients' (default): respondents and subscribers waiting on readiness; ten clients
    *   then use one thread instead of twenty. The surveyor and publisher keep a thread each.
-   * - 'all' (or `true`): the publisher too.
+   * - 'main': respondents and subscribers waiting on readiness run on the main thread's
+   *   event loop, no worker thread for them (one client ~11 MiB lighter): but a host that
+   *   blocks its main loop then delays their answers (a long block gets its clients
+   *   dropped), an uncaught exception in one of them is the host's, and only the 'reject'
+   *   fault can be injected into them.
+   * - 'all' (or `true`): the publisher shares worker threads too.
    * - 'none' (or `false`): a thread per actor, threads kept in the pool for reuse.
    * An actor that blocks its thread (the surveyor; any actor with waitOnReadiness: false)
    * never shares one. The price of sharing: a fault that kills or blocks a thread (an

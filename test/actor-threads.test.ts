@@ -154,6 +154,51 @@ test('by default (\'clients\') the clients\' actors share a thread, the publishe
   }
 });
 
+test('sharedThreads \'main\': a client\'s actors run on the main thread (no worker thread started), are listed, restart alone; receiving in slices they get worker threads', async () => {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...STEADY });
+  const clients: Client[] = [];
+  try {
+    const started = actorThreadsStarted();
+    const onMain = await createClient({ ...urls, service: 'on-main', supervision: { sharedThreads: 'main', minBackoffMs: 10 } });
+    clients.push(onMain);
+    for (const id of ['respondent', 'subscriber']) {
+      const run = onMain.supervisor.actor(id)!;
+      assert.equal(run.inline, true, `${id} runs on the main thread`);
+      assert.equal(run.threadId, undefined, `${id} is on no worker thread`);
+    }
+    assert.equal(onMain.supervisor.threadCount(), 0);
+    assert.equal(actorThreadsStarted(), started, 'no worker thread started for it');
+    const peers = onMain.peers()[Symbol.asyncIterator]();
+    await until(peers, (l) => l.includes('on-main'), 20_000, 'listed, and the list received on the main thread');
+    // A throw in one actor's loop restarts that actor only; faults that would kill or
+    // block a thread are refused: the thread is the host's.
+    await assert.rejects(onMain.supervisor.injectFault('respondent', 'throw'), { code: 'ERR_INVALID_OPTION' });
+    const again = restarted(onMain.supervisor, 'respondent');
+    await onMain.supervisor.injectFault('respondent', 'reject');
+    await again;
+    assert.equal(onMain.supervisor.actor('respondent')!.inline, true, 'restarted on the main thread');
+    assert.equal(onMain.health().find((h) => h.id === 'subscriber')?.restarts, 0, 'its neighbour untouched');
+    // Still listed more than missedRounds (3) rounds after the restart: the restarted respondent answers.
+    const roundsAfter = server.stats().rounds + STEADY.missedRounds + 2;
+    await within(20_000, 'rounds after the restart', new Promise<void>((resolve) => {
+      const on = () => server.stats().rounds >= roundsAfter && (server.off('round', on), resolve());
+      server.on('round', on);
+    }));
+    assert.ok(server.members().includes('on-main'), JSON.stringify(server.members()));
+    // Receiving in slices blocks a thread: such actors never run on the main thread.
+    const sliced = await createClient({ ...urls, service: 'sliced', supervision: { sharedThreads: 'main', waitOnReadiness: false } });
+    clients.push(sliced);
+    assert.equal(sliced.supervisor.actor('respondent')!.inline, false);
+    assert.equal(sliced.supervisor.threadCount(), 2, 'a worker thread each');
+    await onMain.close();
+    assert.ok(onMain.health().every((h) => h.state === 'stopped' && h.sockets.length === 0), JSON.stringify(onMain.health()));
+  } finally {
+    for (const c of clients) await c.close();
+    await server.close();
+  }
+});
+
 test('clients created all at once pack onto one thread: a burst of starts does not start a thread per actor', async () => {
   // A pool with no thread yet, and no server in this process (a client connects to an
   // absent one all the same): every one of the 20 actors starts before any thread is up.

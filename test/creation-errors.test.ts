@@ -60,7 +60,7 @@ test('bad options are clear errors', async () => {
   await assert.rejects(createServer({ ...urls, supervision: { strategy: 'one_for_none' as never } }), { message: /strategy/ });
   await assert.rejects(createClient({ surveyUrl: urls.surveyUrl, service: 'a', supervision: { sharedThreads: 'clients-only' as never } }), {
     code: 'ERR_INVALID_OPTION',
-    message: /sharedThreads must be one of 'none', 'clients', 'all', true \(= 'all'\) or false \(= 'none'\), got "clients-only"/,
+    message: /sharedThreads must be one of 'none', 'clients', 'main', 'all', true \(= 'all'\) or false \(= 'none'\), got "clients-only"/,
   });
   // None of it bound anything.
   await assertPortFree(urls.surveyUrl);
