@@ -9,7 +9,8 @@
  * - this library: a server process, and for each count C one process holding C clients
  *   (createClient with a subscription: a respondent and a subscriber actor each) with the
  *   defaults (sharedThreads 'clients': the clients' actors share threads); the same again
- *   with `supervision: { sharedThreads: 'all' }` (the publisher too), with
+ *   with `supervision: { sharedThreads: 'main' }` (the clients' actors on the main
+ *   thread), with `{ sharedThreads: 'all' }` (the publisher shares too), with
  *   `{ sharedThreads: 'none' }` (a thread per actor) and with
  *   `{ waitOnReadiness: false }` (receiving in slices, the fallback);
  * - with --before, the same (its defaults) for another build (e.g. the base commit's),
@@ -112,6 +113,7 @@ try {
     group('bare Node process', 0, 1, { kind: 'bare' }),
     group('bare Node process, warmed (a hot loop ran once)', 0, 1, { kind: 'warm' }),
     libraryGroups('this library', thisLib),
+    libraryGroups("this library, sharedThreads: 'main'", thisLib, { sharedThreads: 'main' }),
     libraryGroups("this library, sharedThreads: 'all'", thisLib, { sharedThreads: 'all' }),
     libraryGroups("this library, sharedThreads: 'none'", thisLib, { sharedThreads: 'none' }),
     libraryGroups('this library, in slices (waitOnReadiness: false)', thisLib, { waitOnReadiness: false }),
