@@ -72,7 +72,7 @@ export interface SupervisorOptions extends RestartSettings {
    * - 'clients' (default): respondents and subscribers waiting on readiness; ten clients
    *   then use one thread instead of twenty. The surveyor and publisher keep a thread each.
    * - 'main': respondents and subscribers waiting on readiness run on the main thread's
-   *   event loop, no worker thread for them (one client ~11 MiB lighter): but a host that
+   *   event loop, no worker thread for them (one client 8–11 MiB lighter): but a host that
    *   blocks its main loop then delays their answers (a long block gets its clients
    *   dropped), an uncaught exception in one of them is the host's, and only the 'reject'
    *   fault can be injected into them.

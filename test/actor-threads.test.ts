@@ -17,7 +17,7 @@ import { ACTORS_PER_THREAD, actorThreadCount, actorThreadsStarted, closeActorPoo
 import { PeerSocket, startActor } from '../src/testing/index.js';
 import type { ActorStartEvent } from '../src/supervisor.js';
 import { STEADY, freePort, tcpPair } from './helpers/endpoints.js';
-import { sameMembers, until, within } from './helpers/wait.js';
+import { eventually, sameMembers, until, within } from './helpers/wait.js';
 
 after(() => closeActorPool());
 
@@ -181,10 +181,7 @@ test('sharedThreads \'main\': a client\'s actors run on the main thread (no work
     assert.equal(onMain.health().find((h) => h.id === 'subscriber')?.restarts, 0, 'its neighbour untouched');
     // Still listed more than missedRounds (3) rounds after the restart: the restarted respondent answers.
     const roundsAfter = server.stats().rounds + STEADY.missedRounds + 2;
-    await within(20_000, 'rounds after the restart', new Promise<void>((resolve) => {
-      const on = () => server.stats().rounds >= roundsAfter && (server.off('round', on), resolve());
-      server.on('round', on);
-    }));
+    await eventually(() => server.stats().rounds >= roundsAfter, 20_000, 'rounds after the restart');
     assert.ok(server.members().includes('on-main'), JSON.stringify(server.members()));
     // Receiving in slices blocks a thread: such actors never run on the main thread.
     const sliced = await createClient({ ...urls, service: 'sliced', supervision: { sharedThreads: 'main', waitOnReadiness: false } });
@@ -348,10 +345,7 @@ test('by default a hung publisher stalls no client: the clients\' actors run on,
     assert.equal(server.health().find((h) => h.id === 'publisher')?.lastExit?.reason, 'hung');
     // Two full survey rounds after the restart: the respondents answered every one of them.
     const roundsAfter = server.stats().rounds + 2;
-    await within(20_000, 'two rounds after the restart', new Promise<void>((resolve) => {
-      const on = () => server.stats().rounds >= roundsAfter && (server.off('round', on), resolve());
-      server.on('round', on);
-    }));
+    await eventually(() => server.stats().rounds >= roundsAfter, 20_000, 'two rounds after the restart');
     assert.deepEqual(exits, [], 'no client actor ended');
     assert.deepEqual(clientActors.map(([sup, id]) => sup.actor(id)!.threadId), before, 'each client actor on the thread it had');
     assert.deepEqual(left, [], 'no client dropped');
