@@ -31,14 +31,15 @@ export interface StartActorOptions {
   /**
    * Run in the test's own thread instead of a worker. Only the 'reject' fault can then be
    * injected, and each blocking receive holds the thread for up to sliceMs: give a small
-   * sliceMs when a peer socket in the same thread must answer in time. Default false.
+   * sliceMs when a peer socket in the same thread must answer in time. Default false, but
+   * true for a respondent or subscriber waiting on readiness with sharedThreads 'main'.
    */
   inline?: boolean;
   /** Bound on one blocking receive inside the actor. Default 50 ms (2 ms inline). */
   sliceMs?: number;
   /** A respondent or subscriber waits on its socket's readiness instead of receiving in slices of sliceMs. Default true. */
   waitOnReadiness?: boolean;
-  /** Share a worker thread with other such actors (SupervisorOptions.sharedThreads: 'clients', 'all', true, ...). Default false: a thread of its own. */
+  /** Share a thread with other such actors (SupervisorOptions.sharedThreads: 'clients', 'main', 'all', true, ...). Default false: a worker thread of its own. */
   sharedThreads?: ThreadSharing | boolean;
   /** Give the actor a sibling pipe (surveyor / publisher) whose other end is `probe.pipe`. Default: for those two kinds. */
   pipe?: boolean;
@@ -172,7 +173,8 @@ export async function startActor<K extends ActorKind>(
     waitOnReadiness: options.waitOnReadiness ?? true,
     sharedThreads: options.sharedThreads ?? false,
     ...(channel ? { pipe: channel.port1 } : {}),
-    inline: options.inline ?? false,
+    // Unset: inline only when it shares the main thread (sharedThreads 'main').
+    ...(options.inline !== undefined ? { inline: options.inline } : {}),
   });
   const probe = new ActorProbe(kind, run, channel ? new PipeEnd(channel.port2) : undefined);
   const timeoutMs = options.readyTimeoutMs ?? 10_000;
