@@ -12,7 +12,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createClient, createServer, type Client, type Supervisor } from '../src/index.js';
+import { createClient, createServer, SUPERVISOR_DEFAULTS, type Client, type Supervisor, type ThreadSharing } from '../src/index.js';
+import { sharesThread, threadSharing } from '../src/actor-run.js';
+import type { ActorArgs } from '../src/actors/messages.js';
 import { ACTORS_PER_THREAD, actorThreadCount, actorThreadsStarted, closeActorPool, packActors } from '../src/pool.js';
 import { PeerSocket, startActor } from '../src/testing/index.js';
 import type { ActorStartEvent } from '../src/supervisor.js';
@@ -81,6 +83,20 @@ test('two respondents waiting on readiness share a thread and stop independently
     await Promise.all([a, b, alone].map((p) => p.stop(5000)));
     surveyor.close();
   }
+});
+
+test('pure: which actors share a thread under each sharedThreads value; true is \'all\', false \'none\'; an actor that blocks never shares', () => {
+  const kinds = ['surveyor', 'publisher', 'respondent', 'subscriber'] as const;
+  const sharing = (value: ThreadSharing | boolean, waitOnReadiness = true) =>
+    kinds.filter((kind) => sharesThread({ kind } as ActorArgs, threadSharing(value), waitOnReadiness));
+  assert.deepEqual(sharing('clients'), ['respondent', 'subscriber']);
+  assert.deepEqual(sharing('main'), ['respondent', 'subscriber']);
+  assert.deepEqual(sharing('all'), ['publisher', 'respondent', 'subscriber']);
+  assert.deepEqual(sharing(true), sharing('all'));
+  assert.deepEqual(sharing('none'), []);
+  assert.deepEqual(sharing(false), []);
+  assert.deepEqual(sharing('all', false), ['publisher'], 'receiving in slices, respondents and subscribers block their thread');
+  assert.equal(SUPERVISOR_DEFAULTS.sharedThreads, 'clients');
 });
 
 const supervision = { sharedThreads: true, livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 };
