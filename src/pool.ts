@@ -1,10 +1,11 @@
 /**
  * The process-wide pool of worker threads that host actors (README "How actors map to
  * threads"). Each actor is one long-running piscina task. An actor that never blocks its
- * thread (it waits on readiness, timers and ports) is *co-hosted*: up to ACTORS_PER_THREAD
- * of them share a thread, each with its own mailbox, control port and supervisor. An actor
- * that blocks (the surveyor within a round, any actor receiving in slices) runs *alone* on
- * a thread. Threads outlive the actors and supervisors that used them: an idle one is kept
+ * thread (it waits on readiness, timers and ports) may be *co-hosted* (which ones:
+ * SupervisorOptions.sharedThreads, by default the clients' respondents and subscribers):
+ * up to ACTORS_PER_THREAD of them share a thread, each with its own mailbox, control port
+ * and supervisor. Any other actor runs *alone* on a thread; one that blocks (the surveyor
+ * within a round, any actor receiving in slices) always does. Threads outlive the actors and supervisors that used them: an idle one is kept
  * for IDLE_THREAD_MS for the next actor, then ended. Creating and ending threads is what
  * ratchets glibc's mmap threshold (RSS creep in the soak), and a thread costs ~7 MiB.
  *
