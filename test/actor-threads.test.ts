@@ -101,22 +101,33 @@ test('pure: which actors share a thread under each sharedThreads value; true is 
 
 const supervision = { sharedThreads: true, livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 };
 
+/** The threads a client's respondent and subscriber run on. */
+const threadsOf = (client: Client) => [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+
+/** Runs cycles 1..n after a first one, each on `expected` threads if given: none of them may start a thread. */
+async function reusedOver(n: number, cycle: (i: number) => Promise<Array<number | undefined>>, expected?: Array<number | undefined>): Promise<void> {
+  const started = actorThreadsStarted();
+  for (let i = 1; i <= n; i++) {
+    const threads = await cycle(i);
+    if (expected) assert.deepEqual(threads, expected, `cycle ${i}`);
+  }
+  assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+}
+
 test('threads are reused across client create/close cycles: none is started after the first cycle', async () => {
   const urls = await tcpPair();
   const server = await createServer({ ...urls, ...STEADY, supervision });
   try {
     const cycle = async (i: number) => {
       const client = await createClient({ ...urls, service: `cycle-${i}`, supervision });
-      const threads = [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+      const threads = threadsOf(client);
       await client.close();
       assert.equal(client.supervisor.threadCount(), 0, 'a closed client runs on no thread');
       return threads;
     };
     const publisherThread = server.supervisor.actor('publisher')!.threadId;
     assert.deepEqual(await cycle(0), [publisherThread, publisherThread], 'the client\'s actors join the publisher\'s thread');
-    const started = actorThreadsStarted();
-    for (let i = 1; i <= 20; i++) assert.deepEqual(await cycle(i), [publisherThread, publisherThread], `cycle ${i}`);
-    assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+    await reusedOver(20, cycle, [publisherThread, publisherThread]);
   } finally {
     await server.close();
   }
@@ -129,16 +140,14 @@ test('with sharedThreads: \'none\' (a thread per actor) threads are reused too: 
   try {
     const cycle = async (i: number) => {
       const client = await createClient({ ...urls, service: `own-${i}`, pubsubUrl: urls.pubsubUrl, supervision: own });
-      const threads = [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+      const threads = threadsOf(client);
       assert.notEqual(threads[0], threads[1], 'each actor on a thread of its own');
       assert.ok(!threads.includes(server.supervisor.actor('publisher')!.threadId), 'not on the publisher\'s thread');
       await client.close();
       return threads;
     };
     await cycle(0);
-    const started = actorThreadsStarted();
-    for (let i = 1; i <= 10; i++) await cycle(i);
-    assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+    await reusedOver(10, cycle);
   } finally {
     await server.close();
   }
@@ -151,19 +160,17 @@ test('by default (\'clients\') the clients\' actors share a thread, the publishe
   try {
     const serverThreads = [server.supervisor.actor('publisher')!.threadId, server.supervisor.actor('surveyor')!.threadId];
     assert.notEqual(serverThreads[0], serverThreads[1], 'publisher and surveyor on threads of their own');
-    const clientThread = resident.supervisor.actor('respondent')!.threadId;
-    assert.equal(resident.supervisor.actor('subscriber')!.threadId, clientThread, 'a client\'s respondent and subscriber share a thread');
+    const [clientThread, subscriberThread] = threadsOf(resident);
+    assert.equal(subscriberThread, clientThread, 'a client\'s respondent and subscriber share a thread');
     assert.ok(!serverThreads.includes(clientThread), 'not a server actor\'s thread');
     const cycle = async (i: number) => {
       const client = await createClient({ ...urls, service: `shared-${i}` });
-      const threads = [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+      const threads = threadsOf(client);
       await client.close();
       return threads;
     };
     assert.deepEqual(await cycle(0), [clientThread, clientThread], 'another client joins the same thread');
-    const started = actorThreadsStarted();
-    for (let i = 1; i <= 10; i++) assert.deepEqual(await cycle(i), [clientThread, clientThread], `cycle ${i}`);
-    assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+    await reusedOver(10, cycle, [clientThread, clientThread]);
   } finally {
     await resident.close();
     await server.close();
