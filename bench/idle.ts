@@ -4,11 +4,15 @@
  *
  * Every group runs in its own processes, started together and measured over the same
  * window, so the machine's load (shared, noisy) weighs on all of them alike:
- * - a bare Node process (the baseline);
+ * - a bare Node process (the baseline), and one that ran a hot loop first ('warmed': V8's
+ *   optimizing compiler's code paged in, as in any process that has run for a while);
  * - this library: a server process, and for each count C one process holding C clients
- *   (createClient with a subscription: a respondent and a subscriber actor each); the same
- *   again with `supervision: { sharedThreads: true }` (actors sharing threads) and with
- *   `supervision: { waitOnReadiness: false }` (receiving in slices, the fallback);
+ *   (createClient with a subscription: a respondent and a subscriber actor each) with the
+ *   defaults (sharedThreads 'clients': the clients' actors share threads); the same again
+ *   with `supervision: { sharedThreads: 'main' }` (the clients' actors on the main
+ *   thread), with `{ sharedThreads: 'all' }` (the publisher shares too), with
+ *   `{ sharedThreads: 'none' }` (a thread per actor) and with
+ *   `{ waitOnReadiness: false }` (receiving in slices, the fallback);
  * - with --before, the same (its defaults) for another build (e.g. the base commit's),
  *   with its own server;
  * - node-discover, loopback only (address and broadcast 127.255.255.255): ten processes
@@ -72,9 +76,9 @@ async function group(name: string, members: number, processes: number, start: Re
   return g;
 }
 
-async function libraryGroups(label: string, lib: string, supervision?: Record<string, boolean>): Promise<void> {
+async function libraryGroups(label: string, lib: string, supervision?: Record<string, boolean | string>): Promise<void> {
   const urls = await tcpPair();
-  await group(`${label}: server`, 0, 1, { kind: 'server', lib, ...urls });
+  await group(`${label}: server`, 0, 1, { kind: 'server', lib, ...urls, supervision });
   await Promise.all(
     counts.map((c) => group(`${label}: ${c} client${c > 1 ? 's' : ''} in one process`, c, 1, { kind: 'library', lib, ...urls, supervision })),
   );
@@ -107,8 +111,11 @@ try {
   console.log(`bench:idle: starting (${counts.join(' / ')} members per process; window ${windowMs / 1000} s after ${settleMs / 1000} s at rest)`);
   await Promise.all([
     group('bare Node process', 0, 1, { kind: 'bare' }),
+    group('bare Node process, warmed (a hot loop ran once)', 0, 1, { kind: 'warm' }),
     libraryGroups('this library', thisLib),
-    libraryGroups('this library, sharedThreads', thisLib, { sharedThreads: true }),
+    libraryGroups("this library, sharedThreads: 'main'", thisLib, { sharedThreads: 'main' }),
+    libraryGroups("this library, sharedThreads: 'all'", thisLib, { sharedThreads: 'all' }),
+    libraryGroups("this library, sharedThreads: 'none'", thisLib, { sharedThreads: 'none' }),
     libraryGroups('this library, in slices (waitOnReadiness: false)', thisLib, { waitOnReadiness: false }),
     ...(beforeLib ? [libraryGroups('before', beforeLib)] : []),
     discoverGroups(),
@@ -149,7 +156,8 @@ try {
     }),
   );
   const results = rows.map((r, i) => ({ ...r, closeMs: closing[i] ?? null }));
-  const bare = results[0]!;
+  // Groups are listed as they came up, not as started: find the baseline by name.
+  const bare = results.find((r) => r.group === 'bare Node process')!;
   const md = [
     `Idle for ${Math.round(elapsed / 1000)} s after ${settleMs / 1000} s at rest; per process (mean over the group's processes). Machine: ${machine().nproc} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
     '',

@@ -39,18 +39,22 @@ export interface ActorRunOptions {
   /** Respondents and subscribers wait on readiness instead of receiving in slices (SupervisorOptions.waitOnReadiness). Default true. */
   waitOnReadiness?: boolean;
   /**
-   * Share a worker thread with other actors that do not block theirs (SupervisorOptions.sharedThreads).
-   * Default false: a thread of its own (kept in the pool for reuse after it exits).
+   * Which actors share a worker thread with other actors that do not block theirs
+   * (SupervisorOptions.sharedThreads; `true` is 'all', `false` is 'none'). Default 'none'
+   * here: a thread of its own (kept in the pool for reuse after it exits); supervisors
+   * pass their own default, 'clients'.
    */
-  sharedThreads?: boolean;
+  sharedThreads?: ThreadSharing | boolean;
   /** A pipe end to hand the actor at start (its sibling's other end). */
   pipe?: MessagePort;
   /** The pool whose thread hosts it; default the process-wide pool. */
   pool?: ActorPool;
   /**
-   * Run the actor in this very thread instead of a worker (the test kit's inline mode):
-   * its blocking receives then hold this thread for up to sliceMs at a time, and only the
+   * Run the actor in this very thread instead of a worker (the test kit's inline mode;
+   * sharedThreads 'main' for respondents and subscribers waiting on readiness): its
+   * blocking receives then hold this thread for up to sliceMs at a time, and only the
    * 'reject' fault can be injected (the others would kill or hang this thread).
+   * Default: true for an actor that shares the main thread ('main'), else false.
    */
   inline?: boolean;
 }
@@ -67,6 +71,35 @@ export function blocksItsThread(args: ActorArgs, waitOnReadiness: boolean): bool
   if (args.kind === 'surveyor') return true;
   if (args.kind === 'publisher') return false;
   return !waitOnReadiness;
+}
+
+/**
+ * Which actors share threads (README "How actors map to threads"): 'clients' — the
+ * client side (respondents, subscribers), many to a process and all alike, share worker
+ * threads; 'main' — they run on the main thread's event loop instead, with no worker
+ * thread at all; 'all' — the publisher shares worker threads too; 'none' — every actor on
+ * a worker thread of its own. An actor that blocks its thread never shares one, whatever
+ * the setting.
+ */
+export type ThreadSharing = 'none' | 'clients' | 'main' | 'all';
+
+export const THREAD_SHARING: readonly ThreadSharing[] = ['none', 'clients', 'main', 'all'];
+
+/** The sharedThreads option as one of THREAD_SHARING: `true` is 'all' (its meaning before 'clients' existed), `false` 'none'. */
+export function threadSharing(option: ThreadSharing | boolean): ThreadSharing {
+  return option === true ? 'all' : option === false ? 'none' : option;
+}
+
+/**
+ * Whether this actor is co-hosted (shares its worker thread) under `sharing`. The
+ * server-side actors keep a thread each under 'clients': there are one or two per process,
+ * the surveyor is heavy at 10,000 members, and a hung publisher must not stall the
+ * respondents of the clients in its process (the server would drop them).
+ */
+export function sharesThread(args: ActorArgs, sharing: ThreadSharing, waitOnReadiness: boolean): boolean {
+  if (sharing === 'none' || blocksItsThread(args, waitOnReadiness)) return false;
+  // 'main' shares one thread too: the main thread, among the clients' actors and the host's own code.
+  return sharing === 'all' || args.kind === 'respondent' || args.kind === 'subscriber';
 }
 
 type MessageHandler = Parameters<Endpoint['addEventListener']>[1];
@@ -217,8 +250,10 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       if (!this.exit && this.thread !== undefined) threadEnding(this.thread);
       if (!this.exit) this.finish({ reason: this.killReason ?? 'crashed', error: new ActorExitedError(name, 'its worker thread ended') });
     });
-    this.inline = options.inline ?? false;
-    this.cohosted = !this.inline && (options.sharedThreads ?? false) && !blocksItsThread(args, task.waitOnReadiness);
+    const sharing = threadSharing(options.sharedThreads ?? 'none');
+    const shares = sharesThread(args, sharing, task.waitOnReadiness);
+    this.inline = options.inline ?? (sharing === 'main' && shares);
+    this.cohosted = !this.inline && shares;
     this.pool = this.inline ? undefined : (options.pool ?? sharedActorPool());
     // An actor alone on its thread is an abortable task: aborting it terminates the thread
     // (piscina). A co-hosted one carries no signal (piscina would not share its thread);

@@ -36,7 +36,7 @@ export {
   type ActorRestartEvent,
   type GiveUpEvent,
 } from './supervisor.js';
-export type { ExitReason } from './actor-run.js';
+export type { ExitReason, ThreadSharing } from './actor-run.js';
 export type { ActorKind, Fault } from './actors/messages.js';
 export {
   GopherDiscoveryError,

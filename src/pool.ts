@@ -1,10 +1,11 @@
 /**
  * The process-wide pool of worker threads that host actors (README "How actors map to
  * threads"). Each actor is one long-running piscina task. An actor that never blocks its
- * thread (it waits on readiness, timers and ports) is *co-hosted*: up to ACTORS_PER_THREAD
- * of them share a thread, each with its own mailbox, control port and supervisor. An actor
- * that blocks (the surveyor within a round, any actor receiving in slices) runs *alone* on
- * a thread. Threads outlive the actors and supervisors that used them: an idle one is kept
+ * thread (it waits on readiness, timers and ports) may be *co-hosted* (which ones:
+ * SupervisorOptions.sharedThreads, by default the clients' respondents and subscribers):
+ * up to ACTORS_PER_THREAD of them share a thread, each with its own mailbox, control port
+ * and supervisor. Any other actor runs *alone* on a thread; one that blocks (the surveyor
+ * within a round, any actor receiving in slices) always does. Threads outlive the actors and supervisors that used them: an idle one is kept
  * for IDLE_THREAD_MS for the next actor, then ended. Creating and ending threads is what
  * ratchets glibc's mmap threshold (RSS creep in the soak), and a thread costs ~7 MiB.
  *
@@ -12,7 +13,8 @@
  * Killing one — a hang, a missed stop deadline — terminates its thread, which ends every
  * actor on it; each is then restarted by its own supervisor.
  */
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import type { Piscina } from 'piscina';
 
 // Under tsx the sources run as .ts and workers inherit its loader; built, they are .js.
 const WORKER_FILE = new URL(`./actors/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
@@ -74,7 +76,11 @@ export function threadEnding(threadId: number): void {
 }
 
 function createActorPool(): ActorPool {
-  const pool = new Piscina({
+  // Loaded on first use (piscina is CommonJS: a synchronous require): a process whose
+  // actors all run on its main thread (sharedThreads 'main'), or that only imports the
+  // library, never carries it (~1 MiB of RSS measured, README "At rest").
+  const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
+  const pool = new Pool({
     filename: WORKER_FILE,
     // Actors block in nanomsg receives; piscina's Atomics-based task wake-ups would only add latency.
     atomics: 'disabled',

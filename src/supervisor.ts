@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
-import { ActorRun, type ActorExit, type ExitReason } from './actor-run.js';
+import { ActorRun, THREAD_SHARING, type ActorExit, type ExitReason, type ThreadSharing } from './actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorOut, Fault } from './actors/messages.js';
 import { ActorTimeoutError, ClosedError, InvalidOptionError, SupervisorGiveUpError } from './errors.js';
 import { checkOptionNames, optionNames } from './options.js';
@@ -62,21 +62,29 @@ export interface SupervisorOptions extends RestartSettings {
    * Respondents and subscribers wait on their socket's readiness, watched on their own
    * thread's event loop (this package's addon, native/readiness.c), instead of receiving in
    * slices of sliceMs: an actor at rest never runs, and a blocked main thread delays
-   * nothing. `false` receives in slices (the thread wakes every sliceMs): a fallback that
+   * nothing (unless sharedThreads is 'main'). `false` receives in slices (the thread wakes every sliceMs): a fallback that
    * needs no watcher. Default true.
    */
   waitOnReadiness?: boolean;
   /**
-   * Actors that never hold their thread while they wait (respondents and subscribers
-   * waiting on readiness, publishers) share worker threads with such actors of every tree
-   * in the process, up to 32 a thread (README "How actors map to threads"): ten clients
-   * then use one thread (~66 MiB in all) instead of twenty (~210 MiB). The price: a fault
-   * that kills or blocks a thread (an uncaught exception, process.exit, a hang) ends every
-   * actor on it, each then restarted by its own supervisor — and until the hang is found
-   * (livenessTimeoutMs), the actors on that thread answer nothing. Default false: a thread
-   * per actor, threads kept in the pool for reuse.
+   * Which actors share worker threads (README "How actors map to threads"), up to 32 a
+   * thread, with such actors of every tree in the process:
+   * - 'clients' (default): respondents and subscribers waiting on readiness; ten clients
+   *   then use one thread instead of twenty. The surveyor and publisher keep a thread each.
+   * - 'main': respondents and subscribers waiting on readiness run on the main thread's
+   *   event loop, no worker thread for them (one client 8–11 MiB lighter): but a host that
+   *   blocks its main loop then delays their answers (a long block gets its clients
+   *   dropped), an uncaught exception in one of them is the host's, and only the 'reject'
+   *   fault can be injected into them.
+   * - 'all' (or `true`): the publisher shares worker threads too.
+   * - 'none' (or `false`): a thread per actor, threads kept in the pool for reuse.
+   * An actor that blocks its thread (the surveyor; any actor with waitOnReadiness: false)
+   * never shares one. The price of sharing: a fault that kills or blocks a thread (an
+   * uncaught exception, process.exit, a hang) ends every actor on it, each then restarted
+   * by its own supervisor — and until a hang is found (livenessTimeoutMs), the actors on
+   * that thread answer nothing. A throw in an actor's own loop ends that actor only.
    */
-  sharedThreads?: boolean;
+  sharedThreads?: ThreadSharing | boolean;
 }
 
 /** Every SupervisorOptions name (src/options.ts). */
@@ -104,7 +112,7 @@ export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'res
   stopTimeoutMs: 2_000,
   sliceMs: 50,
   waitOnReadiness: true,
-  sharedThreads: false,
+  sharedThreads: 'clients',
 };
 
 export interface ActorStartEvent {
@@ -464,7 +472,9 @@ function validateSupervisorOptions(o: typeof SUPERVISOR_DEFAULTS & { resetBackof
     throw new InvalidOptionError(`livenessIntervalMs must be a whole number >= 0, got ${o.livenessIntervalMs}`);
   }
   if (typeof o.waitOnReadiness !== 'boolean') throw new InvalidOptionError(`waitOnReadiness must be true or false, got ${String(o.waitOnReadiness)}`);
-  if (typeof o.sharedThreads !== 'boolean') throw new InvalidOptionError(`sharedThreads must be true or false, got ${String(o.sharedThreads)}`);
+  if (typeof o.sharedThreads !== 'boolean' && !THREAD_SHARING.includes(o.sharedThreads)) {
+    throw new InvalidOptionError(`sharedThreads must be one of ${THREAD_SHARING.map((v) => `'${v}'`).join(', ')}, true (= 'all') or false (= 'none'), got ${JSON.stringify(o.sharedThreads) ?? String(o.sharedThreads)}`);
+  }
   for (const k of ['livenessTimeoutMs', 'startTimeoutMs', 'stopTimeoutMs', 'sliceMs'] as const) {
     if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${o[k]}`);
   }

@@ -12,12 +12,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createClient, createServer, type Client, type Supervisor } from '../src/index.js';
+import { createClient, createServer, SUPERVISOR_DEFAULTS, type Client, type Supervisor, type ThreadSharing } from '../src/index.js';
+import { sharesThread, threadSharing } from '../src/actor-run.js';
+import type { ActorArgs } from '../src/actors/messages.js';
 import { ACTORS_PER_THREAD, actorThreadCount, actorThreadsStarted, closeActorPool, packActors } from '../src/pool.js';
 import { PeerSocket, startActor } from '../src/testing/index.js';
 import type { ActorStartEvent } from '../src/supervisor.js';
 import { STEADY, freePort, tcpPair } from './helpers/endpoints.js';
-import { sameMembers, until, within } from './helpers/wait.js';
+import { eventually, sameMembers, until, within } from './helpers/wait.js';
 
 after(() => closeActorPool());
 
@@ -83,7 +85,34 @@ test('two respondents waiting on readiness share a thread and stop independently
   }
 });
 
+test('pure: which actors share a thread under each sharedThreads value; true is \'all\', false \'none\'; an actor that blocks never shares', () => {
+  const kinds = ['surveyor', 'publisher', 'respondent', 'subscriber'] as const;
+  const sharing = (value: ThreadSharing | boolean, waitOnReadiness = true) =>
+    kinds.filter((kind) => sharesThread({ kind } as ActorArgs, threadSharing(value), waitOnReadiness));
+  assert.deepEqual(sharing('clients'), ['respondent', 'subscriber']);
+  assert.deepEqual(sharing('main'), ['respondent', 'subscriber']);
+  assert.deepEqual(sharing('all'), ['publisher', 'respondent', 'subscriber']);
+  assert.deepEqual(sharing(true), sharing('all'));
+  assert.deepEqual(sharing('none'), []);
+  assert.deepEqual(sharing(false), []);
+  assert.deepEqual(sharing('all', false), ['publisher'], 'receiving in slices, respondents and subscribers block their thread');
+  assert.equal(SUPERVISOR_DEFAULTS.sharedThreads, 'clients');
+});
+
 const supervision = { sharedThreads: true, livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 };
+
+/** The threads a client's respondent and subscriber run on. */
+const threadsOf = (client: Client) => [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+
+/** Runs cycles 1..n after a first one, each on `expected` threads if given: none of them may start a thread. */
+async function reusedOver(n: number, cycle: (i: number) => Promise<Array<number | undefined>>, expected?: Array<number | undefined>): Promise<void> {
+  const started = actorThreadsStarted();
+  for (let i = 1; i <= n; i++) {
+    const threads = await cycle(i);
+    if (expected) assert.deepEqual(threads, expected, `cycle ${i}`);
+  }
+  assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+}
 
 test('threads are reused across client create/close cycles: none is started after the first cycle', async () => {
   const urls = await tcpPair();
@@ -91,38 +120,101 @@ test('threads are reused across client create/close cycles: none is started afte
   try {
     const cycle = async (i: number) => {
       const client = await createClient({ ...urls, service: `cycle-${i}`, supervision });
-      const threads = [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+      const threads = threadsOf(client);
       await client.close();
       assert.equal(client.supervisor.threadCount(), 0, 'a closed client runs on no thread');
       return threads;
     };
     const publisherThread = server.supervisor.actor('publisher')!.threadId;
     assert.deepEqual(await cycle(0), [publisherThread, publisherThread], 'the client\'s actors join the publisher\'s thread');
-    const started = actorThreadsStarted();
-    for (let i = 1; i <= 20; i++) assert.deepEqual(await cycle(i), [publisherThread, publisherThread], `cycle ${i}`);
-    assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+    await reusedOver(20, cycle, [publisherThread, publisherThread]);
   } finally {
     await server.close();
   }
 });
 
-test('by default (a thread per actor) threads are reused too: client create/close cycles start no thread after the first', async () => {
+test('with sharedThreads: \'none\' (a thread per actor) threads are reused too: client create/close cycles start no thread after the first', async () => {
   const urls = await tcpPair();
-  const server = await createServer({ ...urls, ...STEADY });
+  const own = { sharedThreads: 'none' } as const;
+  const server = await createServer({ ...urls, ...STEADY, supervision: own });
   try {
     const cycle = async (i: number) => {
-      const client = await createClient({ ...urls, service: `own-${i}`, pubsubUrl: urls.pubsubUrl });
-      const threads = [client.supervisor.actor('respondent')!.threadId, client.supervisor.actor('subscriber')!.threadId];
+      const client = await createClient({ ...urls, service: `own-${i}`, pubsubUrl: urls.pubsubUrl, supervision: own });
+      const threads = threadsOf(client);
       assert.notEqual(threads[0], threads[1], 'each actor on a thread of its own');
       assert.ok(!threads.includes(server.supervisor.actor('publisher')!.threadId), 'not on the publisher\'s thread');
       await client.close();
       return threads;
     };
     await cycle(0);
-    const started = actorThreadsStarted();
-    for (let i = 1; i <= 10; i++) await cycle(i);
-    assert.equal(actorThreadsStarted(), started, 'no thread started after the first cycle');
+    await reusedOver(10, cycle);
   } finally {
+    await server.close();
+  }
+});
+
+test('by default (\'clients\') the clients\' actors share a thread, the publisher and the surveyor have one each; cycles start no thread after the first', async () => {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...STEADY });
+  const resident = await createClient({ ...urls, service: 'resident' });
+  try {
+    const serverThreads = [server.supervisor.actor('publisher')!.threadId, server.supervisor.actor('surveyor')!.threadId];
+    assert.notEqual(serverThreads[0], serverThreads[1], 'publisher and surveyor on threads of their own');
+    const [clientThread, subscriberThread] = threadsOf(resident);
+    assert.equal(subscriberThread, clientThread, 'a client\'s respondent and subscriber share a thread');
+    assert.ok(!serverThreads.includes(clientThread), 'not a server actor\'s thread');
+    const cycle = async (i: number) => {
+      const client = await createClient({ ...urls, service: `shared-${i}` });
+      const threads = threadsOf(client);
+      await client.close();
+      return threads;
+    };
+    assert.deepEqual(await cycle(0), [clientThread, clientThread], 'another client joins the same thread');
+    await reusedOver(10, cycle, [clientThread, clientThread]);
+  } finally {
+    await resident.close();
+    await server.close();
+  }
+});
+
+test('sharedThreads \'main\': a client\'s actors run on the main thread (no worker thread started), are listed, restart alone; receiving in slices they get worker threads', async () => {
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...STEADY });
+  const clients: Client[] = [];
+  try {
+    const started = actorThreadsStarted();
+    const onMain = await createClient({ ...urls, service: 'on-main', supervision: { sharedThreads: 'main', minBackoffMs: 10 } });
+    clients.push(onMain);
+    for (const id of ['respondent', 'subscriber']) {
+      const run = onMain.supervisor.actor(id)!;
+      assert.equal(run.inline, true, `${id} runs on the main thread`);
+      assert.equal(run.threadId, undefined, `${id} is on no worker thread`);
+    }
+    assert.equal(onMain.supervisor.threadCount(), 0);
+    assert.equal(actorThreadsStarted(), started, 'no worker thread started for it');
+    const peers = onMain.peers()[Symbol.asyncIterator]();
+    await until(peers, (l) => l.includes('on-main'), 20_000, 'listed, and the list received on the main thread');
+    // A throw in one actor's loop restarts that actor only; faults that would kill or
+    // block a thread are refused: the thread is the host's.
+    await assert.rejects(onMain.supervisor.injectFault('respondent', 'throw'), { code: 'ERR_INVALID_OPTION' });
+    const again = restarted(onMain.supervisor, 'respondent');
+    await onMain.supervisor.injectFault('respondent', 'reject');
+    await again;
+    assert.equal(onMain.supervisor.actor('respondent')!.inline, true, 'restarted on the main thread');
+    assert.equal(onMain.health().find((h) => h.id === 'subscriber')?.restarts, 0, 'its neighbour untouched');
+    // Still listed more than missedRounds (3) rounds after the restart: the restarted respondent answers.
+    const roundsAfter = server.stats().rounds + STEADY.missedRounds + 2;
+    await eventually(() => server.stats().rounds >= roundsAfter, 20_000, 'rounds after the restart');
+    assert.ok(server.members().includes('on-main'), JSON.stringify(server.members()));
+    // Receiving in slices blocks a thread: such actors never run on the main thread.
+    const sliced = await createClient({ ...urls, service: 'sliced', supervision: { sharedThreads: 'main', waitOnReadiness: false } });
+    clients.push(sliced);
+    assert.equal(sliced.supervisor.actor('respondent')!.inline, false);
+    assert.equal(sliced.supervisor.threadCount(), 2, 'a worker thread each');
+    await onMain.close();
+    assert.ok(onMain.health().every((h) => h.state === 'stopped' && h.sockets.length === 0), JSON.stringify(onMain.health()));
+  } finally {
+    for (const c of clients) await c.close();
     await server.close();
   }
 });
@@ -189,25 +281,35 @@ function restarted(sup: Supervisor, id: string): Promise<ActorStartEvent> {
   }));
 }
 
-for (const fault of ['throw', 'exit', 'hang', 'kill'] as const) {
-  test(`${fault} on a shared thread ends every actor on it; each is restarted by its own supervisor and discovery recovers`, async () => {
+/**
+ * 'all' (sharedThreads: true): the publisher shares the clients' thread and ends with it.
+ * 'clients' (the default): only the clients' actors share it; the server's keep their own.
+ */
+const sharingCases = [
+  ...(['throw', 'exit', 'hang', 'kill'] as const).map((fault) => ({ sharing: 'all' as const, fault, options: supervision })),
+  ...(['exit', 'hang'] as const).map((fault) => ({ sharing: 'clients' as const, fault, options: { livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 } })),
+];
+
+for (const { sharing, fault, options } of sharingCases) {
+  test(`${fault} on a shared thread (${sharing}) ends every actor on it; each is restarted by its own supervisor and discovery recovers`, async () => {
     const urls = await tcpPair();
-    const server = await createServer({ ...urls, ...STEADY, supervision });
+    const server = await createServer({ ...urls, ...STEADY, supervision: options });
     const clients: Client[] = [];
     try {
-      for (const service of ['one', 'two']) clients.push(await createClient({ ...urls, service, supervision }));
+      for (const service of ['one', 'two']) clients.push(await createClient({ ...urls, service, supervision: options }));
       const [one, two] = clients as [Client, Client];
       const hosted = [
         [one.supervisor, 'respondent'],
         [one.supervisor, 'subscriber'],
         [two.supervisor, 'respondent'],
         [two.supervisor, 'subscriber'],
-        [server.supervisor, 'publisher'],
+        ...(sharing === 'all' ? [[server.supervisor, 'publisher'] as const] : []),
       ] as const;
       const thread = one.supervisor.actor('respondent')!.threadId;
       for (const [sup, id] of hosted) assert.equal(sup.actor(id)!.threadId, thread, `${sup.name}/${id} shares the thread`);
-      const surveyorThread = server.supervisor.actor('surveyor')!.threadId;
-      assert.notEqual(surveyorThread, thread, 'the surveyor has a thread of its own');
+      const own = sharing === 'all' ? (['surveyor'] as const) : (['surveyor', 'publisher'] as const);
+      const ownThreads = own.map((id) => server.supervisor.actor(id)!.threadId);
+      for (const [i, id] of own.entries()) assert.notEqual(ownThreads[i], thread, `the ${id} has a thread of its own`);
       const peers = two.peers()[Symbol.asyncIterator]();
       await until(peers, (l) => l.length === 2, 20_000, 'both clients listed');
 
@@ -222,16 +324,18 @@ for (const fault of ['throw', 'exit', 'hang', 'kill'] as const) {
       const expected = fault === 'hang' ? ['hung', 'crashed'] : fault === 'kill' ? ['killed', 'crashed'] : ['crashed'];
       assert.equal(exits.size, hosted.length, JSON.stringify([...exits]));
       for (const [name, reason] of exits) assert.ok(expected.includes(reason), `${name} ended ${reason}, expected one of ${expected}`);
-      // The surveyor, on its own thread, was not touched.
-      assert.equal(server.supervisor.actor('surveyor')!.threadId, surveyorThread);
-      assert.equal(server.health().find((h) => h.id === 'surveyor')?.restarts, 0);
+      // The server's actors on their own threads were not touched.
+      for (const [i, id] of own.entries()) {
+        assert.equal(server.supervisor.actor(id)!.threadId, ownThreads[i], `the ${id} runs on where it ran`);
+        assert.equal(server.health().find((h) => h.id === id)?.restarts, 0, `the ${id} was not restarted`);
+      }
       for (const [sup, id] of hosted) assert.notEqual(sup.actor(id)!.threadId, thread, `${sup.name}/${id} runs on a live thread`);
       // Restarted together, they join one thread again rather than each starting one.
       assert.equal(new Set(hosted.map(([sup, id]) => sup.actor(id)!.threadId)).size, 1, 'the restarted actors share a thread');
       // And discovery works again, through every restarted actor: a newcomer is surveyed,
       // published by the restarted publisher and received by the restarted subscriber,
       // beside the two clients whose restarted respondents still answer.
-      clients.push(await createClient({ surveyUrl: urls.surveyUrl, service: 'three', supervision }));
+      clients.push(await createClient({ surveyUrl: urls.surveyUrl, service: 'three', supervision: options }));
       await until(peers, (l) => sameMembers(l, ['one', 'two', 'three']), 20_000, 'the newcomer listed beside both clients after the restarts');
       // Each restarted once: none was placed on the dying thread (it would have died again).
       for (const [sup, id] of hosted) assert.equal(sup.health().find((h) => h.id === id)?.restarts, 1, `${sup.name}/${id} restarts`);
@@ -242,3 +346,38 @@ for (const fault of ['throw', 'exit', 'hang', 'kill'] as const) {
   });
 }
 
+
+test('by default a hung publisher stalls no client: the clients\' actors run on, untouched, and the server drops none of them', async () => {
+  const urls = await tcpPair();
+  const options = { livenessIntervalMs: 100, livenessTimeoutMs: 1000, minBackoffMs: 10 };
+  const server = await createServer({ ...urls, ...STEADY, supervision: options });
+  const clients: Client[] = [];
+  try {
+    for (const service of ['one', 'two']) clients.push(await createClient({ ...urls, service, supervision: options }));
+    const peers = clients[1]!.peers()[Symbol.asyncIterator]();
+    await until(peers, (l) => sameMembers(l, ['one', 'two']), 20_000, 'both clients listed');
+    const clientActors = clients.flatMap((c) => (['respondent', 'subscriber'] as const).map((id) => [c.supervisor, id] as const));
+    const before = clientActors.map(([sup, id]) => sup.actor(id)!.threadId);
+    const left: string[] = [];
+    server.on('change', (c) => left.push(...c.left));
+    const exits: string[] = [];
+    for (const c of clients) c.on('actor:exit', (e) => exits.push(`${e.supervisor}/${e.id}:${e.reason}`));
+    const publisherRestarted = restarted(server.supervisor, 'publisher');
+    await server.supervisor.injectFault('publisher', 'hang');
+    await publisherRestarted;
+    assert.equal(server.health().find((h) => h.id === 'publisher')?.lastExit?.reason, 'hung');
+    // Two full survey rounds after the restart: the respondents answered every one of them.
+    const roundsAfter = server.stats().rounds + 2;
+    await eventually(() => server.stats().rounds >= roundsAfter, 20_000, 'two rounds after the restart');
+    assert.deepEqual(exits, [], 'no client actor ended');
+    assert.deepEqual(clientActors.map(([sup, id]) => sup.actor(id)!.threadId), before, 'each client actor on the thread it had');
+    assert.deepEqual(left, [], 'no client dropped');
+    assert.ok(sameMembers(server.members(), ['one', 'two']), JSON.stringify(server.members()));
+    // The restarted publisher's lists still reach the clients' (untouched) subscribers.
+    clients.push(await createClient({ surveyUrl: urls.surveyUrl, service: 'three', supervision: options }));
+    await until(peers, (l) => sameMembers(l, ['one', 'two', 'three']), 20_000, 'a newcomer listed through the restarted publisher');
+  } finally {
+    for (const c of clients) await c.close();
+    await server.close();
+  }
+});

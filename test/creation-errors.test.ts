@@ -58,6 +58,10 @@ test('bad options are clear errors', async () => {
   await assert.rejects(subscribe({ pubsubUrl: 'tcp://xxx' }), { code: 'ERR_INVALID_URL' });
   await assert.rejects(createServer({ ...urls, maxMembers: 0 }), { message: /maxMembers/ });
   await assert.rejects(createServer({ ...urls, supervision: { strategy: 'one_for_none' as never } }), { message: /strategy/ });
+  await assert.rejects(createClient({ surveyUrl: urls.surveyUrl, service: 'a', supervision: { sharedThreads: 'clients-only' as never } }), {
+    code: 'ERR_INVALID_OPTION',
+    message: /sharedThreads must be one of 'none', 'clients', 'main', 'all', true \(= 'all'\) or false \(= 'none'\), got "clients-only"/,
+  });
   // None of it bound anything.
   await assertPortFree(urls.surveyUrl);
   await assertPortFree(urls.pubsubUrl);

@@ -11,8 +11,13 @@
  * - 'discover': `count` node-discover members on `port`, loopback only (address and
  *   broadcast 127.255.255.255, never its default 255.255.255.255); ready once each has
  *   seen `expectPeers` others (or after 15 s when it is alone).
- * - 'server': this library's server (createServer, defaults) on `surveyUrl` / `pubsubUrl`.
+ * - 'server': this library's server (createServer, defaults, or `supervision` if given) on
+ *   `surveyUrl` / `pubsubUrl`.
  * - 'bare': nothing: a Node process at rest, the baseline.
+ * - 'warm': a bare process that ran one hot loop first, so that V8's optimizing compiler
+ *   ran once: its machine code, in the node binary, is then paged in (~4 MiB of RSS,
+ *   file-backed and shared with every Node process), as in any process that has run real
+ *   code for a while — the fairer baseline for what a library itself adds.
  * Then it sits idle until `close` (closes the members one by one and answers how long each
  * close() took, in ms) or `exit` (or its parent goes away).
  */
@@ -35,9 +40,9 @@ async function startLibrary({ lib, count, surveyUrl, pubsubUrl, supervision }) {
   await Promise.all(listed);
 }
 
-async function startServer({ lib, surveyUrl, pubsubUrl }) {
+async function startServer({ lib, surveyUrl, pubsubUrl, supervision }) {
   const { createServer } = await import(lib);
-  const server = await createServer({ surveyUrl, pubsubUrl });
+  const server = await createServer({ surveyUrl, pubsubUrl, ...(supervision ? { supervision } : {}) });
   members.push(() => server.close());
 }
 
@@ -63,6 +68,13 @@ async function startDiscover({ count, port, expectPeers }) {
     );
   }
   await Promise.all(seen);
+}
+
+function warmUp() {
+  let x = 0;
+  const step = (i) => (i * 31) ^ (x >>> 3);
+  for (let i = 0; i < 5e6; i++) x = step(i) + (x & 0xffff);
+  return x;
 }
 
 const send = (m) => {
@@ -92,6 +104,7 @@ process.on('message', async (req) => {
       if (req.kind === 'library') await startLibrary(req);
       else if (req.kind === 'discover') await startDiscover(req);
       else if (req.kind === 'server') await startServer(req);
+      else if (req.kind === 'warm') warmUp();
       else if (req.kind !== 'bare') throw new Error(`unknown kind ${req.kind}`);
       send({ id: req.id, ok: true, pid: process.pid });
     } else {

@@ -15,7 +15,7 @@
  *   await probe.stop();
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { ActorRun, type ActorExit } from '../actor-run.js';
+import { ActorRun, type ActorExit, type ThreadSharing } from '../actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorReport, Fault, PipeMessage } from '../actors/messages.js';
 
 export { PeerSocket } from './peer-socket.js';
@@ -31,15 +31,16 @@ export interface StartActorOptions {
   /**
    * Run in the test's own thread instead of a worker. Only the 'reject' fault can then be
    * injected, and each blocking receive holds the thread for up to sliceMs: give a small
-   * sliceMs when a peer socket in the same thread must answer in time. Default false.
+   * sliceMs when a peer socket in the same thread must answer in time. Default false, but
+   * true for a respondent or subscriber waiting on readiness with sharedThreads 'main'.
    */
   inline?: boolean;
   /** Bound on one blocking receive inside the actor. Default 50 ms (2 ms inline). */
   sliceMs?: number;
   /** A respondent or subscriber waits on its socket's readiness instead of receiving in slices of sliceMs. Default true. */
   waitOnReadiness?: boolean;
-  /** Share a worker thread with other such actors (SupervisorOptions.sharedThreads). Default false. */
-  sharedThreads?: boolean;
+  /** Share a thread with other such actors (SupervisorOptions.sharedThreads: 'clients', 'main', 'all', true, ...). Default false: a worker thread of its own. */
+  sharedThreads?: ThreadSharing | boolean;
   /** Give the actor a sibling pipe (surveyor / publisher) whose other end is `probe.pipe`. Default: for those two kinds. */
   pipe?: boolean;
   /** Deadline for the actor to become ready. Default 10,000 ms. */
@@ -172,7 +173,8 @@ export async function startActor<K extends ActorKind>(
     waitOnReadiness: options.waitOnReadiness ?? true,
     sharedThreads: options.sharedThreads ?? false,
     ...(channel ? { pipe: channel.port1 } : {}),
-    inline: options.inline ?? false,
+    // Unset: inline only when it shares the main thread (sharedThreads 'main').
+    ...(options.inline !== undefined ? { inline: options.inline } : {}),
   });
   const probe = new ActorProbe(kind, run, channel ? new PipeEnd(channel.port2) : undefined);
   const timeoutMs = options.readyTimeoutMs ?? 10_000;
