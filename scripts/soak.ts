@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient, createServer, subscribe, type Client, type Subscriber } from '../src/index.js';
 import { actorThreadCount, closeActorPool } from '../src/pool.js';
+import { probeActorThreads, THREAD_PROBE_ENV, type ThreadProbe } from '../src/actors/thread-probe.js';
 import { tcpPair } from '../test/helpers/endpoints.js';
 
 const { values } = parseArgs({
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     slices: { type: 'boolean', default: false },
     // Respondents, subscribers and publisher share threads (supervision.sharedThreads).
     'shared-threads': { type: 'boolean', default: false },
+    // Each sample also asks the actor threads what they hold (src/actors/thread-probe.ts).
+    'probe-threads': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
@@ -44,6 +47,7 @@ if (!(minutes > 0) || !(warmupMs >= 0) || !(sampleMs > 0)) {
   console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices] [--shared-threads]');
   process.exit(2);
 }
+if (values['probe-threads']) process.env[THREAD_PROBE_ENV] = '1';
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const CHURN_CLIENTS = 5;
@@ -92,6 +96,24 @@ function sample(atMs: number): Sample {
     threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? NaN),
     poolThreads: actorThreadCount(),
   };
+}
+
+const MiB = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** One line summing what the actor threads hold (V8 heaps, their spaces, live resources). */
+async function printThreadProbes(): Promise<void> {
+  // Without forcing a collection in the threads: that would hide the very garbage whose
+  // keeping is measured here (the threads' heaps as V8 sizes them).
+  const probes = await probeActorThreads();
+  const sum = (f: (p: ThreadProbe) => number) => probes.reduce((a, p) => a + f(p), 0);
+  const resources: Record<string, number> = {};
+  for (const p of probes) for (const [k, n] of Object.entries(p.resources)) resources[k] = (resources[k] ?? 0) + n;
+  console.log(
+    `        threads probed ${probes.length}: heap ${MiB(sum((p) => p.totalHeap))} MiB (used ${MiB(sum((p) => p.usedHeap))}; new ${MiB(sum((p) => p.spaces.new_space ?? 0))}, ` +
+      `old ${MiB(sum((p) => p.spaces.old_space ?? 0))}, code ${MiB(sum((p) => p.spaces.code_space ?? 0))}, large ${MiB(sum((p) => p.spaces.large_object_space ?? 0))}), ` +
+      `malloced ${MiB(sum((p) => p.mallocedMemory))}, external ${MiB(sum((p) => p.externalMemory))}, arrayBuffers ${MiB(sum((p) => p.arrayBuffers))}; ` +
+      `tasks ${sum((p) => p.tasksStarted)} (running ${sum((p) => p.tasksRunning)}); resources ${JSON.stringify(resources)}`,
+  );
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -177,6 +199,7 @@ try {
       console.log(
         `${(s.atMs / 60_000).toFixed(1).padStart(5)} ${s.rssMiB.toFixed(1).padStart(9)} ${s.quietRssMiB.toFixed(1).padStart(8)} ${s.heapMiB.toFixed(1).padStart(9)} ${String(s.fds).padStart(4)} ${String(s.threads).padStart(8)} ${String(s.poolThreads).padStart(5)} ${String(cycles).padStart(7)} ${String(churnedClients).padStart(8)} ${String(churnedSubscribers).padStart(5)} ${String(server.stats().rounds).padStart(7)} ${String(refused).padStart(8)}${warm ? '' : '  (warm-up)'}`,
       );
+      if (values['probe-threads']) await printThreadProbes();
       if (Date.now() >= endAt) break;
       nextSample += sampleMs;
       continue;

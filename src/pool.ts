@@ -13,6 +13,8 @@
  * actor on it; each is then restarted by its own supervisor.
  */
 import { Piscina } from 'piscina';
+import type { ResourceLimits } from 'node:worker_threads';
+import type { ActorKind } from './actors/messages.js';
 
 // Under tsx the sources run as .ts and workers inherit its loader; built, they are .js.
 const WORKER_FILE = new URL(`./actors/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
@@ -30,6 +32,19 @@ export const ACTORS_PER_THREAD = 32;
 
 /** How long a thread with no actor on it is kept for reuse before it ends, in ms. */
 export const IDLE_THREAD_MS = 30_000;
+
+/**
+ * V8 heap limits of the threads that host respondents, subscribers and publishers, in MiB.
+ * Without them each thread's V8 heap is sized for a large program: its young generation
+ * grows to 16 MiB a semi-space, and its old generation holds several MiB of garbage before
+ * its first full collection, which a thread that allocates slowly reaches only after many
+ * minutes — with a thread per actor, a dozen threads, each creeping (README "Soak test").
+ * These actors keep little (a member list: ~1 MiB at 10,000 members); a thread that
+ * exceeds the old generation's limit is ended by Node (ERR_WORKER_OUT_OF_MEMORY) and its
+ * actors restarted by their supervisors. The surveyor's threads have no such limit
+ * (surveyorPool): its rounds at 10,000 members allocate far more.
+ */
+export const ACTOR_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
 
 export type ActorPool = Piscina;
 
@@ -58,6 +73,7 @@ export const packActors: Balancer = (task, workers) => {
 };
 
 let shared: ActorPool | undefined;
+let surveyors: ActorPool | undefined;
 let threadsStarted = 0;
 
 /**
@@ -70,10 +86,14 @@ const endingThreads = new Set<number>();
 
 /** Keeps new actors off this thread: it is ending. */
 export function threadEnding(threadId: number): void {
-  if (shared?.threads.some((t) => t.threadId === threadId)) endingThreads.add(threadId);
+  if (pools().some((p) => p.threads.some((t) => t.threadId === threadId))) endingThreads.add(threadId);
 }
 
-function createActorPool(): ActorPool {
+function pools(): ActorPool[] {
+  return [shared, surveyors].filter((p): p is ActorPool => p !== undefined);
+}
+
+function createActorPool(resourceLimits?: ResourceLimits): ActorPool {
   const pool = new Piscina({
     filename: WORKER_FILE,
     // Actors block in nanomsg receives; piscina's Atomics-based task wake-ups would only add latency.
@@ -83,6 +103,7 @@ function createActorPool(): ActorPool {
     concurrentTasksPerWorker: ACTORS_PER_THREAD,
     loadBalancer: packActors,
     idleTimeout: IDLE_THREAD_MS,
+    ...(resourceLimits ? { resourceLimits } : {}),
   });
   pool.on('workerCreate', () => threadsStarted++);
   pool.on('workerDestroy', (worker: PoolWorker) => endingThreads.delete(worker.id));
@@ -93,15 +114,26 @@ function createActorPool(): ActorPool {
   return pool;
 }
 
-/** The process-wide pool every actor runs on (made on first use). */
+/** The process-wide pool respondents, subscribers and publishers run on (made on first use). */
 export function sharedActorPool(): ActorPool {
-  shared ??= createActorPool();
+  shared ??= createActorPool(ACTOR_THREAD_LIMITS);
   return shared;
 }
 
-/** Worker threads alive in the process-wide pool, with actors or idle (0 when it was never made). */
+/** The process-wide pool surveyors run on, each alone on a thread whose V8 heap has no limit of ours. */
+export function surveyorPool(): ActorPool {
+  surveyors ??= createActorPool();
+  return surveyors;
+}
+
+/** The process-wide pool an actor of this kind runs on. */
+export function actorPoolFor(kind: ActorKind): ActorPool {
+  return kind === 'surveyor' ? surveyorPool() : sharedActorPool();
+}
+
+/** Worker threads alive in the process-wide pools, with actors or idle (0 when none was made). */
 export function actorThreadCount(): number {
-  return shared?.threads.length ?? 0;
+  return pools().reduce((n, p) => n + p.threads.length, 0);
 }
 
 /** Worker threads the process has started for actors so far (reuse keeps it flat). */
@@ -113,8 +145,8 @@ export function actorThreadsStarted(): number {
  * Terminates the pool thread with this threadId, ending every actor on it (their tasks
  * reject). Returns false when no such thread is alive.
  */
-export function terminateActorThread(threadId: number, pool: ActorPool = sharedActorPool()): boolean {
-  const thread = pool.threads.find((t) => t.threadId === threadId);
+export function terminateActorThread(threadId: number, pool?: ActorPool): boolean {
+  const thread = (pool ? [pool] : pools()).flatMap((p) => p.threads).find((t) => t.threadId === threadId);
   if (!thread) return false;
   threadEnding(threadId);
   void thread.terminate();
@@ -127,7 +159,8 @@ export function terminateActorThread(threadId: number, pool: ActorPool = sharedA
  * a process that wants them gone at once (the CLI on exit, test files).
  */
 export async function closeActorPool(): Promise<void> {
-  const p = shared;
+  const closing = pools();
   shared = undefined;
-  await p?.destroy();
+  surveyors = undefined;
+  await Promise.all(closing.map((p) => p.destroy()));
 }
