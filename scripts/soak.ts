@@ -112,7 +112,7 @@ async function printThreadProbes(): Promise<void> {
     `        threads probed ${probes.length}: heap ${MiB(sum((p) => p.totalHeap))} MiB (used ${MiB(sum((p) => p.usedHeap))}; new ${MiB(sum((p) => p.spaces.new_space ?? 0))}, ` +
       `old ${MiB(sum((p) => p.spaces.old_space ?? 0))}, code ${MiB(sum((p) => p.spaces.code_space ?? 0))}, large ${MiB(sum((p) => p.spaces.large_object_space ?? 0))}), ` +
       `malloced ${MiB(sum((p) => p.mallocedMemory))}, external ${MiB(sum((p) => p.externalMemory))}, arrayBuffers ${MiB(sum((p) => p.arrayBuffers))}; ` +
-      `tasks ${sum((p) => p.tasksStarted)} (running ${sum((p) => p.tasksRunning)}); resources ${JSON.stringify(resources)}`,
+      `tasks ${sum((p) => p.tasksStarted)} (running ${sum((p) => p.tasksRunning)}), collections ${sum((p) => p.collections)}; resources ${JSON.stringify(resources)}`,
   );
 }
 

@@ -35,16 +35,15 @@ export const IDLE_THREAD_MS = 30_000;
 
 /**
  * V8 heap limits of the threads that host respondents, subscribers and publishers, in MiB.
- * Without them each thread's V8 heap is sized for a large program: its young generation
- * grows to 16 MiB a semi-space, and its old generation holds several MiB of garbage before
- * its first full collection, which a thread that allocates slowly reaches only after many
- * minutes — with a thread per actor, a dozen threads, each creeping (README "Soak test").
- * These actors keep little (a member list: ~1 MiB at 10,000 members); a thread that
- * exceeds the old generation's limit is ended by Node (ERR_WORKER_OUT_OF_MEMORY) and its
- * actors restarted by their supervisors. The surveyor's threads have no such limit
+ * V8 sizes a heap for throughput: a thread that allocates steadily (co-hosted actors under
+ * churn) grows its young generation to 16 MiB a semi-space (48 MiB in all), which it keeps;
+ * these actors allocate little at a time, so 4 MiB is plenty. The old generation keeps
+ * V8's default (a thread that exceeded a limit of ours would be ended by Node,
+ * ERR_WORKER_OUT_OF_MEMORY); its garbage is collected after actors end
+ * (src/actors/thread-collect.ts). The surveyor's threads have no limit of ours
  * (surveyorPool): its rounds at 10,000 members allocate far more.
  */
-export const ACTOR_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
+export const ACTOR_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4 };
 
 export type ActorPool = Piscina;
 

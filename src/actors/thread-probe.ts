@@ -7,6 +7,7 @@
  * scripts/soak.ts (`--probe-threads`) and the pool's memory tests; never by the library.
  */
 import { BroadcastChannel, isMainThread, resourceLimits, threadId, type ResourceLimits } from 'node:worker_threads';
+import { collectionsAsked } from './thread-collect.js';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 /** The environment variable that turns the probe on in threads started after it is set. */
@@ -19,6 +20,8 @@ export interface ThreadProbe {
   /** Actor tasks this thread has started, and how many are running now. */
   tasksStarted: number;
   tasksRunning: number;
+  /** Full collections the thread has asked for after its actors ended (thread-collect.ts). */
+  collections: number;
   /** v8.getHeapStatistics() of the thread's isolate. */
   totalHeap: number;
   usedHeap: number;
@@ -69,6 +72,7 @@ function measure(): ThreadProbe {
     threadId,
     tasksStarted,
     tasksRunning,
+    collections: collectionsAsked(),
     totalHeap: heap.total_heap_size,
     usedHeap: heap.used_heap_size,
     mallocedMemory: heap.malloced_memory,

@@ -17,6 +17,7 @@ import { runPublisher } from './publisher.js';
 import { runRespondent } from './respondent.js';
 import { runSubscriber } from './subscriber.js';
 import { runSurveyor } from './surveyor.js';
+import { afterActorEnded } from './thread-collect.js';
 import { probeTask } from './thread-probe.js';
 
 type Runner = (args: never, ctx: ActorContext<never>) => Promise<void>;
@@ -28,7 +29,8 @@ const RUNNERS: Record<ActorArgs['kind'], Runner> = {
 };
 
 export default function runActorTask(task: ActorTask): Promise<ActorReport> {
-  return probeTask(() => runActor(task));
+  // Its end leaves garbage on a thread that is kept for reuse: collected (thread-collect.ts).
+  return probeTask(() => runActor(task)).finally(afterActorEnded);
 }
 
 async function runActor(task: ActorTask): Promise<ActorReport> {
