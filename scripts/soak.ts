@@ -21,7 +21,7 @@ import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient, createServer, subscribe, type Client, type Subscriber } from '../src/index.js';
-import { actorThreadCount, closeActorPool } from '../src/pool.js';
+import { actorThreadCount, actorThreadsStarted, closeActorPool } from '../src/pool.js';
 import { probeActorThreads, THREAD_PROBE_ENV, type ThreadProbe } from '../src/actors/thread-probe.js';
 import { tcpPair } from '../test/helpers/endpoints.js';
 
@@ -169,6 +169,7 @@ const has = (names: string[]) => names.every((n) => server.members().includes(n)
 await until(() => has(STEADY), 'the steady members');
 
 const started = Date.now();
+const cpuAtStart = process.cpuUsage(); // every thread of the process (getrusage)
 rssReadings.length = 0; // readings from the start-up are not part of any window
 let windowStart = 0; // ms since start: where the current sample's window of RSS readings began
 const endAt = started + minutes * 60_000;
@@ -238,6 +239,12 @@ function rssGrowth(warm: Sample[]): number {
   return (at(last.atMs) - at(first.atMs)) / at(first.atMs);
 }
 
+/** CPU time of the whole process since the churn began, in ms (pauses at samples included). */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage(cpuAtStart);
+  return (user + system) / 1000;
+}
+
 const last = samples.at(-1);
 if (!failed && baseline && last && last !== baseline) {
   const warm = samples.slice(samples.indexOf(baseline));
@@ -247,7 +254,8 @@ if (!failed && baseline && last && last !== baseline) {
     `soak: after warm-up RSS (median per sample) ${baseline.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB, ` +
       `range ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)}, trend ${(growth * 100).toFixed(1)} % over ${warm.length} samples; ` +
       `fds ${baseline.fds} → ${last.fds}, threads ${baseline.threads} → ${last.threads}; ` +
-      `${cycles} cycles, ${churnedClients} clients, ${churnedSubscribers} subscribers, ${server.stats().rounds} rounds`,
+      `${cycles} cycles, ${churnedClients} clients, ${churnedSubscribers} subscribers, ${server.stats().rounds} rounds; ` +
+      `${actorThreadsStarted()} pool threads started; CPU ${(cpuMs() / cycles).toFixed(1)} ms a cycle (all threads; ${(cpuMs() / (Date.now() - started)).toFixed(2)} cores)`,
   );
   if (growth > MAX_RSS_GROWTH) {
     console.error(`soak: FAIL — RSS grew more than ${MAX_RSS_GROWTH * 100} % after warm-up`);

@@ -13,6 +13,7 @@
  * actor on it; each is then restarted by its own supervisor.
  */
 import { Piscina } from 'piscina';
+import { performance } from 'node:perf_hooks';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ActorKind } from './actors/messages.js';
 
@@ -32,6 +33,16 @@ export const ACTORS_PER_THREAD = 32;
 
 /** How long a thread with no actor on it is kept for reuse before it ends, in ms. */
 export const IDLE_THREAD_MS = 30_000;
+
+/**
+ * How long a thread is reused, in ms: past this age it takes no new actor, and once it has
+ * none it is ended (a fresh thread replaces it when one is needed). A kept thread's V8
+ * heap creeps as it hosts actor after actor — its live objects stay flat, but V8 commits
+ * more pages and more optimized code over time (measured: ~1 MiB per thread every ten
+ * minutes, README "Soak test") — so reuse is bounded in time. Starting a thread costs
+ * ~10 ms of CPU; under the soak's churn this is ~10 threads a minute.
+ */
+export const THREAD_LIFETIME_MS = 2 * 60_000;
 
 /**
  * V8 heap limits of the threads that host respondents, subscribers and publishers, in MiB.
@@ -60,7 +71,7 @@ type PoolWorker = Parameters<Balancer>[1][number];
 export const packActors: Balancer = (task, workers) => {
   let best: PoolWorker | null = null;
   for (const worker of workers) {
-    if (worker.terminating || worker.destroyed || endingThreads.has(worker.id)) continue;
+    if (worker.terminating || worker.destroyed || endingThreads.has(worker.id) || retired(worker)) continue;
     if (task.isAbortable) {
       if (worker.currentUsage === 0) return worker;
       continue;
@@ -70,6 +81,25 @@ export const packActors: Balancer = (task, workers) => {
   }
   return best;
 };
+
+/**
+ * True when the thread is past THREAD_LIFETIME_MS: it takes no new actor, and if it has
+ * none it is ended now (after piscina's balancing turn, not inside it).
+ */
+function retired(worker: PoolWorker): boolean {
+  const born = threadBorn.get(worker.id);
+  if (born === undefined || performance.now() - born < THREAD_LIFETIME_MS) return false;
+  if (worker.currentUsage === 0 && !endingThreads.has(worker.id)) {
+    endingThreads.add(worker.id);
+    setImmediate(() => {
+      for (const pool of pools()) if (terminateActorThread(worker.id, pool)) return;
+    });
+  }
+  return true;
+}
+
+/** When each live pool thread started, by threadId (performance.now(), ms). */
+const threadBorn = new Map<number, number>();
 
 let shared: ActorPool | undefined;
 let surveyors: ActorPool | undefined;
@@ -104,8 +134,14 @@ function createActorPool(resourceLimits?: ResourceLimits): ActorPool {
     idleTimeout: IDLE_THREAD_MS,
     ...(resourceLimits ? { resourceLimits } : {}),
   });
-  pool.on('workerCreate', () => threadsStarted++);
-  pool.on('workerDestroy', (worker: PoolWorker) => endingThreads.delete(worker.id));
+  pool.on('workerCreate', (worker: PoolWorker) => {
+    threadsStarted++;
+    threadBorn.set(worker.id, performance.now());
+  });
+  pool.on('workerDestroy', (worker: PoolWorker) => {
+    endingThreads.delete(worker.id);
+    threadBorn.delete(worker.id);
+  });
   // piscina reports a thread that dies with no task on it as the pool's 'error' (an
   // EventEmitter error, fatal unheard). A thread with actors on it rejects their tasks
   // instead, and each ActorRun reports its actor's exit; one with none had nothing to lose.
