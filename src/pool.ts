@@ -43,6 +43,12 @@ export const IDLE_THREAD_MS = 30_000;
  * ~10 ms of CPU; under the soak's churn this is ~10 threads a minute.
  */
 export const THREAD_LIFETIME_MS = 2 * 60_000;
+let threadLifetimeMs = THREAD_LIFETIME_MS;
+
+/** Sets how long threads are reused (ms), for tests that cannot wait THREAD_LIFETIME_MS. */
+export function setThreadLifetime(ms: number): void {
+  threadLifetimeMs = ms;
+}
 
 /**
  * V8 heap limits of the threads that host respondents, subscribers and publishers, in MiB.
@@ -83,12 +89,12 @@ export const packActors: Balancer = (task, workers) => {
 };
 
 /**
- * True when the thread is past THREAD_LIFETIME_MS: it takes no new actor, and if it has
+ * True when the thread is past its lifetime (THREAD_LIFETIME_MS): it takes no new actor, and if it has
  * none it is ended now (after piscina's balancing turn, not inside it).
  */
 function retired(worker: PoolWorker): boolean {
   const born = threadBorn.get(worker.id);
-  if (born === undefined || performance.now() - born < THREAD_LIFETIME_MS) return false;
+  if (born === undefined || performance.now() - born < threadLifetimeMs) return false;
   if (worker.currentUsage === 0 && !endingThreads.has(worker.id)) {
     endingThreads.add(worker.id);
     setImmediate(() => {
