@@ -13,7 +13,6 @@
  * actor on it; each is then restarted by its own supervisor.
  */
 import { Piscina } from 'piscina';
-import { performance } from 'node:perf_hooks';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ActorKind } from './actors/messages.js';
 
@@ -34,21 +33,6 @@ export const ACTORS_PER_THREAD = 32;
 /** How long a thread with no actor on it is kept for reuse before it ends, in ms. */
 export const IDLE_THREAD_MS = 30_000;
 
-/**
- * How long a thread is reused, in ms: past this age it takes no new actor, and once it has
- * none it is ended (a fresh thread replaces it when one is needed). A kept thread's V8
- * heap creeps as it hosts actor after actor — its live objects stay flat, but V8 commits
- * more pages and more optimized code over time (measured: ~1 MiB per thread every ten
- * minutes, README "Soak test") — so reuse is bounded in time. Starting a thread costs
- * ~10 ms of CPU; under the soak's churn this is ~10 threads a minute.
- */
-export const THREAD_LIFETIME_MS = 2 * 60_000;
-let threadLifetimeMs = THREAD_LIFETIME_MS;
-
-/** Sets how long threads are reused (ms), for tests that cannot wait THREAD_LIFETIME_MS. */
-export function setThreadLifetime(ms: number): void {
-  threadLifetimeMs = ms;
-}
 
 /**
  * V8 heap limits of the threads that host respondents, subscribers and publishers, in MiB.
@@ -77,7 +61,7 @@ type PoolWorker = Parameters<Balancer>[1][number];
 export const packActors: Balancer = (task, workers) => {
   let best: PoolWorker | null = null;
   for (const worker of workers) {
-    if (worker.terminating || worker.destroyed || endingThreads.has(worker.id) || retired(worker)) continue;
+    if (worker.terminating || worker.destroyed || endingThreads.has(worker.id)) continue;
     if (task.isAbortable) {
       if (worker.currentUsage === 0) return worker;
       continue;
@@ -87,25 +71,6 @@ export const packActors: Balancer = (task, workers) => {
   }
   return best;
 };
-
-/**
- * True when the thread is past its lifetime (THREAD_LIFETIME_MS): it takes no new actor, and if it has
- * none it is ended now (after piscina's balancing turn, not inside it).
- */
-function retired(worker: PoolWorker): boolean {
-  const born = threadBorn.get(worker.id);
-  if (born === undefined || performance.now() - born < threadLifetimeMs) return false;
-  if (worker.currentUsage === 0 && !endingThreads.has(worker.id)) {
-    endingThreads.add(worker.id);
-    setImmediate(() => {
-      for (const pool of pools()) if (terminateActorThread(worker.id, pool)) return;
-    });
-  }
-  return true;
-}
-
-/** When each live pool thread started, by threadId (performance.now(), ms). */
-const threadBorn = new Map<number, number>();
 
 let shared: ActorPool | undefined;
 let surveyors: ActorPool | undefined;
@@ -140,14 +105,8 @@ function createActorPool(resourceLimits?: ResourceLimits): ActorPool {
     idleTimeout: IDLE_THREAD_MS,
     ...(resourceLimits ? { resourceLimits } : {}),
   });
-  pool.on('workerCreate', (worker: PoolWorker) => {
-    threadsStarted++;
-    threadBorn.set(worker.id, performance.now());
-  });
-  pool.on('workerDestroy', (worker: PoolWorker) => {
-    endingThreads.delete(worker.id);
-    threadBorn.delete(worker.id);
-  });
+  pool.on('workerCreate', () => threadsStarted++);
+  pool.on('workerDestroy', (worker: PoolWorker) => endingThreads.delete(worker.id));
   // piscina reports a thread that dies with no task on it as the pool's 'error' (an
   // EventEmitter error, fatal unheard). A thread with actors on it rejects their tasks
   // instead, and each ActorRun reports its actor's exit; one with none had nothing to lose.
