@@ -20,7 +20,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createClient, createServer, subscribe, type Client, type Subscriber } from '../src/index.js';
+import { createClient, createServer, subscribe, type Client, type Subscriber, type Supervisor } from '../src/index.js';
 import { actorThreadCount, actorThreadsStarted, closeActorPool } from '../src/pool.js';
 import { probeActorThreads, THREAD_PROBE_ENV, type ThreadProbe } from '../src/actors/thread-probe.js';
 import { tcpPair } from '../test/helpers/endpoints.js';
@@ -158,9 +158,16 @@ function hostile(port: number, cycle: number): Promise<void> {
   });
 }
 
+/** An actor that exits other than by being stopped is printed (why a thread died, if one does). */
+const watchExits = (sup: Supervisor) =>
+  sup.on('actor:exit', (e) => {
+    if (e.reason !== 'stopped' && e.reason !== 'done') console.error(`soak: ${e.supervisor}/${e.id} exited (${e.reason})${e.error ? `: ${e.error.message}` : ''}`);
+  });
+
 const urls = await tcpPair();
 const surveyPort = Number(urls.surveyUrl.split(':').pop());
 const server = await createServer({ ...urls, surveyTime: 50, recvDeadline: 50, pollTime: 100, supervision });
+watchExits(server.supervisor);
 let refused = 0;
 server.on('refused', (r) => (refused += r.count));
 const steady = await Promise.all(STEADY.map((service) => createClient({ ...urls, service, supervision })));
@@ -211,6 +218,7 @@ try {
     const clients: Client[] = await Promise.all(
       names.map((service, i) => createClient({ ...urls, service, supervision, ...(i === 0 ? { pubsubUrl: urls.pubsubUrl } : {}) })),
     );
+    for (const c of clients) watchExits(c.supervisor);
     const attacks = hostile(surveyPort, cycles);
     await until(() => has(names), `cycle ${cycles}'s clients to be listed`);
     await until(() => subs.every((s) => names.every((n) => s.latest()?.includes(n))), `cycle ${cycles}'s subscribers to hear them`);
