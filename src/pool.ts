@@ -36,15 +36,19 @@ export const IDLE_THREAD_MS = 30_000;
 
 /**
  * V8 heap limits of the threads that host respondents, subscribers and publishers, in MiB.
- * V8 sizes a heap for throughput: a thread that allocates steadily (co-hosted actors under
- * churn) grows its young generation to 16 MiB a semi-space (48 MiB in all), which it keeps;
- * these actors allocate little at a time, so 4 MiB is plenty. The old generation keeps
- * V8's default (a thread that exceeded a limit of ours would be ended by Node,
- * ERR_WORKER_OUT_OF_MEMORY); its garbage is collected after actors end
- * (src/actors/thread-collect.ts). The surveyor's threads have no limit of ours
- * (surveyorPool): its rounds at 10,000 members allocate far more.
+ * V8 sizes a heap for throughput. Its young generation grows to 16 MiB a semi-space (48
+ * MiB in all) in a thread that allocates steadily (co-hosted actors under churn), and
+ * keeps it; these actors allocate little at a time, so 4 MiB is plenty. Its old generation
+ * may grow to 4 times what it holds before its next full collection when the heap's limit
+ * is 2 GiB or more (a worker's default is 4 GiB), and to 1.3 times when the limit is 256
+ * MiB or less (V8's heap controller, MaxGrowingFactor): with a dozen kept threads the
+ * difference is tens of MiB. These actors hold little (a member list: ~1 MiB at 10,000
+ * members, so 32 co-hosted subscribers ~32 MiB); a thread that exceeded 256 MiB would be
+ * ended by Node (ERR_WORKER_OUT_OF_MEMORY) and its actors restarted by their supervisors.
+ * Garbage left by ended actors is collected (src/actors/thread-collect.ts). The surveyor's
+ * threads have no limit of ours (surveyorPool): its rounds at 10,000 members allocate far more.
  */
-export const ACTOR_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4 };
+export const ACTOR_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 };
 
 export type ActorPool = Piscina;
 

@@ -38,7 +38,7 @@ async function probesOf(threadIds: number[]): Promise<Map<number, ThreadProbe>> 
 }
 
 for (const sharedThreads of [false, true]) {
-  test(`${sharedThreads ? 'shared threads' : 'a thread per actor'}: respondents, subscribers and the publisher run with the actor threads' young-generation limit, the surveyor without`, async () => {
+  test(`${sharedThreads ? 'shared threads' : 'a thread per actor'}: respondents, subscribers and the publisher run with the actor threads' heap limits, the surveyor without`, async () => {
     const urls = await tcpPair();
     const supervision = { sharedThreads };
     const server = await createServer({ ...urls, ...STEADY, supervision });
@@ -51,9 +51,11 @@ for (const sharedThreads of [false, true]) {
       for (const id of others) {
         const limits = probes.get(id)!.resourceLimits;
         assert.equal(limits.maxYoungGenerationSizeMb, ACTOR_THREAD_LIMITS.maxYoungGenerationSizeMb, `thread ${id}'s young generation`);
+        assert.equal(limits.maxOldGenerationSizeMb, ACTOR_THREAD_LIMITS.maxOldGenerationSizeMb, `thread ${id}'s old generation`);
       }
       const own = probes.get(surveyor)!.resourceLimits;
       assert.ok(own.maxYoungGenerationSizeMb! > ACTOR_THREAD_LIMITS.maxYoungGenerationSizeMb!, `the surveyor's young generation is V8's default (${own.maxYoungGenerationSizeMb} MiB)`);
+      assert.ok(own.maxOldGenerationSizeMb! > ACTOR_THREAD_LIMITS.maxOldGenerationSizeMb!, `the surveyor's old generation is V8's default (${own.maxOldGenerationSizeMb} MiB)`);
     } finally {
       await client.close();
       await server.close();
