@@ -14,7 +14,11 @@
  * collection (each actor's thread has its own V8 heap, which gc() in the main thread
  * cannot collect) and with glibc's per-thread arenas, which would hide or fake a trend.
  *
- *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--slices] [--shared-threads]
+ *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--slices] [--shared-threads] [--probe-threads]
+ *
+ * --probe-threads: each sample also prints what the actor threads hold, summed over them
+ * (their V8 heaps by space, ArrayBuffers, live ports and timers, actor tasks run, garbage
+ * collections asked for; src/actors/thread-probe.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -44,7 +48,7 @@ const minutes = Number(values.minutes);
 const warmupMs = Number(values['warmup-minutes']) * 60_000;
 const sampleMs = Number(values['sample-seconds']) * 1000;
 if (!(minutes > 0) || !(warmupMs >= 0) || !(sampleMs > 0)) {
-  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices] [--shared-threads]');
+  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices] [--shared-threads] [--probe-threads]');
   process.exit(2);
 }
 if (values['probe-threads']) process.env[THREAD_PROBE_ENV] = '1';
