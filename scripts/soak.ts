@@ -176,6 +176,7 @@ let refused = 0;
 server.on('refused', (r) => (refused += r.count));
 const steady = await Promise.all(STEADY.map((service) => createClient({ ...urls, service, supervision })));
 const watcher = await subscribe({ pubsubUrl: urls.pubsubUrl, supervision });
+for (const c of steady) watchExits(c.supervisor);
 const has = (names: string[]) => names.every((n) => server.members().includes(n));
 await until(() => has(STEADY), 'the steady members');
 
