@@ -118,6 +118,8 @@ async function printThreadProbes(): Promise<void> {
       `malloced ${MiB(sum((p) => p.mallocedMemory))}, external ${MiB(sum((p) => p.externalMemory))}, arrayBuffers ${MiB(sum((p) => p.arrayBuffers))}; ` +
       `tasks ${sum((p) => p.tasksStarted)} (running ${sum((p) => p.tasksRunning)}), collections ${sum((p) => p.collections)}; resources ${JSON.stringify(resources)}`,
   );
+  // Per thread (threadId: heap used / committed, MiB, and tasks run): which thread grows.
+  console.log(`        per thread: ${probes.map((p) => `${p.threadId}: ${MiB(p.usedHeap)}/${MiB(p.totalHeap)} (${p.tasksStarted})`).join(', ')}`);
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
