@@ -33,15 +33,14 @@ export const ACTORS_PER_THREAD = 32;
 /** How long a thread with no actor on it is kept for reuse before it ends, in ms. */
 export const IDLE_THREAD_MS = 30_000;
 
-
 /**
  * V8 heap limits of the threads that host respondents, subscribers and publishers, in MiB.
  * V8 sizes a heap for throughput. Its young generation grows to 16 MiB a semi-space (48
  * MiB in all) in a thread that allocates steadily (co-hosted actors under churn), and
  * keeps it; these actors allocate little at a time, so 4 MiB is plenty. Its old generation
- * may grow to 4 times what it holds before its next full collection when the heap's limit
- * is 2 GiB or more (a worker's default is 4 GiB), and to 1.3 times when the limit is 256
- * MiB or less (V8's heap controller, MaxGrowingFactor): with a dozen kept threads the
+ * may grow to up to 4 times what it holds between full collections when the heap's limit
+ * is large (a worker's default is 4 GiB), and by less under a smaller limit (V8's
+ * heap-controller.cc, MaxGrowingFactor: as low as 1.3); with a dozen kept threads the
  * difference is tens of MiB. These actors hold little (a member list: ~1 MiB at 10,000
  * members, so 32 co-hosted subscribers ~32 MiB); a thread that exceeded 256 MiB would be
  * ended by Node (ERR_WORKER_OUT_OF_MEMORY) and its actors restarted by their supervisors.
