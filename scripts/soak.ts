@@ -14,14 +14,19 @@
  * collection (each actor's thread has its own V8 heap, which gc() in the main thread
  * cannot collect) and with glibc's per-thread arenas, which would hide or fake a trend.
  *
- *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--slices] [--shared-threads]
+ *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--slices] [--shared-threads] [--probe-threads]
+ *
+ * --probe-threads: each sample also prints what the actor threads hold, summed over them
+ * (their V8 heaps by space, ArrayBuffers, live ports and timers, actor tasks run, garbage
+ * collections asked for; src/actors/thread-probe.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createClient, createServer, subscribe, type Client, type Subscriber } from '../src/index.js';
-import { actorThreadCount, closeActorPool } from '../src/pool.js';
+import { createClient, createServer, subscribe, type Client, type Subscriber, type Supervisor } from '../src/index.js';
+import { actorThreadCount, actorThreadsStarted, closeActorPool } from '../src/pool.js';
+import { probeActorThreads, THREAD_PROBE_ENV, type ThreadProbe } from '../src/actors/thread-probe.js';
 import { tcpPair } from '../test/helpers/endpoints.js';
 
 const { values } = parseArgs({
@@ -35,15 +40,18 @@ const { values } = parseArgs({
     slices: { type: 'boolean', default: false },
     // Respondents, subscribers and publisher share threads (supervision.sharedThreads).
     'shared-threads': { type: 'boolean', default: false },
+    // Each sample also asks the actor threads what they hold (src/actors/thread-probe.ts).
+    'probe-threads': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
 const warmupMs = Number(values['warmup-minutes']) * 60_000;
 const sampleMs = Number(values['sample-seconds']) * 1000;
 if (!(minutes > 0) || !(warmupMs >= 0) || !(sampleMs > 0)) {
-  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices] [--shared-threads]');
+  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices] [--shared-threads] [--probe-threads]');
   process.exit(2);
 }
+if (values['probe-threads']) process.env[THREAD_PROBE_ENV] = '1';
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const CHURN_CLIENTS = 5;
@@ -94,6 +102,26 @@ function sample(atMs: number): Sample {
   };
 }
 
+const MiB = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** One line summing what the actor threads hold (V8 heaps, their spaces, live resources). */
+async function printThreadProbes(): Promise<void> {
+  // Without forcing a collection in the threads: that would hide the very garbage whose
+  // keeping is measured here (the threads' heaps as V8 sizes them).
+  const probes = await probeActorThreads();
+  const sum = (f: (p: ThreadProbe) => number) => probes.reduce((a, p) => a + f(p), 0);
+  const resources: Record<string, number> = {};
+  for (const p of probes) for (const [k, n] of Object.entries(p.resources)) resources[k] = (resources[k] ?? 0) + n;
+  console.log(
+    `        threads probed ${probes.length}: heap ${MiB(sum((p) => p.totalHeap))} MiB (used ${MiB(sum((p) => p.usedHeap))}; new ${MiB(sum((p) => p.spaces.new_space ?? 0))}, ` +
+      `old ${MiB(sum((p) => p.spaces.old_space ?? 0))}, code ${MiB(sum((p) => p.spaces.code_space ?? 0))}, large ${MiB(sum((p) => p.spaces.large_object_space ?? 0))}), ` +
+      `malloced ${MiB(sum((p) => p.mallocedMemory))}, external ${MiB(sum((p) => p.externalMemory))}, arrayBuffers ${MiB(sum((p) => p.arrayBuffers))}; ` +
+      `tasks ${sum((p) => p.tasksStarted)} (running ${sum((p) => p.tasksRunning)}), collections ${sum((p) => p.collections)}; resources ${JSON.stringify(resources)}`,
+  );
+  // Per thread (threadId: heap used / committed, MiB, and tasks run): which thread grows.
+  console.log(`        per thread: ${probes.map((p) => `${p.threadId}: ${MiB(p.usedHeap)}/${MiB(p.totalHeap)} (${p.tasksStarted})`).join(', ')}`);
+}
+
 async function until(cond: () => boolean, what: string): Promise<void> {
   const end = Date.now() + DEADLINE;
   while (!cond()) {
@@ -136,17 +164,26 @@ function hostile(port: number, cycle: number): Promise<void> {
   });
 }
 
+/** An actor that exits other than by being stopped is printed (why a thread died, if one does). */
+const watchExits = (sup: Supervisor) =>
+  sup.on('actor:exit', (e) => {
+    if (e.reason !== 'stopped' && e.reason !== 'done') console.error(`soak: ${e.supervisor}/${e.id} exited (${e.reason})${e.error ? `: ${e.error.message}` : ''}`);
+  });
+
 const urls = await tcpPair();
 const surveyPort = Number(urls.surveyUrl.split(':').pop());
 const server = await createServer({ ...urls, surveyTime: 50, recvDeadline: 50, pollTime: 100, supervision });
+watchExits(server.supervisor);
 let refused = 0;
 server.on('refused', (r) => (refused += r.count));
 const steady = await Promise.all(STEADY.map((service) => createClient({ ...urls, service, supervision })));
 const watcher = await subscribe({ pubsubUrl: urls.pubsubUrl, supervision });
+for (const c of steady) watchExits(c.supervisor);
 const has = (names: string[]) => names.every((n) => server.members().includes(n));
 await until(() => has(STEADY), 'the steady members');
 
 const started = Date.now();
+const cpuAtStart = process.cpuUsage(); // every thread of the process (getrusage)
 rssReadings.length = 0; // readings from the start-up are not part of any window
 let windowStart = 0; // ms since start: where the current sample's window of RSS readings began
 const endAt = started + minutes * 60_000;
@@ -177,6 +214,7 @@ try {
       console.log(
         `${(s.atMs / 60_000).toFixed(1).padStart(5)} ${s.rssMiB.toFixed(1).padStart(9)} ${s.quietRssMiB.toFixed(1).padStart(8)} ${s.heapMiB.toFixed(1).padStart(9)} ${String(s.fds).padStart(4)} ${String(s.threads).padStart(8)} ${String(s.poolThreads).padStart(5)} ${String(cycles).padStart(7)} ${String(churnedClients).padStart(8)} ${String(churnedSubscribers).padStart(5)} ${String(server.stats().rounds).padStart(7)} ${String(refused).padStart(8)}${warm ? '' : '  (warm-up)'}`,
       );
+      if (values['probe-threads']) await printThreadProbes();
       if (Date.now() >= endAt) break;
       nextSample += sampleMs;
       continue;
@@ -187,6 +225,7 @@ try {
     const clients: Client[] = await Promise.all(
       names.map((service, i) => createClient({ ...urls, service, supervision, ...(i === 0 ? { pubsubUrl: urls.pubsubUrl } : {}) })),
     );
+    for (const c of clients) watchExits(c.supervisor);
     const attacks = hostile(surveyPort, cycles);
     await until(() => has(names), `cycle ${cycles}'s clients to be listed`);
     await until(() => subs.every((s) => names.every((n) => s.latest()?.includes(n))), `cycle ${cycles}'s subscribers to hear them`);
@@ -215,6 +254,12 @@ function rssGrowth(warm: Sample[]): number {
   return (at(last.atMs) - at(first.atMs)) / at(first.atMs);
 }
 
+/** CPU time of the whole process since the churn began, in ms (pauses at samples included). */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage(cpuAtStart);
+  return (user + system) / 1000;
+}
+
 const last = samples.at(-1);
 if (!failed && baseline && last && last !== baseline) {
   const warm = samples.slice(samples.indexOf(baseline));
@@ -224,7 +269,8 @@ if (!failed && baseline && last && last !== baseline) {
     `soak: after warm-up RSS (median per sample) ${baseline.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB, ` +
       `range ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)}, trend ${(growth * 100).toFixed(1)} % over ${warm.length} samples; ` +
       `fds ${baseline.fds} → ${last.fds}, threads ${baseline.threads} → ${last.threads}; ` +
-      `${cycles} cycles, ${churnedClients} clients, ${churnedSubscribers} subscribers, ${server.stats().rounds} rounds`,
+      `${cycles} cycles, ${churnedClients} clients, ${churnedSubscribers} subscribers, ${server.stats().rounds} rounds; ` +
+      `${actorThreadsStarted()} pool threads started; CPU ${(cpuMs() / cycles).toFixed(1)} ms a cycle (all threads; ${(cpuMs() / (Date.now() - started)).toFixed(2)} cores)`,
   );
   if (growth > MAX_RSS_GROWTH) {
     console.error(`soak: FAIL — RSS grew more than ${MAX_RSS_GROWTH * 100} % after warm-up`);

@@ -9,7 +9,7 @@ import { wrap, releaseProxy, type Endpoint, type Remote } from 'comlink/dist/esm
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
 import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage } from './actors/messages.js';
-import { sharedActorPool, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
+import { actorPoolFor, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
 import runActorTask from './actors/worker.js';
 import { SocketLedger } from './transport.js';
 
@@ -254,7 +254,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     const shares = sharesThread(args, sharing, task.waitOnReadiness);
     this.inline = options.inline ?? (sharing === 'main' && shares);
     this.cohosted = !this.inline && shares;
-    this.pool = this.inline ? undefined : (options.pool ?? sharedActorPool());
+    this.pool = this.inline ? undefined : (options.pool ?? actorPoolFor(args.kind));
     // An actor alone on its thread is an abortable task: aborting it terminates the thread
     // (piscina). A co-hosted one carries no signal (piscina would not share its thread);
     // kill() terminates the thread it reported in 'hosted'.

@@ -15,6 +15,8 @@
  */
 import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
+import type { ResourceLimits } from 'node:worker_threads';
+import type { ActorKind } from './actors/messages.js';
 
 // Under tsx the sources run as .ts and workers inherit its loader; built, they are .js.
 const WORKER_FILE = new URL(`./actors/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
@@ -32,6 +34,22 @@ export const ACTORS_PER_THREAD = 32;
 
 /** How long a thread with no actor on it is kept for reuse before it ends, in ms. */
 export const IDLE_THREAD_MS = 30_000;
+
+/**
+ * V8 heap limits of the threads that host respondents, subscribers and publishers, in MiB.
+ * V8 sizes a heap for throughput. Its young generation grows to 16 MiB a semi-space (48
+ * MiB in all) in a thread that allocates steadily (co-hosted actors under churn), and
+ * keeps it; these actors allocate little at a time, so 4 MiB is plenty. Its old generation
+ * may grow to up to 4 times what it holds between full collections when the heap's limit
+ * is large (a worker's default is 4 GiB), and by less under a smaller limit (V8's
+ * heap-controller.cc, MaxGrowingFactor: as low as 1.3); with a dozen kept threads the
+ * difference is tens of MiB. These actors hold little (a member list: ~1 MiB at 10,000
+ * members, so 32 co-hosted subscribers ~32 MiB); a thread that exceeded 256 MiB would be
+ * ended by Node (ERR_WORKER_OUT_OF_MEMORY) and its actors restarted by their supervisors.
+ * Garbage left by ended actors is collected (src/actors/thread-collect.ts). The surveyor's
+ * threads have no limit of ours (surveyorPool): its rounds at 10,000 members allocate far more.
+ */
+export const ACTOR_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 };
 
 export type ActorPool = Piscina;
 
@@ -60,6 +78,7 @@ export const packActors: Balancer = (task, workers) => {
 };
 
 let shared: ActorPool | undefined;
+let surveyors: ActorPool | undefined;
 let threadsStarted = 0;
 
 /**
@@ -72,10 +91,14 @@ const endingThreads = new Set<number>();
 
 /** Keeps new actors off this thread: it is ending. */
 export function threadEnding(threadId: number): void {
-  if (shared?.threads.some((t) => t.threadId === threadId)) endingThreads.add(threadId);
+  if (pools().some((p) => p.threads.some((t) => t.threadId === threadId))) endingThreads.add(threadId);
 }
 
-function createActorPool(): ActorPool {
+function pools(): ActorPool[] {
+  return [shared, surveyors].filter((p): p is ActorPool => p !== undefined);
+}
+
+function createActorPool(resourceLimits?: ResourceLimits): ActorPool {
   // Loaded on first use (piscina is CommonJS: a synchronous require): a process whose
   // actors all run on its main thread (sharedThreads 'main'), or that only imports the
   // library, never carries it (~1 MiB of RSS measured, README "At rest").
@@ -89,6 +112,7 @@ function createActorPool(): ActorPool {
     concurrentTasksPerWorker: ACTORS_PER_THREAD,
     loadBalancer: packActors,
     idleTimeout: IDLE_THREAD_MS,
+    ...(resourceLimits ? { resourceLimits } : {}),
   });
   pool.on('workerCreate', () => threadsStarted++);
   pool.on('workerDestroy', (worker: PoolWorker) => endingThreads.delete(worker.id));
@@ -99,15 +123,26 @@ function createActorPool(): ActorPool {
   return pool;
 }
 
-/** The process-wide pool every actor runs on (made on first use). */
+/** The process-wide pool respondents, subscribers and publishers run on (made on first use). */
 export function sharedActorPool(): ActorPool {
-  shared ??= createActorPool();
+  shared ??= createActorPool(ACTOR_THREAD_LIMITS);
   return shared;
 }
 
-/** Worker threads alive in the process-wide pool, with actors or idle (0 when it was never made). */
+/** The process-wide pool surveyors run on, each alone on a thread whose V8 heap has no limit of ours. */
+export function surveyorPool(): ActorPool {
+  surveyors ??= createActorPool();
+  return surveyors;
+}
+
+/** The process-wide pool an actor of this kind runs on. */
+export function actorPoolFor(kind: ActorKind): ActorPool {
+  return kind === 'surveyor' ? surveyorPool() : sharedActorPool();
+}
+
+/** Worker threads alive in the process-wide pools, with actors or idle (0 when none was made). */
 export function actorThreadCount(): number {
-  return shared?.threads.length ?? 0;
+  return pools().reduce((n, p) => n + p.threads.length, 0);
 }
 
 /** Worker threads the process has started for actors so far (reuse keeps it flat). */
@@ -119,8 +154,8 @@ export function actorThreadsStarted(): number {
  * Terminates the pool thread with this threadId, ending every actor on it (their tasks
  * reject). Returns false when no such thread is alive.
  */
-export function terminateActorThread(threadId: number, pool: ActorPool = sharedActorPool()): boolean {
-  const thread = pool.threads.find((t) => t.threadId === threadId);
+export function terminateActorThread(threadId: number, pool?: ActorPool): boolean {
+  const thread = (pool ? [pool] : pools()).flatMap((p) => p.threads).find((t) => t.threadId === threadId);
   if (!thread) return false;
   threadEnding(threadId);
   void thread.terminate();
@@ -133,7 +168,8 @@ export function terminateActorThread(threadId: number, pool: ActorPool = sharedA
  * a process that wants them gone at once (the CLI on exit, test files).
  */
 export async function closeActorPool(): Promise<void> {
-  const p = shared;
+  const closing = pools();
   shared = undefined;
-  await p?.destroy();
+  surveyors = undefined;
+  await Promise.all(closing.map((p) => p.destroy()));
 }

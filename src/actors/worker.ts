@@ -17,6 +17,8 @@ import { runPublisher } from './publisher.js';
 import { runRespondent } from './respondent.js';
 import { runSubscriber } from './subscriber.js';
 import { runSurveyor } from './surveyor.js';
+import { afterActorEnded } from './thread-collect.js';
+import { probeTask } from './thread-probe.js';
 
 type Runner = (args: never, ctx: ActorContext<never>) => Promise<void>;
 const RUNNERS: Record<ActorArgs['kind'], Runner> = {
@@ -26,7 +28,12 @@ const RUNNERS: Record<ActorArgs['kind'], Runner> = {
   subscriber: runSubscriber as Runner,
 };
 
-export default async function runActorTask(task: ActorTask): Promise<ActorReport> {
+export default function runActorTask(task: ActorTask): Promise<ActorReport> {
+  // Its end leaves garbage on a thread that is kept for reuse: collected (thread-collect.ts).
+  return probeTask(() => runActor(task)).finally(afterActorEnded);
+}
+
+async function runActor(task: ActorTask): Promise<ActorReport> {
   // Several actors may share this thread (src/pool.ts): nothing here is per-thread state.
   task.mailbox.postMessage({ type: 'hosted', threadId } satisfies HostedMessage);
   const ctx = new ActorContext<ActorOut>(task);
