@@ -14,7 +14,7 @@
  * collection (each actor's thread has its own V8 heap, which gc() in the main thread
  * cannot collect) and with glibc's per-thread arenas, which would hide or fake a trend.
  *
- *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--slices] [--shared-threads] [--probe-threads]
+ *   npm run soak -- --minutes 10 [--warmup-minutes 1] [--sample-seconds 60] [--slices] [--threads none|clients|all|main] [--shared-threads] [--probe-threads]
  *
  * --probe-threads: each sample also prints what the actor threads hold, summed over them
  * (their V8 heaps by space, ArrayBuffers, live ports and timers, actor tasks run, garbage
@@ -27,6 +27,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createClient, createServer, subscribe, type Client, type Subscriber, type Supervisor } from '../src/index.js';
 import { actorThreadCount, actorThreadsStarted, closeActorPool } from '../src/pool.js';
 import { probeActorThreads, THREAD_PROBE_ENV, type ThreadProbe } from '../src/actors/thread-probe.js';
+import { THREAD_SHARING, type ThreadSharing } from '../src/actor-run.js';
 import { tcpPair } from '../test/helpers/endpoints.js';
 
 const { values } = parseArgs({
@@ -40,6 +41,8 @@ const { values } = parseArgs({
     slices: { type: 'boolean', default: false },
     // Respondents, subscribers and publisher share threads (supervision.sharedThreads).
     'shared-threads': { type: 'boolean', default: false },
+    // supervision.sharedThreads: how actors map to threads (default: the library's, 'clients'); --shared-threads is 'all'.
+    threads: { type: 'string' },
     // Each sample also asks the actor threads what they hold (src/actors/thread-probe.ts).
     'probe-threads': { type: 'boolean', default: false },
   },
@@ -48,7 +51,7 @@ const minutes = Number(values.minutes);
 const warmupMs = Number(values['warmup-minutes']) * 60_000;
 const sampleMs = Number(values['sample-seconds']) * 1000;
 if (!(minutes > 0) || !(warmupMs >= 0) || !(sampleMs > 0)) {
-  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices] [--shared-threads] [--probe-threads]');
+  console.error('usage: npm run soak -- --minutes N [--warmup-minutes M] [--sample-seconds S] [--slices] [--threads none|clients|all|main] [--shared-threads] [--probe-threads]');
   process.exit(2);
 }
 if (values['probe-threads']) process.env[THREAD_PROBE_ENV] = '1';
@@ -65,7 +68,12 @@ const MAX_RSS_GROWTH = 0.02;
  * machine under heavy load (load averages of 10–30 on 2 cores were seen) a worker thread
  * can take longer than the default 10 s to start, which would end the soak early.
  */
-const supervision = { startTimeoutMs: 60_000, ...(values.slices ? { waitOnReadiness: false } : {}), ...(values['shared-threads'] ? { sharedThreads: true } : {}) };
+const threads = values['shared-threads'] ? 'all' : (values.threads as ThreadSharing | undefined);
+if (threads !== undefined && !THREAD_SHARING.includes(threads)) {
+  console.error(`soak: --threads takes one of ${THREAD_SHARING.join(', ')}`);
+  process.exit(2);
+}
+const supervision = { startTimeoutMs: 60_000, ...(values.slices ? { waitOnReadiness: false } : {}), ...(threads ? { sharedThreads: threads } : {}) };
 
 interface Sample {
   atMs: number;
@@ -195,7 +203,7 @@ const samples: Sample[] = [];
 let baseline: Sample | undefined;
 let failed = false;
 
-console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; ${values.slices ? 'slices' : 'waiting on readiness'}, ${values['shared-threads'] ? 'shared threads' : 'a thread per actor (reused)'}; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
+console.log(`soak: ${minutes} min, warm-up ${warmupMs / 60_000} min, a sample every ${sampleMs / 1000} s; ${values.slices ? 'slices' : 'waiting on readiness'}, threads ${threads ?? `'clients' (the default)`}; gc ${gc ? 'on' : 'off (run with --expose-gc)'}`);
 console.log('  min   rss MiB  (quiet)  heap MiB  fds  threads  pool  cycles  clients  subs  rounds  refused');
 
 try {
