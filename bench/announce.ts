@@ -2,8 +2,8 @@
  * `npm run bench:announce [-- --quick] [--n 100,1000] [--reps R] [--modes original,announce]`: join and graceful leave
  * with announcements (README "Announcements"), side by side in one run with the same
  * members answering every server:
- * - original: the Go original's algorithm (schedule 'original', eagerJoin false, detection 'deadline');
- * - library: this library's defaults, without an announce socket;
+ * - original: the Go original's algorithm (schedule 'original', eagerJoin false, detection 'deadline', connection hints off);
+ * - library: this library's defaults (connection hints on), without an announce socket;
  * - announce: this library's defaults with `announceUrl`;
  * - node-discover (devDependency, loopback only: address and broadcast 127.255.255.255):
  *   an observer and N background members in one process (N = 100 only: at 1,000 every member
@@ -56,8 +56,8 @@ const { values: argv } = parseArgs({
 
 const TIMING = { surveyTime: 1000, recvDeadline: 1000, pollTime: 2000 } as const;
 const ALL_MODES = [
-  { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline'", options: { schedule: 'original', eagerJoin: false, detection: 'deadline' } },
-  { id: 'library', label: 'this library, defaults, no announce socket', options: {} },
+  { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline', no connection hints", options: { schedule: 'original', eagerJoin: false, detection: 'deadline', connectionHints: false } },
+  { id: 'library', label: 'this library, defaults (connection hints), no announce socket', options: {} },
   { id: 'announce', label: 'this library, defaults + announceUrl', options: {} },
 ] as const;
 type ModeId = (typeof ALL_MODES)[number]['id'];
