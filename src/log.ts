@@ -109,20 +109,25 @@ export function logServer(server: Server, log: Logger): () => void {
     const parts = [c.joined.length ? `joined: ${names(c.joined)}` : '', c.left.length ? `left: ${names(c.left)}` : ''].filter(Boolean);
     log.info({ joined: c.joined, left: c.left, members: c.members.length, round: c.round }, `${parts.join('; ')} (${c.members.length} member${c.members.length === 1 ? '' : 's'})`);
   };
-  const onRefused = (r: { reason: string; count: number }) =>
-    log.warn({ refused: r.count, reason: r.reason }, `refused ${r.count} answer${r.count === 1 ? '' : 's'}: ${r.reason}`);
+  // The rate-limited summary (at most one per reason per refusalLogIntervalMs), not the
+  // per-round 'refused' event: one misconfigured client would otherwise log every round.
+  const onRefused = (r: { code: string; reason: string; count: number; periodMs: number }) =>
+    log.warn(
+      { refused: r.count, code: r.code, reason: r.reason, periodMs: Math.round(r.periodMs) },
+      `refused ${r.count} answer${r.count === 1 ? '' : 's'}${r.periodMs > 0 ? ` in ${Math.round(r.periodMs / 1000)} s` : ''} (${r.code}): ${r.reason}`,
+    );
   const onDuplicate = (d: { name: string; count: number; periodMs: number }) =>
     log.warn(
       { duplicate: d.name, count: d.count, periodMs: d.periodMs },
       `name ${JSON.stringify(d.name)} answered more than once in a round (${d.count} extra answer${d.count === 1 ? '' : 's'}${d.periodMs > 0 ? ` in ${Math.round(d.periodMs / 1000)} s` : ''}): two members claim it, or one is connected twice`,
     );
   server.on('change', onChange);
-  server.on('refused', onRefused);
+  server.on('refused:summary', onRefused);
   server.on('duplicate', onDuplicate);
   const detachSupervisor = logSupervisor(server.supervisor, log);
   return () => {
     server.off('change', onChange);
-    server.off('refused', onRefused);
+    server.off('refused:summary', onRefused);
     server.off('duplicate', onDuplicate);
     detachSupervisor();
   };
@@ -151,7 +156,7 @@ interface ListReceiver {
 export function logListRefusals(receiver: ListReceiver, log: Logger, intervalMs = 60_000): () => void {
   const summaries = new RefusalLog<ListRefusalReason>(intervalMs, (s) =>
     log.warn(
-      { refusedLists: s.count, code: s.code, reason: s.reason, periodMs: s.periodMs },
+      { refusedLists: s.count, code: s.code, reason: s.reason, periodMs: Math.round(s.periodMs) },
       `refused ${s.count} published list${s.count === 1 ? '' : 's'} (${s.code}): ${LIST_REFUSAL_HINTS[s.code]}`,
     ),
   );

@@ -77,6 +77,36 @@ test('joins, leaves, crashes and restarts are logged as JSON lines with their fi
   }
 });
 
+test('a refused answer is logged once per reason and interval (the summary), not every round', async () => {
+  const out = capture();
+  const log = createLogger({ destination: out.stream, format: 'json', base: { command: 'server' } });
+  const urls = await tcpPair();
+  const server = await createServer({ ...urls, ...STEADY, accept: /^web-/ });
+  const detach = logServer(server, log);
+  const refusedLines = () => out.lines.filter((l) => /^refused /.test(JSON.parse(l).msg as string));
+  try {
+    const client = await createClient({ ...urls, service: 'db-1' });
+    const first = await out.json(/^refused 1 answer \(not-accepted\): /, 'the first refusal logged');
+    assert.equal(first.level, 40);
+    assert.equal(first.code, 'not-accepted');
+    // Five more rounds, each refusing db-1 again: still the one line (the next summary is due after 60 s).
+    const rounds = server.stats().rounds;
+    await within(30_000, 'five more rounds', new Promise<void>((resolve) => {
+      const onRound = () => {
+        if (server.stats().rounds < rounds + 5) return;
+        server.off('round', onRound);
+        resolve();
+      };
+      server.on('round', onRound);
+    }));
+    assert.equal(refusedLines().length, 1, JSON.stringify(refusedLines()));
+    await client.close();
+  } finally {
+    detach();
+    await server.close();
+  }
+});
+
 test('the pretty format is one human-readable line per entry', async () => {
   const out = capture();
   const log = createLogger({ destination: out.stream, format: 'pretty', base: { command: 'server' } });
