@@ -31,13 +31,13 @@ function capture() {
       }
     }
   });
-  const line = (test: (l: string) => boolean, what: string) =>
-    within(10_000, what, new Promise<string>((resolve) => {
+  const line = (test: (l: string) => boolean, what: string, ms = 10_000) =>
+    within(ms, what, new Promise<string>((resolve) => {
       const found = lines.find(test);
       if (found !== undefined) resolve(found);
       else waiters.push({ test, resolve });
     }));
-  return { stream, lines, line, json: async (msg: RegExp, what: string) => JSON.parse(await line((l) => msg.test(JSON.parse(l).msg), what)) as Record<string, unknown> };
+  return { stream, lines, line, json: async (msg: RegExp, what: string, ms?: number) => JSON.parse(await line((l) => msg.test(JSON.parse(l).msg), what, ms)) as Record<string, unknown> };
 }
 
 const STEADY = { pollTime: 450, surveyTime: 400, recvDeadline: 400 };
@@ -86,12 +86,13 @@ test('a refused answer is logged once per reason and interval (the summary), not
   const refusedLines = () => out.lines.filter((l) => /^refused /.test(JSON.parse(l).msg as string));
   try {
     const client = await createClient({ ...urls, service: 'db-1' });
-    const first = await out.json(/^refused 1 answer \(not-accepted\): /, 'the first refusal logged');
+    // Generous: under a CPU hog the client's start and the main thread's admission verdict are slow.
+    const first = await out.json(/^refused \d+ answers? \(not-accepted\): /, 'the first refusal logged', 60_000);
     assert.equal(first.level, 40);
     assert.equal(first.code, 'not-accepted');
     // Five more rounds, each refusing db-1 again: still the one line (the next summary is due after 60 s).
     const rounds = server.stats().rounds;
-    await within(30_000, 'five more rounds', new Promise<void>((resolve) => {
+    await within(60_000, 'five more rounds', new Promise<void>((resolve) => {
       const onRound = () => {
         if (server.stats().rounds < rounds + 5) return;
         server.off('round', onRound);
