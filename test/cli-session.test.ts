@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cli, cleanEnv, parseJson, serverPorts, STEADY_FLAGS } from './helpers/cli.js';
+import { eventually } from './helpers/wait.js';
 
 interface WatchLine {
   time: string;
@@ -43,7 +44,15 @@ test('watch --json prints one line per change as clients start and stop', async 
     assert.deepEqual(await client2.stop('SIGTERM'), { code: 0, signal: null });
     await watch.line(left('client2'), 'client2 to leave');
     // client1 saw the list grow and shrink before it stops.
-    await client1.line((l) => l === 'peers (1): client1', 'client1 alone again after client2 left');
+    // (Not line(): it would match client1's first 'peers (1)' line, from before client2 joined.)
+    await eventually(
+      () => {
+        const grown = client1.stdout.all.indexOf('peers (2): client1, client2');
+        return grown >= 0 && client1.stdout.all.slice(grown + 1).includes('peers (1): client1');
+      },
+      30_000,
+      'client1 alone again after client2 left',
+    );
     assert.deepEqual(await client1.stop('SIGINT'), { code: 0, signal: null });
     await watch.line(left('client1'), 'client1 to leave');
     await human.line((l) => /left: client1/.test(l), 'the human watcher to see client1 leave');
