@@ -38,7 +38,7 @@ type Event = ServerEvent;
 const record = recordServerEvents;
 
 const rounds = (events: Event[]) => events.flatMap((e) => (e.kind === 'round' ? [e.round] : []));
-const scheduled = (events: Event[]) => rounds(events).filter((r) => r.announced === false).length;
+const scheduled = (events: Event[]) => rounds(events).filter((r) => r.trigger === 'schedule').length;
 const changes = (events: Event[]) => events.flatMap((e) => (e.kind === 'change' ? [e.change] : []));
 
 function nextChange(server: Server, predicate: (c: MembershipChange) => boolean, what: string, ms = DEADLINE): Promise<MembershipChange> {
@@ -284,8 +284,8 @@ class RawMember {
   }
 }
 
-/** Rounds that last the whole survey unless an announcement cuts them short; scheduled ones 30 s apart. */
-const LONG = { surveyTime: 5000, recvDeadline: 5000, pollTime: 30_000 } as const;
+/** Rounds that last the whole survey unless an announcement cuts them short; scheduled ones 30 s apart; no connection hints (rounds start only on the schedule or an announcement). */
+const LONG = { surveyTime: 5000, recvDeadline: 5000, pollTime: 30_000, connectionHints: false } as const;
 
 test('a proven bye during a round under way cuts the round short, and the next one drops the member at its farewell deadline', async () => {
   const urls = await tcpPair();
