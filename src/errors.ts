@@ -149,6 +149,16 @@ export class MissingPeerError extends GopherDiscoveryError {
   }
 }
 
+/**
+ * The MissingPeerError for a failed import of an optional peer dependency (the error is
+ * ERR_MODULE_NOT_FOUND and names one of `packages`), or undefined for any other error.
+ */
+export function missingPeer(error: unknown, feature: string, packages: readonly string[]): MissingPeerError | undefined {
+  const e = error as NodeJS.ErrnoException | undefined;
+  const named = e?.code === 'ERR_MODULE_NOT_FOUND' && packages.some((p) => String(e.message).includes(`'${p}'`));
+  return named ? new MissingPeerError(feature, packages, error) : undefined;
+}
+
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const e = error as Error & { code?: unknown; url?: unknown; rule?: unknown };

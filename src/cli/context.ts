@@ -1,6 +1,6 @@
 /** What every command gets from the dispatcher, and the waits they share. */
 import type { Logger } from 'pino';
-import { MissingPeerError } from '../errors.js';
+import { missingPeer } from '../errors.js';
 import type { CommandSpec, Parsed } from './args.js';
 
 export const DEFAULTS = {
@@ -36,9 +36,7 @@ export async function withCliPeers<T>(load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && CLI_PEERS.some((p) => (e as Error).message.includes(`'${p}'`));
-    if (missing) throw new MissingPeerError('the gopherdiscovery command', CLI_PEERS, e);
-    throw e;
+    throw missingPeer(e, 'the gopherdiscovery command', CLI_PEERS) ?? e;
   }
 }
 

@@ -9,7 +9,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MissingPeerError } from '../errors.js';
+import { missingPeer } from '../errors.js';
 import type { Server } from '../server.js';
 import type { ServerMetrics, ServerMetricsOptions } from '../metrics.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS, FAVICON_SVG } from './dashboard.js';
@@ -204,8 +204,7 @@ async function serverMetrics(server: Server, options: ServerMetricsOptions): Pro
   try {
     module = await import('../metrics.js');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /prom-client/.test((e as Error).message)) throw new MissingPeerError('/metrics', ['prom-client'], e);
-    throw e;
+    throw missingPeer(e, '/metrics', ['prom-client']) ?? e;
   }
   return module.createServerMetrics(server, options);
 }
