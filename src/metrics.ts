@@ -16,8 +16,20 @@ export interface ServerMetricsOptions {
 
 export const SERVER_METRICS_OPTION_NAMES = optionNames<ServerMetricsOptions>()(['processMetrics']);
 
+/**
+ * What /metrics needs of a metrics registry; prom-client's `Registry` fits. Our own, so that
+ * the public types never name prom-client, an optional peer dependency: an app importing
+ * gopherdiscovery/http type-checks without it installed.
+ */
+export interface MetricsRegistry {
+  /** The exposition text (Prometheus text format). */
+  metrics(): Promise<string>;
+  /** The Content-Type header of that text. */
+  readonly contentType: string;
+}
+
 export interface ServerMetrics {
-  readonly registry: Registry;
+  readonly registry: MetricsRegistry;
   /** The exposition text for GET /metrics. */
   text(): Promise<string>;
   readonly contentType: string;

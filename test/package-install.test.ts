@@ -301,6 +301,31 @@ const [surveyUrl, pubsubUrl] = process.argv.slice(2);
     }
   });
 
+  test('a TypeScript consumer of gopherdiscovery/http type-checks without prom-client installed (strict nodenext, skipLibCheck false)', async () => {
+    const project = join(app, 'ts-http');
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'package.json'), JSON.stringify({ type: 'module' }));
+    await writeFile(
+      join(project, 'consumer.ts'),
+      `import { createServer } from 'gopherdiscovery';
+import { startHttpServer, healthHandler, type HttpEndpoint, type ServerMetrics, type MetricsRegistry } from 'gopherdiscovery/http';
+
+const server = await createServer({ surveyUrl: 'tcp://127.0.0.1:1', pubsubUrl: 'tcp://127.0.0.1:2' });
+const registry: MetricsRegistry = { contentType: 'text/plain', metrics: async () => '' };
+const own: ServerMetrics = { registry, contentType: registry.contentType, text: () => registry.metrics(), detach() {} };
+const http: HttpEndpoint = await startHttpServer({ server, port: 0, metrics: own });
+export const handler = healthHandler(server);
+await http.close();
+`,
+    );
+    await writeFile(join(project, 'tsconfig.json'), JSON.stringify({ ...TSCONFIG, compilerOptions: { ...TSCONFIG.compilerOptions, noEmit: true }, files: ['consumer.ts'] }, null, 2));
+    const r = await exec('node', [TSC, '-p', project], { cwd: project, env, timeout: STEP_MS }).then(
+      () => ({ stdout: '' }),
+      (e: { stdout?: string }) => ({ stdout: e.stdout ?? String(e) }),
+    );
+    assert.equal(r.stdout, '', 'tsc reports no error');
+  });
+
   test('@arethetypeswrong/cli finds no problem in the tarball but require(esm), which Node >= 20.19 supports', async () => {
     const r = await exec('node', [ATTW, tarball, '--format', 'json', '--ignore-rules', 'cjs-resolves-to-esm'], { cwd: dir, env, timeout: STEP_MS }).catch(
       (e: { stdout: string }) => e,

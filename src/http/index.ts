@@ -28,7 +28,7 @@ export {
   type TimelineEntry,
   type RoundEntry,
 } from './monitor.js';
-export type { ServerMetrics, ServerMetricsOptions } from '../metrics.js';
+export type { ServerMetrics, ServerMetricsOptions, MetricsRegistry } from '../metrics.js';
 
 /**
  * A request listener answering /healthz for a Server, Client or Subscriber (anything with
