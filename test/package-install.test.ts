@@ -222,30 +222,45 @@ console.log(JSON.stringify(calls));
     );
   });
 
-  test('gopherdiscovery/http serves an embedded server without prom-client (metrics: false), and names prom-client for /metrics', async () => {
+  test('gopherdiscovery/http without prom-client: the default serves no /metrics (its 404 names prom-client), metrics asked for explicitly is a MissingPeerError', async () => {
     const urls = await tcpPair();
     await writeFile(
       join(app, 'http-consumer.mjs'),
       `import { createServer, MissingPeerError } from 'gopherdiscovery';
 import { startHttpServer } from 'gopherdiscovery/http';
-const [surveyUrl, pubsubUrl, port] = process.argv.slice(2);
+const [surveyUrl, pubsubUrl, port, otherPort] = process.argv.slice(2);
 const server = await createServer({ surveyUrl, pubsubUrl, surveyTime: 50, recvDeadline: 50, pollTime: 60 });
-let metricsError;
-try {
-  await startHttpServer({ server, port: Number(port) });
-} catch (e) {
-  metricsError = { isMissingPeerError: e instanceof MissingPeerError, packages: e.packages };
+const refusals = {};
+for (const [name, metrics] of [['{}', {}], ['processMetrics', { processMetrics: true }]]) {
+  try {
+    await startHttpServer({ server, port: Number(port), metrics });
+    refusals[name] = 'started';
+  } catch (e) {
+    refusals[name] = { isMissingPeerError: e instanceof MissingPeerError, packages: e.packages, message: e.message };
+  }
 }
-const http = await startHttpServer({ server, port: Number(port), metrics: false });
-const members = await (await fetch(new URL('members', http.url))).json();
-const metrics = (await fetch(new URL('metrics', http.url))).status;
-await http.close();
+const served = {};
+// A port each: fetch would reuse a kept-alive connection to the first, which its close() ended.
+for (const [name, options] of [['default', { port: Number(port) }], ['false', { port: Number(otherPort), metrics: false }]]) {
+  const http = await startHttpServer({ server, ...options });
+  const members = await (await fetch(new URL('members', http.url))).json();
+  const metrics = await fetch(new URL('metrics', http.url));
+  served[name] = { members, metrics: metrics.status, error: (await metrics.json()).error };
+  await http.close();
+}
 await server.close();
-console.log(JSON.stringify({ metricsError, members, metrics }));
+console.log(JSON.stringify({ refusals, served }));
 `,
     );
-    const { stdout } = await inApp('node', ['http-consumer.mjs', urls.surveyUrl, urls.pubsubUrl, String(await freePort())]);
-    assert.deepEqual(JSON.parse(stdout), { metricsError: { isMissingPeerError: true, packages: ['prom-client'] }, members: [], metrics: 404 });
+    const { stdout } = await inApp('node', ['http-consumer.mjs', urls.surveyUrl, urls.pubsubUrl, String(await freePort()), String(await freePort())]);
+    const missing = { isMissingPeerError: true, packages: ['prom-client'], message: '/metrics needs prom-client (optional peer dependency); install: npm install prom-client' };
+    assert.deepEqual(JSON.parse(stdout), {
+      refusals: { '{}': missing, processMetrics: missing },
+      served: {
+        default: { members: [], metrics: 404, error: missing.message },
+        false: { members: [], metrics: 404, error: 'no such page: /metrics' },
+      },
+    });
   });
 
   /** Runs a consumer with a fresh pair of ports and returns what it printed. */

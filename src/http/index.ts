@@ -10,7 +10,9 @@
  *   await server.close();
  *
  * /metrics needs prom-client, an optional peer dependency (`npm install prom-client`),
- * loaded only when metrics are served; pass `metrics: false` to serve without it.
+ * loaded only when metrics are served: by default /metrics is served when prom-client is
+ * installed and left out otherwise; `metrics: {}` asks for it (MissingPeerError without
+ * prom-client); `metrics: false` serves none.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChildHealth } from '../supervisor.js';

@@ -9,7 +9,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { missingPeer } from '../errors.js';
+import { MissingPeerError, missingPeer } from '../errors.js';
 import type { Server } from '../server.js';
 import type { ServerMetrics, ServerMetricsOptions } from '../metrics.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS, FAVICON_SVG } from './dashboard.js';
@@ -28,10 +28,12 @@ export interface HttpServerOptions {
   port: number;
   server: Server;
   /**
-   * What /metrics serves. Default `{}`: metrics made for this server with these options
-   * (prom-client, an optional peer dependency, is imported only then; a MissingPeerError
-   * if it is not installed) and detached by close(); a ServerMetrics of your own; or
-   * `false`: no /metrics.
+   * What /metrics serves: options (`{}`, `{ processMetrics: true }`) for metrics made for
+   * this server and detached by close() (prom-client, an optional peer dependency, is
+   * imported only then: a MissingPeerError if it is not installed); a ServerMetrics of your
+   * own; or `false`: no /metrics. Default (undefined): `{}` when prom-client is installed,
+   * else no /metrics (GET /metrics answers 404 naming prom-client), so that the endpoint
+   * starts either way and asking for metrics explicitly is what requires prom-client.
    */
   metrics?: ServerMetricsOptions | ServerMetrics | false;
   log?: HttpLog;
@@ -79,9 +81,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
   checkOptionNames('startHttpServer', options, HTTP_SERVER_OPTION_NAMES);
   const host = options.host ?? '127.0.0.1';
   const { server, log } = options;
-  const given = options.metrics ?? {};
-  const ownMetrics = given !== false && !('registry' in given) ? await serverMetrics(server, given) : undefined;
-  const metrics = ownMetrics ?? (given !== false && 'registry' in given ? given : undefined);
+  const given = options.metrics;
+  let ownMetrics: ServerMetrics | undefined;
+  /** Why there is no /metrics when the default found no prom-client: GET /metrics says so. */
+  let metricsMissing: MissingPeerError | undefined;
+  if (given === undefined) {
+    try {
+      ownMetrics = (await loadMetrics()).createServerMetrics(server);
+    } catch (e) {
+      if (!(e instanceof MissingPeerError)) throw e;
+      metricsMissing = e;
+    }
+  } else if (given !== false && !('registry' in given)) {
+    ownMetrics = (await loadMetrics()).createServerMetrics(server, given);
+  }
+  const metrics = ownMetrics ?? (given !== undefined && given !== false && 'registry' in given ? given : undefined);
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const monitor = new ServerMonitor(server, options.monitor);
   // One listener per open event stream: as many as there are dashboards open.
@@ -143,7 +157,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
   const http = createHttpServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const route = routes[path];
-    if (!route) return json(res, 404, { error: `no such page: ${path}`, pages: Object.keys(routes) }, req.method === 'HEAD');
+    if (!route) {
+      const error = path === '/metrics' && metricsMissing ? metricsMissing.message : `no such page: ${path}`;
+      return json(res, 404, { error, pages: Object.keys(routes) }, req.method === 'HEAD');
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return json(res, 405, { error: `${req.method} is not allowed; use GET` }, false);
@@ -196,15 +213,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
 }
 
 /**
- * The server's own metrics, from prom-client, imported here rather than at load so that
- * users who serve no /metrics need not install it (an optional peer dependency).
+ * The module making the server's own metrics, from prom-client, imported here rather than
+ * at load so that users who serve no /metrics need not install it (an optional peer
+ * dependency). Throws MissingPeerError naming prom-client when it is not installed.
  */
-async function serverMetrics(server: Server, options: ServerMetricsOptions): Promise<ServerMetrics> {
-  let module: typeof import('../metrics.js');
+async function loadMetrics(): Promise<typeof import('../metrics.js')> {
   try {
-    module = await import('../metrics.js');
+    return await import('../metrics.js');
   } catch (e) {
     throw missingPeer(e, '/metrics', ['prom-client']) ?? e;
   }
-  return module.createServerMetrics(server, options);
 }
