@@ -3,6 +3,7 @@
  * on it, and each survives a trip across a worker-thread boundary through
  * `serializeError` / `deserializeError` (structured clone keeps only name and message).
  */
+import { escapeUnprintable, quoted } from './printable.js';
 
 export interface SerializedError {
   name: string;
@@ -15,8 +16,13 @@ export interface SerializedError {
 
 export class GopherDiscoveryError extends Error {
   readonly code: string;
+  /**
+   * `message` reaches terminals and logs: untrusted text in it (a URL, a name, an option's
+   * value) is quoted by `quoted` (src/printable.ts) where it is put in, and any control,
+   * line-break or bidi character left is escaped here, so no message acts on a terminal.
+   */
   constructor(message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(escapeUnprintable(message), options);
     this.name = new.target.name;
     this.code = code;
   }
@@ -26,7 +32,7 @@ export class GopherDiscoveryError extends Error {
 export class InvalidUrlError extends GopherDiscoveryError {
   readonly url: string;
   constructor(url: string, reason: string) {
-    super(`invalid URL ${JSON.stringify(url)}: ${reason}`, 'ERR_INVALID_URL');
+    super(`invalid URL ${quoted(url)}: ${reason}`, 'ERR_INVALID_URL');
     this.url = url;
   }
 }

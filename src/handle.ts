@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { ClosedError, InvalidOptionError } from './errors.js';
 import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import { type ChildHealth, type ChildSpec, Supervisor, type SupervisorEvents, type SupervisorOptions } from './supervisor.js';
+import { quoted } from './printable.js';
 
 export interface HandleEvents extends SupervisorEvents {
   /** The handle failed for good (its supervisor gave up, and no parent restarted it): it is closed, its iterators end with this error. */
@@ -151,7 +152,7 @@ export abstract class SupervisedHandle<Events extends HandleEvents & Record<keyo
 export function positiveInteger(name: string, value: unknown, fallback: number): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new InvalidOptionError(`${name} must be a whole number >= 1, got ${String(v)}`);
+    throw new InvalidOptionError(`${name} must be a whole number >= 1, got ${quoted(v)}`);
   }
   return v;
 }

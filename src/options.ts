@@ -8,6 +8,7 @@
  * is one line in the interface and one in its list.
  */
 import { InvalidOptionError } from './errors.js';
+import { quoted } from './printable.js';
 
 /**
  * The names of T's properties, checked at compile time against T both ways. Usage:
@@ -70,7 +71,7 @@ export function checkOptionNames(what: string, options: unknown, known: readonly
     }
     const suggestion = closestName(name, known);
     throw new InvalidOptionError(
-      `${what}: unknown option ${JSON.stringify(name)}${suggestion ? `; did you mean ${JSON.stringify(suggestion)}?` : ''} (known: ${[...known].sort().join(', ')})`,
+      `${what}: unknown option ${quoted(name)}${suggestion ? `; did you mean ${quoted(suggestion)}?` : ''} (known: ${[...known].sort().join(', ')})`,
       { option: name, ...(suggestion ? { suggestion } : {}) },
     );
   }

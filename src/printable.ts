@@ -6,7 +6,11 @@
  * U+2028/U+2029, the bidi embeddings, overrides and isolates, and lone surrogates. The
  * rest of Unicode is written as is.
  */
-import { codePointLabel } from './protocol.js';
+
+/** `U+202E` for a code point. */
+export function codePointLabel(cp: number): string {
+  return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+}
 
 /** What a terminal would act on; the u flag makes a surrogate pair one code point, so \p{Cs} is a lone surrogate. */
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu;
@@ -40,4 +44,13 @@ export function terminalSafeJson(json: string): string {
 /** JSON.stringify, then terminalSafeJson: one line a terminal shows as is. */
 export function jsonLine(value: unknown): string {
   return terminalSafeJson(JSON.stringify(value));
+}
+
+/**
+ * A value a caller gave, as an error message quotes it: a string as a JSON string literal
+ * with every character a terminal would act on escaped (jsonLine: a URL or name holding
+ * U+202E shows `"\u202e"`, never the raw override); anything else as String() shows it.
+ */
+export function quoted(value: unknown): string {
+  return typeof value === 'string' ? jsonLine(value) : String(value);
 }

@@ -7,6 +7,7 @@
  *   empty message. This is byte-for-byte what the Go original sends and expects.
  */
 import { InvalidOptionError, InvalidServiceNameError, InvalidUrlError, MalformedMessageError } from './errors.js';
+import { codePointLabel, quoted } from './printable.js';
 
 export const SEPARATOR = '|';
 const SEPARATOR_BYTE = 0x7c;
@@ -43,11 +44,6 @@ export const FORBIDDEN_NAME_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u202
 /** A UTF-16 surrogate not part of a pair (with the u flag a pair is one code point, not Cs). */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-/** `U+202E` for a code point. */
-export function codePointLabel(cp: number): string {
-  return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
-}
-
 /** The first forbidden character of a name, as `U+0085 at index 3`, or undefined. */
 function forbiddenCharacter(name: string): string | undefined {
   const m = FORBIDDEN_NAME_CHARACTERS.exec(name);
@@ -67,16 +63,16 @@ export function validateServiceName(name: unknown, maxNameBytes = DEFAULT_MAX_NA
   if (name.includes(SEPARATOR)) {
     throw new InvalidServiceNameError(
       'separator',
-      `${JSON.stringify(name)} contains "|", the member-list separator, and would split into several members`,
+      `${quoted(name)} contains "|", the member-list separator, and would split into several members`,
     );
   }
   const forbidden = forbiddenCharacter(name);
   if (forbidden) {
-    throw new InvalidServiceNameError('control-character', `${JSON.stringify(name)} contains a control, line-break or bidi-override character (${forbidden})`);
+    throw new InvalidServiceNameError('control-character', `${quoted(name)} contains a control, line-break or bidi-override character (${forbidden})`);
   }
   // A lone surrogate would be sent as U+FFFD (Buffer and TextEncoder replace it): listed under another name.
   if (LONE_SURROGATE.test(name)) {
-    throw new InvalidServiceNameError('not-utf8', `${JSON.stringify(name)} contains a lone surrogate, which has no UTF-8 encoding`);
+    throw new InvalidServiceNameError('not-utf8', `${quoted(name)} contains a lone surrogate, which has no UTF-8 encoding`);
   }
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > maxNameBytes) {
@@ -106,7 +102,7 @@ export function decodeMembers(data: Uint8Array): string[] {
   }
   const members = text.split(SEPARATOR);
   if (members.some((m) => m.length === 0)) {
-    throw new MalformedMessageError(`member list ${JSON.stringify(text.slice(0, 80))} has an empty member`);
+    throw new MalformedMessageError(`member list ${quoted(text.slice(0, 80))} has an empty member`);
   }
   return members;
 }
@@ -225,7 +221,7 @@ export function parseEndpoint(url: unknown, role?: EndpointRole): Endpoint {
   if (!m) throw new InvalidUrlError(url, 'expected scheme://address (tcp://host:port, ipc:///path or inproc://name)');
   const [, scheme, rest] = m as unknown as [string, string, string];
   if (scheme !== 'tcp' && scheme !== 'ipc' && scheme !== 'inproc') {
-    throw new InvalidUrlError(url, `unsupported scheme ${JSON.stringify(scheme)}: use tcp, ipc or inproc (lowercase)`);
+    throw new InvalidUrlError(url, `unsupported scheme ${quoted(scheme)}: use tcp, ipc or inproc (lowercase)`);
   }
   const bytes = Buffer.byteLength(url);
   if (bytes > MAX_URL_BYTES) throw new InvalidUrlError(url, `${bytes} bytes, nanomsg takes at most ${MAX_URL_BYTES}`);
@@ -237,7 +233,7 @@ export function parseEndpoint(url: unknown, role?: EndpointRole): Endpoint {
       if (!rest.startsWith('/')) {
         throw new InvalidUrlError(
           url,
-          `ipc path ${JSON.stringify(rest)} is relative: it would resolve against each process's working directory; use an absolute path, e.g. ipc:///tmp/${rest}`,
+          `ipc path ${quoted(rest)} is relative: it would resolve against each process's working directory; use an absolute path, e.g. ipc:///tmp/${rest}`,
         );
       }
       const pathBytes = Buffer.byteLength(rest);
@@ -264,8 +260,8 @@ function parseTcpAddress(url: string, rest: string, role: EndpointRole | undefin
     return { host, port };
   }
   if (IPV4.test(host)) return { host, port };
-  if (/^[\d.]+$/.test(host)) throw new InvalidUrlError(url, `${JSON.stringify(host)} is not an IPv4 address (four numbers 0-255, no leading zeros)`);
-  if (!HOSTNAME.test(host)) throw new InvalidUrlError(url, `${JSON.stringify(host)} is not an IPv4 address or DNS name`);
+  if (/^[\d.]+$/.test(host)) throw new InvalidUrlError(url, `${quoted(host)} is not an IPv4 address (four numbers 0-255, no leading zeros)`);
+  if (!HOSTNAME.test(host)) throw new InvalidUrlError(url, `${quoted(host)} is not an IPv4 address or DNS name`);
   if (role === 'bind') {
     throw new InvalidUrlError(
       url,
@@ -321,7 +317,7 @@ export type RoundSchedule = 'after-round' | 'fixed-rate';
 /** Refuses durations that cannot work: not a number, under 1 ms, or beyond `max`. Rounds to whole ms. */
 export function validateDuration(name: string, value: unknown, max: number = TIMING_LIMITS.maxMs): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+    throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${quoted(value)}`);
   }
   if (value < TIMING_LIMITS.minMs) {
     throw new InvalidOptionError(`${name} must be at least ${TIMING_LIMITS.minMs} ms (nanomsg counts whole milliseconds), got ${value}`);

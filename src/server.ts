@@ -23,6 +23,7 @@ import {
 } from './protocol.js';
 import { RefusalLog, type RefusalSummary } from './refusal-log.js';
 import { SUPERVISOR_OPTION_NAMES, type SupervisorOptions } from './supervisor.js';
+import { quoted } from './printable.js';
 
 export interface ServerOptions extends Partial<ServerTiming> {
   /** Where the SURVEYOR listens, e.g. tcp://127.0.0.1:40007. */
@@ -286,7 +287,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const missedRounds = positiveInteger('missedRounds', options.missedRounds, 1);
     const schedule = options.schedule ?? 'fixed-rate';
-    if (schedule !== 'fixed-rate' && schedule !== 'original') throw new InvalidOptionError(`schedule must be 'fixed-rate' or 'original', got ${String(schedule)}`);
+    if (schedule !== 'fixed-rate' && schedule !== 'original') throw new InvalidOptionError(`schedule must be 'fixed-rate' or 'original', got ${quoted(schedule)}`);
     if (schedule === 'fixed-rate' && timing.surveyTime >= timing.pollTime) {
       throw new InvalidOptionError(
         `surveyTime (${timing.surveyTime} ms) must be shorter than pollTime (${timing.pollTime} ms) with schedule 'fixed-rate': a survey must end before the next round starts`,
@@ -294,14 +295,14 @@ export class Server extends SupervisedHandle<ServerEvents> {
     }
     const eagerJoin = options.eagerJoin ?? true;
     const lateAnswers = options.lateAnswers ?? 'drop';
-    if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${String(lateAnswers)}`);
+    if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${quoted(lateAnswers)}`);
     const detection = options.detection ?? 'adaptive';
-    if (detection !== 'adaptive' && detection !== 'deadline') throw new InvalidOptionError(`detection must be 'adaptive' or 'deadline', got ${String(detection)}`);
+    if (detection !== 'adaptive' && detection !== 'deadline') throw new InvalidOptionError(`detection must be 'adaptive' or 'deadline', got ${quoted(detection)}`);
     const republishMs = options.republishMs === undefined || options.republishMs === 'auto' ? 'auto' : options.republishMs === 0 ? 0 : validateDuration('republishMs', options.republishMs);
     const connectionHints = options.connectionHints ?? true;
-    if (typeof connectionHints !== 'boolean') throw new InvalidOptionError(`connectionHints must be true or false, got ${String(connectionHints)}`);
+    if (typeof connectionHints !== 'boolean') throw new InvalidOptionError(`connectionHints must be true or false, got ${quoted(connectionHints)}`);
     const listDigest = options.listDigest ?? true;
-    if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${String(listDigest)}`);
+    if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${quoted(listDigest)}`);
     const accept = options.accept === undefined ? undefined : acceptRule(options.accept);
     const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
     const keyring = () => (this.keys ? { keys: this.keys } : {});

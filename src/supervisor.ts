@@ -25,6 +25,7 @@ import {
   type RestartSettings,
   type Strategy,
 } from './restart-policy.js';
+import { quoted } from './printable.js';
 
 export type { RestartPolicy, Strategy } from './restart-policy.js';
 
@@ -204,7 +205,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     validateSupervisorOptions(this.opts);
     const ids = new Set<string>();
     this.children = specs.map((spec) => {
-      if (ids.has(spec.id)) throw new InvalidOptionError(`duplicate child id ${JSON.stringify(spec.id)}`);
+      if (ids.has(spec.id)) throw new InvalidOptionError(`duplicate child id ${quoted(spec.id)}`);
       ids.add(spec.id);
       return { spec, kind: spec.kind, state: 'stopped', run: undefined, restarts: 0, attempt: 0, startedAt: 0, stopping: false, pinging: false };
     });
@@ -469,13 +470,13 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 function validateSupervisorOptions(o: typeof SUPERVISOR_DEFAULTS & { resetBackoffAfterMs: number }): void {
   validateRestartOptions(o);
   if (!Number.isInteger(o.livenessIntervalMs) || o.livenessIntervalMs < 0) {
-    throw new InvalidOptionError(`livenessIntervalMs must be a whole number >= 0, got ${o.livenessIntervalMs}`);
+    throw new InvalidOptionError(`livenessIntervalMs must be a whole number >= 0, got ${quoted(o.livenessIntervalMs)}`);
   }
-  if (typeof o.waitOnReadiness !== 'boolean') throw new InvalidOptionError(`waitOnReadiness must be true or false, got ${String(o.waitOnReadiness)}`);
+  if (typeof o.waitOnReadiness !== 'boolean') throw new InvalidOptionError(`waitOnReadiness must be true or false, got ${quoted(o.waitOnReadiness)}`);
   if (typeof o.sharedThreads !== 'boolean' && !THREAD_SHARING.includes(o.sharedThreads)) {
-    throw new InvalidOptionError(`sharedThreads must be one of ${THREAD_SHARING.map((v) => `'${v}'`).join(', ')}, true (= 'all') or false (= 'none'), got ${JSON.stringify(o.sharedThreads) ?? String(o.sharedThreads)}`);
+    throw new InvalidOptionError(`sharedThreads must be one of ${THREAD_SHARING.map((v) => `'${v}'`).join(', ')}, true (= 'all') or false (= 'none'), got ${quoted(o.sharedThreads)}`);
   }
   for (const k of ['livenessTimeoutMs', 'startTimeoutMs', 'stopTimeoutMs', 'sliceMs'] as const) {
-    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${o[k]}`);
+    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${quoted(o[k])}`);
   }
 }

@@ -149,7 +149,7 @@ test('durations: zero, negative, sub-millisecond, not a number, or a survey over
     [{ maxMembers: 1.5 }, /maxMembers must be a whole number >= 1/],
     [{ missedRounds: 0 }, /missedRounds must be a whole number >= 1/],
     [{ refusalLogIntervalMs: -1 }, /refusalLogIntervalMs must be a whole number >= 1/],
-    [{ detection: 'fast' }, /detection must be 'adaptive' or 'deadline', got fast/],
+    [{ detection: 'fast' }, /detection must be 'adaptive' or 'deadline', got "fast"/],
   ];
   for (const [bad, why] of cases) {
     await assert.rejects(createServer({ ...urls, ...bad }), (e: Error & { code: string }) => {

@@ -15,6 +15,7 @@ import type { ServerMetrics, ServerMetricsOptions } from '../metrics.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS, FAVICON_SVG } from './dashboard.js';
 import { checkOptionNames, optionNames } from '../options.js';
 import { healthzBody, ServerMonitor, type LiveEvent, type MonitorOptions } from './monitor.js';
+import { escapeUnprintable } from '../printable.js';
 
 /** Where request failures are logged: a pino Logger fits. */
 export interface HttpLog {
@@ -60,7 +61,8 @@ export class HttpListenError extends Error {
   readonly url: string;
   constructor(url: string, cause: NodeJS.ErrnoException) {
     const what = cause.code === 'EADDRINUSE' ? 'address already in use' : cause.code === 'EACCES' ? 'permission denied' : cause.message;
-    super(`cannot serve HTTP on ${url}: ${what}${cause.code ? ` (${cause.code})` : ''}`, { cause });
+    // The host is the caller's text: escaped as every library error message is (src/errors.ts).
+    super(escapeUnprintable(`cannot serve HTTP on ${url}: ${what}${cause.code ? ` (${cause.code})` : ''}`), { cause });
     this.name = 'HttpListenError';
     this.code = cause.code ?? 'ERR_HTTP_LISTEN';
     this.url = url;
