@@ -15,8 +15,8 @@ import { createServer } from 'gopherdiscovery';
 
 const { values: v } = parseArgs({
   options: {
-    'survey-url': { type: 'string', default: 'tcp://127.0.0.1:40007' },
-    'pubsub-url': { type: 'string', default: 'tcp://127.0.0.1:50007' },
+    'survey-url': { type: 'string', default: 'tcp://127.0.0.1:29400' },
+    'pubsub-url': { type: 'string', default: 'tcp://127.0.0.1:29401' },
     'poll-time': { type: 'string' },
     'survey-time': { type: 'string' },
     'recv-deadline': { type: 'string' },

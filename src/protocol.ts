@@ -250,7 +250,7 @@ export function parseEndpoint(url: unknown, role?: EndpointRole): Endpoint {
 function parseTcpAddress(url: string, rest: string, role: EndpointRole | undefined): { host: string; port: number } {
   if (rest.includes(';')) throw new InvalidUrlError(url, "nanomsg's local-interface form (tcp://iface;host:port) is not supported");
   const hp = /^(\[[^\]]*\]|[^:[\]/]+):(\d{1,5})$/.exec(rest);
-  if (!hp) throw new InvalidUrlError(url, 'tcp URLs need host:port and nothing else, e.g. tcp://127.0.0.1:40007');
+  if (!hp) throw new InvalidUrlError(url, 'tcp URLs need host:port and nothing else, e.g. tcp://127.0.0.1:29400');
   const host = hp[1]!;
   const port = Number(hp[2]);
   if (port < 1 || port > 65535) throw new InvalidUrlError(url, `port ${hp[2]} is outside 1..65535 (nanomsg cannot report the port it picks for 0)`);

@@ -26,9 +26,9 @@ import { SUPERVISOR_OPTION_NAMES, type SupervisorOptions } from './supervisor.js
 import { quoted } from './printable.js';
 
 export interface ServerOptions extends Partial<ServerTiming> {
-  /** Where the SURVEYOR listens, e.g. tcp://127.0.0.1:40007. */
+  /** Where the SURVEYOR listens, e.g. tcp://127.0.0.1:29400. */
   surveyUrl: string;
-  /** Where the PUB socket listens, e.g. tcp://127.0.0.1:50007. */
+  /** Where the PUB socket listens, e.g. tcp://127.0.0.1:29401. */
   pubsubUrl: string;
   /** Distinct members tracked; further answers in a round are refused and counted. Default 10,000. */
   maxMembers?: number;
@@ -102,7 +102,7 @@ export interface ServerOptions extends Partial<ServerTiming> {
   detection?: Detection;
   /**
    * Announcements (README "Announcements"): also bind a PULL socket here, e.g.
-   * tcp://127.0.0.1:40008, where this library's clients say hello once connected and bye
+   * tcp://127.0.0.1:29402, where this library's clients say hello once connected and bye
    * when they close. An announcement only makes a round start now — rate-limited to one
    * survey per 2 × (10 ms + 1 ms per 100 members) at most — and a bye gives its member a
    * short answer deadline in it (its learnt answer time + max(10 ms, 4 × RTTVAR), with

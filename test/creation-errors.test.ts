@@ -80,19 +80,19 @@ test('an aborted signal refuses to start; aborting later closes', async () => {
 
 const BAD_URLS: Array<[string, RegExp]> = [
   ['', /scheme:\/\//],
-  ['127.0.0.1:40007', /scheme:\/\//],
-  ['tcp//127.0.0.1:40007', /scheme:\/\//],
+  ['127.0.0.1:29400', /scheme:\/\//],
+  ['tcp//127.0.0.1:29400', /scheme:\/\//],
   ['tcp://127.0.0.1', /host:port/],
-  ['tcp://:40007', /host:port/],
+  ['tcp://:29400', /host:port/],
   ['tcp://127.0.0.1:abc', /host:port/],
   ['tcp://127.0.0.1:99999', /outside 1..65535/],
-  ['tcp://under_score:40007', /not an IPv4 address or DNS name/],
+  ['tcp://under_score:29400', /not an IPv4 address or DNS name/],
   ['ipc://', /need a path/],
   ['inproc://', /need a name/],
-  ['udp://127.0.0.1:40007', /unsupported scheme "udp"/],
-  ['http://127.0.0.1:40007', /unsupported scheme "http"/],
-  ['wss://127.0.0.1:40007', /unsupported scheme "wss"/],
-  ['tls+tcp://127.0.0.1:40007', /unsupported scheme "tls\+tcp"/],
+  ['udp://127.0.0.1:29400', /unsupported scheme "udp"/],
+  ['http://127.0.0.1:29400', /unsupported scheme "http"/],
+  ['wss://127.0.0.1:29400', /unsupported scheme "wss"/],
+  ['tls+tcp://127.0.0.1:29400', /unsupported scheme "tls\+tcp"/],
 ];
 
 test('malformed URLs and unsupported schemes, in every URL option: ERR_INVALID_URL naming the URL, nothing bound', async () => {

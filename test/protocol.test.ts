@@ -48,8 +48,8 @@ test('answers from peers are checked without throwing', () => {
 });
 
 test('endpoint URLs: tcp, ipc and inproc are accepted; anything else is a clear error', () => {
-  assert.deepEqual(parseEndpoint('tcp://127.0.0.1:40007'), { scheme: 'tcp', url: 'tcp://127.0.0.1:40007', host: '127.0.0.1', port: 40007 });
-  assert.equal(parseEndpoint('tcp://*:40007').scheme, 'tcp');
+  assert.deepEqual(parseEndpoint('tcp://127.0.0.1:29400'), { scheme: 'tcp', url: 'tcp://127.0.0.1:29400', host: '127.0.0.1', port: 29400 });
+  assert.equal(parseEndpoint('tcp://*:29400').scheme, 'tcp');
   assert.equal(parseEndpoint('tcp://localhost:1').scheme, 'tcp');
   assert.equal(parseEndpoint('ipc:///tmp/x.ipc').scheme, 'ipc');
   assert.equal(parseEndpoint('inproc://discovery').scheme, 'inproc');

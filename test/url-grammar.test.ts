@@ -21,32 +21,32 @@ const REFUSED: Case[] = [
   ['ipc://./x.ipc', 'connect', /relative/],
   ['ipc://', 'bind', /need a path/],
   [`ipc:///${'p'.repeat(107)}`, 'bind', /ipc path is 108 bytes, a Unix socket path holds at most 107/],
-  ['tcp://localhost:40007', 'bind', /a listening URL needs an IPv4 address or \*, not a host or interface name/],
-  ['tcp://lo:40007', 'bind', /not a host or interface name/],
-  ['tcp://*:40007', 'connect', /\* \(every interface\) is for listening/],
-  ['tcp://[::1]:40007', undefined, /IPv6 is not supported/],
+  ['tcp://localhost:29400', 'bind', /a listening URL needs an IPv4 address or \*, not a host or interface name/],
+  ['tcp://lo:29400', 'bind', /not a host or interface name/],
+  ['tcp://*:29400', 'connect', /\* \(every interface\) is for listening/],
+  ['tcp://[::1]:29400', undefined, /IPv6 is not supported/],
   ['tcp://127.0.0.1:0', 'bind', /port 0 is outside 1..65535/],
   ['tcp://127.0.0.1:65536', 'connect', /outside 1..65535/],
   ['tcp://127.0.0.1:123456', 'connect', /host:port/],
-  ['tcp://010.0.0.1:40007', 'connect', /not an IPv4 address \(four numbers 0-255, no leading zeros\)/],
-  ['tcp://256.0.0.1:40007', 'connect', /not an IPv4 address/],
-  ['tcp://eth0;10.0.0.1:40007', 'connect', /local-interface form/],
-  ['tcp://127.0.0.1:40007/path', 'connect', /host:port and nothing else/],
-  ['tcp://host name:40007', 'connect', /spaces or control characters/],
+  ['tcp://010.0.0.1:29400', 'connect', /not an IPv4 address \(four numbers 0-255, no leading zeros\)/],
+  ['tcp://256.0.0.1:29400', 'connect', /not an IPv4 address/],
+  ['tcp://eth0;10.0.0.1:29400', 'connect', /local-interface form/],
+  ['tcp://127.0.0.1:29400/path', 'connect', /host:port and nothing else/],
+  ['tcp://host name:29400', 'connect', /spaces or control characters/],
   ['tcp://127.0.0.1:4000\u0000', 'connect', /spaces or control characters/],
-  ['TCP://127.0.0.1:40007', 'connect', /unsupported scheme "TCP": use tcp, ipc or inproc \(lowercase\)/],
-  ['ws://127.0.0.1:40007', 'connect', /unsupported scheme "ws"/],
+  ['TCP://127.0.0.1:29400', 'connect', /unsupported scheme "TCP": use tcp, ipc or inproc \(lowercase\)/],
+  ['ws://127.0.0.1:29400', 'connect', /unsupported scheme "ws"/],
   [`inproc://${'n'.repeat(MAX_URL_BYTES - 'inproc://'.length + 1)}`, 'bind', /128 bytes, nanomsg takes at most 127/],
   ['inproc://', 'connect', /need a name/],
 ];
 
 const ACCEPTED: Array<[string, EndpointRole | undefined]> = [
-  ['tcp://127.0.0.1:40007', 'bind'],
-  ['tcp://127.0.0.1:40007', 'connect'],
-  ['tcp://*:40007', 'bind'],
+  ['tcp://127.0.0.1:29400', 'bind'],
+  ['tcp://127.0.0.1:29400', 'connect'],
+  ['tcp://*:29400', 'bind'],
   ['tcp://0.0.0.0:1', 'bind'],
   ['tcp://localhost:65535', 'connect'],
-  ['tcp://discovery.internal:40007', 'connect'],
+  ['tcp://discovery.internal:29400', 'connect'],
   ['ipc:///tmp/discovery.ipc', 'bind'],
   [`ipc:///${'p'.repeat(106)}`, 'connect'],
   ['inproc://discovery', 'bind'],
@@ -63,7 +63,7 @@ test('parseEndpoint: each refused form says why; each accepted form parses', () 
     });
   }
   for (const [url, role] of ACCEPTED) assert.equal(parseEndpoint(url, role).url, url);
-  assert.deepEqual(parseEndpoint('tcp://*:40007', 'bind'), { scheme: 'tcp', url: 'tcp://*:40007', host: '*', port: 40007 });
+  assert.deepEqual(parseEndpoint('tcp://*:29400', 'bind'), { scheme: 'tcp', url: 'tcp://*:29400', host: '*', port: 29400 });
   assert.deepEqual(parseEndpoint('ipc:///tmp/a.ipc'), { scheme: 'ipc', url: 'ipc:///tmp/a.ipc', path: '/tmp/a.ipc' });
 });
 

@@ -7,14 +7,14 @@
  *   npm run build
  *   node --import tsx examples/embedded-service/service.ts
  *
- * Environment: SURVEY_URL, PUBSUB_URL (defaults tcp://127.0.0.1:40007 / :50007),
+ * Environment: SURVEY_URL, PUBSUB_URL (defaults tcp://127.0.0.1:29400 / :29401),
  * HTTP_PORT (default 8081), POLL_MS (default 2000).
  */
 import http from 'node:http';
 import { createSupervisor } from 'gopherdiscovery';
 
-const surveyUrl = process.env.SURVEY_URL ?? 'tcp://127.0.0.1:40007';
-const pubsubUrl = process.env.PUBSUB_URL ?? 'tcp://127.0.0.1:50007';
+const surveyUrl = process.env.SURVEY_URL ?? 'tcp://127.0.0.1:29400';
+const pubsubUrl = process.env.PUBSUB_URL ?? 'tcp://127.0.0.1:29401';
 const httpPort = Number(process.env.HTTP_PORT ?? 8081);
 const pollTime = Number(process.env.POLL_MS ?? 2000);
 const self = `http://127.0.0.1:${httpPort}`;

@@ -25,8 +25,8 @@ import { demoKeys, movedKeys, PeerRing } from './ring.js';
 const { values: v } = parseArgs({
   options: {
     port: { type: 'string' },
-    'survey-url': { type: 'string', default: 'tcp://127.0.0.1:40007' },
-    'pubsub-url': { type: 'string', default: 'tcp://127.0.0.1:50007' },
+    'survey-url': { type: 'string', default: 'tcp://127.0.0.1:29400' },
+    'pubsub-url': { type: 'string', default: 'tcp://127.0.0.1:29401' },
     keys: { type: 'string', default: '1000' },
   },
 });

@@ -24,7 +24,7 @@ import { createClient } from 'gopherdiscovery';
 const { values: v } = parseArgs({
   options: {
     port: { type: 'string' },
-    'survey-url': { type: 'string', default: 'tcp://127.0.0.1:40007' },
+    'survey-url': { type: 'string', default: 'tcp://127.0.0.1:29400' },
     'drain-ms': { type: 'string', default: '1000' },
   },
 });

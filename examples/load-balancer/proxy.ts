@@ -35,8 +35,8 @@ import { backendsOf, Upstreams } from './upstreams.js';
 const { values: v } = parseArgs({
   options: {
     port: { type: 'string' },
-    'survey-url': { type: 'string', default: 'tcp://127.0.0.1:40007' },
-    'pubsub-url': { type: 'string', default: 'tcp://127.0.0.1:50007' },
+    'survey-url': { type: 'string', default: 'tcp://127.0.0.1:29400' },
+    'pubsub-url': { type: 'string', default: 'tcp://127.0.0.1:29401' },
   },
 });
 const port = Number(v.port);

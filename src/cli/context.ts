@@ -4,8 +4,8 @@ import { missingPeer } from '../errors.js';
 import type { CommandSpec, Parsed } from './args.js';
 
 export const DEFAULTS = {
-  surveyUrl: 'tcp://127.0.0.1:40007',
-  pubsubUrl: 'tcp://127.0.0.1:50007',
+  surveyUrl: 'tcp://127.0.0.1:29400',
+  pubsubUrl: 'tcp://127.0.0.1:29401',
   http: '127.0.0.1:8080',
 } as const;
 
