@@ -35,11 +35,11 @@ export function acceptRule(option: unknown): AcceptRule {
   if (typeof option === 'function') return { kind: 'ask' };
   if (Array.isArray(option)) {
     option.forEach((n, i) => {
-      if (typeof n !== 'string') throw new InvalidOptionError(`accept[${i}] must be a string, got ${typeof n}`);
+      if (typeof n !== 'string') throw new InvalidOptionError(`accept[${i}] must be a string, got ${typeof n}`, { option: 'accept' });
     });
     return { kind: 'names', names: [...option] };
   }
-  throw new InvalidOptionError(`accept must be an array of names, a RegExp or a function (name) => boolean, got ${option === null ? 'null' : typeof option}`);
+  throw new InvalidOptionError(`accept must be an array of names, a RegExp or a function (name) => boolean, got ${option === null ? 'null' : typeof option}`, { option: 'accept' });
 }
 
 /**

@@ -77,7 +77,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
     surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
     const announceUrls = options.announceUrl === undefined || (Array.isArray(options.announceUrl) && options.announceUrl.length === 0) ? [] : urlList('announceUrl', options.announceUrl);
     announceUrls.forEach((u) => parseEndpoint(u, 'connect'));
-    if (announceUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`announceUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${announceUrls.length}`);
+    if (announceUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`announceUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${announceUrls.length}`, { option: 'announceUrl' });
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
     // Checked before anything starts; derived once per secret per process (cached).

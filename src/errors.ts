@@ -11,6 +11,8 @@ export interface SerializedError {
   code: string;
   url?: string;
   rule?: string;
+  /** An InvalidOptionError's `option`. */
+  option?: string;
   stack?: string;
 }
 
@@ -50,16 +52,19 @@ export class InvalidServiceNameError extends GopherDiscoveryError {
 
 /**
  * An option out of its documented range (a duration of zero, a survey that cannot fit...),
- * or an unknown option name: then `option` is that name and `suggestion` the closest known one.
+ * or an unknown option name. `option` names the option refused, either way: the one whose
+ * value is refused (`pollTime`; a supervision option by its own name, `sharedThreads`), or
+ * the unknown name, with `suggestion` the closest known one. Undefined only when the options
+ * argument itself is not an object.
  */
 export class InvalidOptionError extends GopherDiscoveryError {
   readonly option?: string;
   readonly suggestion?: string;
-  constructor(message: string, unknown?: { option: string; suggestion?: string }) {
+  constructor(message: string, about?: { option: string; suggestion?: string }) {
     super(message, 'ERR_INVALID_OPTION');
-    if (unknown) {
-      this.option = unknown.option;
-      if (unknown.suggestion !== undefined) this.suggestion = unknown.suggestion;
+    if (about) {
+      this.option = about.option;
+      if (about.suggestion !== undefined) this.suggestion = about.suggestion;
     }
   }
 }
@@ -167,13 +172,14 @@ export function missingPeer(error: unknown, feature: string, packages: readonly 
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
-    const e = error as Error & { code?: unknown; url?: unknown; rule?: unknown };
+    const e = error as Error & { code?: unknown; url?: unknown; rule?: unknown; option?: unknown };
     return {
       name: e.name,
       message: e.message,
       code: typeof e.code === 'string' ? e.code : 'ERR_UNKNOWN',
       ...(typeof e.url === 'string' ? { url: e.url } : {}),
       ...(typeof e.rule === 'string' ? { rule: e.rule } : {}),
+      ...(typeof e.option === 'string' ? { option: e.option } : {}),
       ...(e.stack ? { stack: e.stack } : {}),
     };
   }
@@ -191,7 +197,7 @@ export function deserializeError(s: SerializedError): GopherDiscoveryError {
       error = Object.assign(Object.create(InvalidServiceNameError.prototype), { rule: s.rule });
       break;
     case 'InvalidOptionError':
-      error = Object.create(InvalidOptionError.prototype);
+      error = Object.assign(Object.create(InvalidOptionError.prototype), s.option !== undefined ? { option: s.option } : {});
       break;
     case 'SocketError':
       error = Object.assign(Object.create(SocketError.prototype), { url: s.url });

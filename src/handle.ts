@@ -134,7 +134,7 @@ export abstract class SupervisedHandle<Events extends HandleEvents & Record<keyo
    * made without a secret cannot be switched to secret mode in place.
    */
   protected rekeyActors(current: KeyMaterial[] | undefined, secret: unknown): KeyMaterial[] {
-    if (!current) throw new InvalidOptionError(`${this.name} was created without a secret: plain mode cannot be switched to secret mode in place`);
+    if (!current) throw new InvalidOptionError(`${this.name} was created without a secret: plain mode cannot be switched to secret mode in place`, { option: 'secret' });
     this.assertOpen(this.name);
     const keys = keysFromSecrets('secret', secret);
     for (const h of this.tree.health()) this.tree.actor(h.id)?.post({ type: 'rekey', keys });
@@ -152,14 +152,14 @@ export abstract class SupervisedHandle<Events extends HandleEvents & Record<keyo
 export function positiveInteger(name: string, value: unknown, fallback: number): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new InvalidOptionError(`${name} must be a whole number >= 1, got ${quoted(v)}`);
+    throw new InvalidOptionError(`${name} must be a whole number >= 1, got ${quoted(v)}`, { option: name });
   }
   return v;
 }
 
 export function urlList(name: string, value: string | string[] | undefined): string[] {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  if (list.length === 0) throw new InvalidOptionError(`${name} is required`);
-  if (new Set(list).size !== list.length) throw new InvalidOptionError(`${name} lists the same URL twice`);
+  if (list.length === 0) throw new InvalidOptionError(`${name} is required`, { option: name });
+  if (new Set(list).size !== list.length) throw new InvalidOptionError(`${name} lists the same URL twice`, { option: name });
   return list;
 }

@@ -76,14 +76,14 @@ export function deriveKey(secret: string): KeyMaterial {
  */
 export function validateSecrets(name: string, value: unknown): string[] {
   const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.length === 0) throw new InvalidOptionError(`${name} must be a string or a non-empty array of strings (a keyring)`);
+  if (!Array.isArray(list) || list.length === 0) throw new InvalidOptionError(`${name} must be a string or a non-empty array of strings (a keyring)`, { option: name });
   list.forEach((s, i) => {
-    if (typeof s !== 'string') throw new InvalidOptionError(`${name}[${i}] must be a string, got ${typeof s}`);
+    if (typeof s !== 'string') throw new InvalidOptionError(`${name}[${i}] must be a string, got ${typeof s}`, { option: name });
     if (s.length < MIN_SECRET_LENGTH) {
-      throw new InvalidOptionError(`${name}[${i}] is ${s.length} characters; at least ${MIN_SECRET_LENGTH} are needed (e.g. openssl rand -base64 32)`);
+      throw new InvalidOptionError(`${name}[${i}] is ${s.length} characters; at least ${MIN_SECRET_LENGTH} are needed (e.g. openssl rand -base64 32)`, { option: name });
     }
   });
-  if (new Set(list).size !== list.length) throw new InvalidOptionError(`${name} lists the same secret twice`);
+  if (new Set(list).size !== list.length) throw new InvalidOptionError(`${name} lists the same secret twice`, { option: name });
   return list as string[];
 }
 
@@ -91,7 +91,7 @@ export function validateSecrets(name: string, value: unknown): string[] {
 export function keysFromSecrets(name: string, value: unknown): KeyMaterial[] {
   const keys = validateSecrets(name, value).map(deriveKey);
   const ids = new Set(keys.map((k) => Buffer.from(k.id).toString('hex')));
-  if (ids.size !== keys.length) throw new InvalidOptionError(`${name}: two secrets derive the same key id; use other secrets`);
+  if (ids.size !== keys.length) throw new InvalidOptionError(`${name}: two secrets derive the same key id; use other secrets`, { option: name });
   return keys;
 }
 
@@ -104,7 +104,7 @@ export class Keyring {
   private readonly byId = new Map<string, KeyMaterial>();
 
   constructor(keys: readonly KeyMaterial[]) {
-    if (keys.length === 0) throw new InvalidOptionError('a keyring needs at least one key');
+    if (keys.length === 0) throw new InvalidOptionError('a keyring needs at least one key', { option: 'secret' });
     this.keys = keys;
     for (const k of keys) this.byId.set(Buffer.from(k.id).toString('hex'), k);
   }

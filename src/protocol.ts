@@ -317,12 +317,12 @@ export type RoundSchedule = 'after-round' | 'fixed-rate';
 /** Refuses durations that cannot work: not a number, under 1 ms, or beyond `max`. Rounds to whole ms. */
 export function validateDuration(name: string, value: unknown, max: number = TIMING_LIMITS.maxMs): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${quoted(value)}`);
+    throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${quoted(value)}`, { option: name });
   }
   if (value < TIMING_LIMITS.minMs) {
-    throw new InvalidOptionError(`${name} must be at least ${TIMING_LIMITS.minMs} ms (nanomsg counts whole milliseconds), got ${value}`);
+    throw new InvalidOptionError(`${name} must be at least ${TIMING_LIMITS.minMs} ms (nanomsg counts whole milliseconds), got ${value}`, { option: name });
   }
-  if (value > max) throw new InvalidOptionError(`${name} must be at most ${max} ms, got ${value}`);
+  if (value > max) throw new InvalidOptionError(`${name} must be at most ${max} ms, got ${value}`, { option: name });
   return Math.round(value);
 }
 
@@ -341,6 +341,7 @@ export function validateTiming(t: Partial<ServerTiming>, schedule: RoundSchedule
     throw new InvalidOptionError(
       `surveyTime (${timing.surveyTime} ms) must not exceed pollTime (${timing.pollTime} ms) when a survey starts every pollTime: ` +
         'the next survey would cancel this one before its deadline',
+      { option: 'surveyTime' },
     );
   }
   return timing;

@@ -94,14 +94,14 @@ export function shouldRestart(policy: RestartPolicy, abnormal: boolean): boolean
 
 export function validateRestartOptions(o: RestartOptions): void {
   if (!['one_for_one', 'one_for_all', 'rest_for_one'].includes(o.strategy)) {
-    throw new InvalidOptionError(`strategy must be one_for_one, one_for_all or rest_for_one, got ${quoted(o.strategy)}`);
+    throw new InvalidOptionError(`strategy must be one_for_one, one_for_all or rest_for_one, got ${quoted(o.strategy)}`, { option: 'strategy' });
   }
-  if (!Number.isInteger(o.maxRestarts) || o.maxRestarts < 0) throw new InvalidOptionError(`maxRestarts must be a whole number >= 0, got ${quoted(o.maxRestarts)}`);
+  if (!Number.isInteger(o.maxRestarts) || o.maxRestarts < 0) throw new InvalidOptionError(`maxRestarts must be a whole number >= 0, got ${quoted(o.maxRestarts)}`, { option: 'maxRestarts' });
   for (const k of ['periodMs', 'minBackoffMs', 'maxBackoffMs', 'resetBackoffAfterMs'] as const) {
-    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${quoted(o[k])}`);
+    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${quoted(o[k])}`, { option: k });
   }
-  if (o.maxBackoffMs < o.minBackoffMs) throw new InvalidOptionError('maxBackoffMs must be >= minBackoffMs');
-  if (!(o.randomFactor >= 0)) throw new InvalidOptionError(`randomFactor must be >= 0, got ${quoted(o.randomFactor)}`);
+  if (o.maxBackoffMs < o.minBackoffMs) throw new InvalidOptionError('maxBackoffMs must be >= minBackoffMs', { option: 'maxBackoffMs' });
+  if (!(o.randomFactor >= 0)) throw new InvalidOptionError(`randomFactor must be >= 0, got ${quoted(o.randomFactor)}`, { option: 'randomFactor' });
 }
 
 /**

@@ -275,34 +275,35 @@ export class Server extends SupervisedHandle<ServerEvents> {
     checkOptionNames('createServer', options, SERVER_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
     parseEndpoint(options.surveyUrl, 'bind');
     parseEndpoint(options.pubsubUrl, 'bind');
-    if (options.surveyUrl === options.pubsubUrl) throw new InvalidOptionError('surveyUrl and pubsubUrl must differ');
+    if (options.surveyUrl === options.pubsubUrl) throw new InvalidOptionError('surveyUrl and pubsubUrl must differ', { option: 'pubsubUrl' });
     const announceUrl = options.announceUrl;
     if (announceUrl !== undefined) {
-      if (typeof announceUrl !== 'string') throw new InvalidOptionError(`announceUrl must be a URL string, got ${typeof announceUrl}`);
+      if (typeof announceUrl !== 'string') throw new InvalidOptionError(`announceUrl must be a URL string, got ${typeof announceUrl}`, { option: 'announceUrl' });
       parseEndpoint(announceUrl, 'bind');
-      if (announceUrl === options.surveyUrl || announceUrl === options.pubsubUrl) throw new InvalidOptionError('announceUrl must differ from surveyUrl and pubsubUrl');
+      if (announceUrl === options.surveyUrl || announceUrl === options.pubsubUrl) throw new InvalidOptionError('announceUrl must differ from surveyUrl and pubsubUrl', { option: 'announceUrl' });
     }
     const timing = validateTiming(options);
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const missedRounds = positiveInteger('missedRounds', options.missedRounds, 1);
     const schedule = options.schedule ?? 'fixed-rate';
-    if (schedule !== 'fixed-rate' && schedule !== 'original') throw new InvalidOptionError(`schedule must be 'fixed-rate' or 'original', got ${quoted(schedule)}`);
+    if (schedule !== 'fixed-rate' && schedule !== 'original') throw new InvalidOptionError(`schedule must be 'fixed-rate' or 'original', got ${quoted(schedule)}`, { option: 'schedule' });
     if (schedule === 'fixed-rate' && timing.surveyTime >= timing.pollTime) {
       throw new InvalidOptionError(
         `surveyTime (${timing.surveyTime} ms) must be shorter than pollTime (${timing.pollTime} ms) with schedule 'fixed-rate': a survey must end before the next round starts`,
+        { option: 'surveyTime' },
       );
     }
     const eagerJoin = options.eagerJoin ?? true;
     const lateAnswers = options.lateAnswers ?? 'drop';
-    if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${quoted(lateAnswers)}`);
+    if (lateAnswers !== 'count' && lateAnswers !== 'drop') throw new InvalidOptionError(`lateAnswers must be 'count' or 'drop', got ${quoted(lateAnswers)}`, { option: 'lateAnswers' });
     const detection = options.detection ?? 'adaptive';
-    if (detection !== 'adaptive' && detection !== 'deadline') throw new InvalidOptionError(`detection must be 'adaptive' or 'deadline', got ${quoted(detection)}`);
+    if (detection !== 'adaptive' && detection !== 'deadline') throw new InvalidOptionError(`detection must be 'adaptive' or 'deadline', got ${quoted(detection)}`, { option: 'detection' });
     const republishMs = options.republishMs === undefined || options.republishMs === 'auto' ? 'auto' : options.republishMs === 0 ? 0 : validateDuration('republishMs', options.republishMs);
     const connectionHints = options.connectionHints ?? true;
-    if (typeof connectionHints !== 'boolean') throw new InvalidOptionError(`connectionHints must be true or false, got ${quoted(connectionHints)}`);
+    if (typeof connectionHints !== 'boolean') throw new InvalidOptionError(`connectionHints must be true or false, got ${quoted(connectionHints)}`, { option: 'connectionHints' });
     const listDigest = options.listDigest ?? true;
-    if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${quoted(listDigest)}`);
+    if (typeof listDigest !== 'boolean') throw new InvalidOptionError(`listDigest must be true or false, got ${quoted(listDigest)}`, { option: 'listDigest' });
     const accept = options.accept === undefined ? undefined : acceptRule(options.accept);
     const keys = options.secret === undefined ? undefined : keysFromSecrets('secret', options.secret);
     const keyring = () => (this.keys ? { keys: this.keys } : {});

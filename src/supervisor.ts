@@ -470,13 +470,13 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 function validateSupervisorOptions(o: typeof SUPERVISOR_DEFAULTS & { resetBackoffAfterMs: number }): void {
   validateRestartOptions(o);
   if (!Number.isInteger(o.livenessIntervalMs) || o.livenessIntervalMs < 0) {
-    throw new InvalidOptionError(`livenessIntervalMs must be a whole number >= 0, got ${quoted(o.livenessIntervalMs)}`);
+    throw new InvalidOptionError(`livenessIntervalMs must be a whole number >= 0, got ${quoted(o.livenessIntervalMs)}`, { option: 'livenessIntervalMs' });
   }
-  if (typeof o.waitOnReadiness !== 'boolean') throw new InvalidOptionError(`waitOnReadiness must be true or false, got ${quoted(o.waitOnReadiness)}`);
+  if (typeof o.waitOnReadiness !== 'boolean') throw new InvalidOptionError(`waitOnReadiness must be true or false, got ${quoted(o.waitOnReadiness)}`, { option: 'waitOnReadiness' });
   if (typeof o.sharedThreads !== 'boolean' && !THREAD_SHARING.includes(o.sharedThreads)) {
-    throw new InvalidOptionError(`sharedThreads must be one of ${THREAD_SHARING.map((v) => `'${v}'`).join(', ')}, true (= 'all') or false (= 'none'), got ${quoted(o.sharedThreads)}`);
+    throw new InvalidOptionError(`sharedThreads must be one of ${THREAD_SHARING.map((v) => `'${v}'`).join(', ')}, true (= 'all') or false (= 'none'), got ${quoted(o.sharedThreads)}`, { option: 'sharedThreads' });
   }
   for (const k of ['livenessTimeoutMs', 'startTimeoutMs', 'stopTimeoutMs', 'sliceMs'] as const) {
-    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${quoted(o[k])}`);
+    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InvalidOptionError(`${k} must be a positive number of ms, got ${quoted(o[k])}`, { option: k });
   }
 }
