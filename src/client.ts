@@ -57,6 +57,12 @@ export interface ClientEvents extends HandleEvents {
   left: [string];
   /** An announcement went out (README "Announcements"): a hello once connected, or a bye on close, to `url`. */
   announced: [{ kind: 'hello' | 'bye'; url: string }];
+  /**
+   * The client answered a survey; `surveys` counts the answers of its respondent since it
+   * (re)started: 1 is the first. One RESPONDENT socket answers every server, and SP does not
+   * tell which server a survey came from, so the count is over all of them.
+   */
+  answered: [{ surveys: number }];
 }
 
 let clientSeq = 0;
@@ -106,6 +112,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
       { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...(announceUrls.length > 0 ? { announceUrls } : {}), ...keyring() }),
         onMessage: (msg) => {
           if (msg.type === 'announced') this.emit('announced', { kind: msg.kind, url: msg.url });
+          else if (msg.type === 'answered') this.emit('answered', { surveys: msg.surveys });
         },
       },
     ];

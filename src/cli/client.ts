@@ -48,6 +48,11 @@ export const clientCommand: Command = {
     }));
     const detachLog = logSupervisor(client.supervisor, log);
     const detachRefusals = logListRefusals(client, log);
+    // --log-level debug: when this client is known to the server (its hello, its first answer).
+    client.on('announced', ({ kind, url }) => log.debug({ kind, url }, `announced ${kind} to ${url}`));
+    client.on('answered', ({ surveys }) => {
+      if (surveys === 1) log.debug({ surveys }, `answered its first survey (from ${surveyUrl.join(', ')})`);
+    });
     if (pubsubUrl) {
       const print = (peers: string[]) =>
         out(json ? jsonLine({ time: new Date().toISOString(), peers }) : `peers (${peers.length}): ${peers.map(printable).join(', ') || '(none)'}`);
