@@ -118,7 +118,7 @@ export function logServer(server: Server, log: Logger): () => void {
     );
   const onDuplicate = (d: { name: string; count: number; periodMs: number }) =>
     log.warn(
-      { duplicate: d.name, count: d.count, periodMs: d.periodMs },
+      { duplicate: d.name, count: d.count, periodMs: Math.round(d.periodMs) },
       `name ${JSON.stringify(d.name)} answered more than once in a round (${d.count} extra answer${d.count === 1 ? '' : 's'}${d.periodMs > 0 ? ` in ${Math.round(d.periodMs / 1000)} s` : ''}): two members claim it, or one is connected twice`,
     );
   server.on('change', onChange);

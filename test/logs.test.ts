@@ -108,6 +108,30 @@ test('a refused answer is logged once per reason and interval (the summary), not
   }
 });
 
+test("the summaries' periods are logged in whole ms: a duplicated name's and a refused answer's", async () => {
+  const out = capture();
+  const log = createLogger({ destination: out.stream, format: 'json', base: { command: 'server' } });
+  const urls = await tcpPair();
+  // Summaries after the first come every 300 ms, with the period they cover (performance.now() differences: fractions of ms).
+  const server = await createServer({ ...urls, ...STEADY, accept: /^twin$/, refusalLogIntervalMs: 300 });
+  const detach = logServer(server, log);
+  const clients = await Promise.all(['twin', 'twin', 'db-1'].map((service) => createClient({ ...urls, service })));
+  const withPeriod = (msg: RegExp) => (l: string) => {
+    const j = JSON.parse(l) as { msg: string; periodMs: number };
+    return msg.test(j.msg) && j.periodMs > 0;
+  };
+  try {
+    for (const [msg, what] of [[/^name "twin" answered more than once in a round/, 'a later duplicate summary'], [/^refused \d+ answers? .*\(not-accepted\)/, 'a later refusal summary']] as const) {
+      const line = JSON.parse(await out.line(withPeriod(msg), what, 60_000)) as { periodMs: number };
+      assert.ok(Number.isInteger(line.periodMs), `${what}: periodMs ${line.periodMs}`);
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    detach();
+    await server.close();
+  }
+});
+
 test('the pretty format is one human-readable line per entry', async () => {
   const out = capture();
   const log = createLogger({ destination: out.stream, format: 'pretty', base: { command: 'server' } });
