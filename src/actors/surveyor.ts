@@ -16,7 +16,7 @@ import { surveyNonce, type KeyMaterial } from '../keyring.js';
 import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
-import type { RoundTrigger, SurveyorArgs, SurveyorOut } from './messages.js';
+import type { AskHeldBy, RoundTrigger, SurveyorArgs, SurveyorOut } from './messages.js';
 
 // ------------------------------------------------------------------ logic (pure)
 
@@ -602,6 +602,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const gate = announce || connections ? new AnnounceGate(args.maxNameBytes, args.pollTime) : undefined;
     /** What asked for the next extra round since the round under way started (the gate's request is one). */
     let askedBy: Exclude<RoundTrigger, 'schedule'> | undefined;
+    /** When the gate was first asked for the next extra round (performance.now()), and what held that round back then. */
+    let asked: { at: number; heldBy: AskHeldBy } | undefined;
+    let inRound = false;
+    const noteAsked = (now: number) => {
+      if (asked || !gate!.asksForRound) return;
+      asked = { at: now, heldBy: inRound ? 'round' : (gate!.heldBy(now, state.members.size) ?? 'none') };
+    };
     let nextHintRead = 0;
     const readHints = (now: number) => {
       nextHintRead = now + CONNECTION_HINT_POLL_MS;
@@ -611,6 +618,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       if (!hint) return;
       gate!.ask();
       askedBy ??= 'connection';
+      noteAsked(now);
     };
     /** Each member's farewell token, from its latest counted answer: a bye must carry it to shorten its deadline. */
     const farewellTokens = new Map<string, Buffer>();
@@ -626,6 +634,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         else if (outcome.kind === 'hello') hellos++;
         else byes++;
       }
+      noteAsked(performance.now());
     };
     let surveyId = Math.floor(Math.random() * 0x80000000);
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
@@ -664,14 +673,17 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       const announced = trigger === 'announcement';
       extraRound = extra;
       askedBy = undefined;
+      const askedMs = extra && asked ? performance.now() - asked.at : undefined;
+      const heldBy = asked?.heldBy;
+      asked = undefined;
+      const started = performance.now();
       if (gate) {
         farewells = [];
-        planFarewells(gate.roundStarted());
+        planFarewells(gate.roundStarted(started));
       }
       state = surveyorLogic.beginRound(state);
       listAsked = false;
       changedThisRound = false;
-      const started = performance.now();
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
       // An announced round is an extra one: the schedule stays as it was.
       if (args.schedule === 'fixed-rate' && !extra) nextStart = Math.max(nextStart + args.pollTime, started);
@@ -681,6 +693,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         continue;
       }
       sentAt = performance.now();
+      inRound = true;
       if (deadlines) {
         plan = deadlines.plan(state.members);
         planned = 0;
@@ -707,7 +720,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           if (connections && now >= nextHintRead) readHints(now);
           planFarewells(gate.takeFarewells((n) => state.fresh.has(n)));
           allAnswered = state.tally.incumbents >= state.members.size && pendingJoins.length === 0 && awaiting.size === 0;
-          if (gate.mayCut(allAnswered, sentAt, now, state.members.size)) break;
+          if (gate.mayCut(allAnswered, sentAt, now, state.members.size, answers > 0 ? lastAnswer - started : 0)) break;
         }
         let data: Buffer | null;
         const wait = Math.max(
@@ -766,6 +779,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           await timedYield(() => ctx.yield());
         }
       }
+      inRound = false;
       if (ctx.stopping) break;
       // Joins still held back by the eager interval are simply part of the round's result.
       pendingJoins = [];
@@ -807,7 +821,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         members: state.members.size,
         ...(deadlines ? { localHealth: deadlines.localHealth, floorMs: Math.round(deadlines.floorMs) } : {}),
         trigger,
-        ...(extra ? { unjudged } : {}),
+        ...(extra ? { unjudged, ...(askedMs !== undefined ? { askedMs, heldBy } : {}) } : {}),
         ...(announce ? { announced, hellos, byes, farewells: farewellDrops } : {}),
       });
       unjudged = 0;
