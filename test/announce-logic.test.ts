@@ -118,6 +118,22 @@ test('the backoff: an announced round that changes nothing doubles the spacing, 
   assert.equal(gate.spacingMs(1000), 20, 'eight scheduled rounds after a flood: back to one interval, not stuck at pollTime');
 });
 
+test('the hello plan: a hello that went out with the survey connections up is said again only after the longer waits', () => {
+  const plan = new HelloPlan(0);
+  plan.attempted(0, false, true);
+  assert.equal(plan.dueAt(), HELLO.retryMs, 'not taken: soon again');
+  let now = HELLO.retryMs;
+  plan.attempted(now, true, true);
+  assert.equal(plan.dueAt(), now + HELLO.againConnectedMs[0]);
+  assert.ok(HELLO.againConnectedMs[0] > HELLO.againMs[0]);
+  for (const again of HELLO.againConnectedMs) {
+    assert.equal(plan.dueAt(), now + again);
+    now += again;
+    plan.attempted(now, true, true);
+  }
+  assert.equal(plan.done, true, `${HELLO.againConnectedMs.length + 1} hellos at most`);
+});
+
 test('the hello plan: retried until the socket takes it, said again a bounded number of times, over once a survey is answered', () => {
   const plan = new HelloPlan(0);
   assert.equal(plan.dueAt(), 0);
