@@ -24,6 +24,10 @@
  * (server events): join = createClient resolved → send of the survey it first answered ·
  * → the change listing it · → both subscribers; leave = close() → send of the survey that
  * found it silent · → the change dropping it · → both subscribers (`parts`: p50 / p90 ms).
+ * Each join is also traced (`joinTraces`, summed up in `joinTraceSummary` and the .md): the
+ * probe's hellos (its client's 'announced' events), every survey sent from createClient
+ * resolved to the one that listed it with the round's trigger, `askedMs`, `heldBy` and
+ * collection time, and surveys after the hello that missed the probe.
  *
  * `--modes original,announce`: the announce server beside one other (the default runs all
  * three), so that N = 10,000 fits in the loopback's ephemeral ports: every respondent dials
