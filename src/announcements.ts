@@ -169,7 +169,12 @@ export class AnnounceGate {
    * time so far, from its start to its last answer).
    */
   mayCut(allAnswered: boolean, sentAt: number, now: number, members: number, collectMs = 0): boolean {
-    return this.wanted && allAnswered && now - sentAt >= 2 * this.gapMs(members, collectMs);
+    return allAnswered && now >= this.cutAt(sentAt, members, collectMs);
+  }
+
+  /** From when (ms) the round under way, sent at `sentAt`, may be cut once all have answered (see mayCut); Infinity when nothing is asked for. */
+  cutAt(sentAt: number, members: number, collectMs = 0): number {
+    return this.wanted ? sentAt + 2 * this.gapMs(members, collectMs) : Infinity;
   }
 
   /** A round starts at `now`: the request is served. Returns the members that said bye, for their short deadlines in it. */

@@ -86,9 +86,12 @@ test('the rate limit: 2 × (10 ms + 1 ms per 100 members) after the previous rou
   assert.equal(gate.mayCut(true, 8000, 8039, 1000), false, 'too soon after the send');
   assert.equal(gate.mayCut(false, 8000, 8500, 1000), false, 'a member has not answered');
   assert.equal(gate.mayCut(true, 8000, 8040, 1000), true);
+  assert.equal(gate.cutAt(8000, 1000), 8040, 'the moment the round under way may be cut');
+  assert.equal(gate.cutAt(8000, 1000, 30), 8060, 'a round that took 30 ms to collect: 2 × 30 ms after its send');
   gate.roundStarted(7990);
   gate.roundEnded(8040);
   assert.equal(gate.mayCut(true, 8000, 9000, 1000), false, 'nothing asked for');
+  assert.equal(gate.cutAt(8000, 1000), Infinity, 'nothing asked for: never');
   gate.take(encodeAnnouncement('hello', 'z'), new Set(), tokenOf);
   assert.equal(gate.dueAt(1000), 8040, 'after a cut: the asked-for round starts at once (2 × 20 ms after the start of the round cut)');
 });

@@ -299,8 +299,6 @@ export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnsw
 
 /** Announcements read in one go at most; the rest stay queued in nanomsg until the loop's next turn. */
 export const MAX_ANNOUNCEMENTS_PER_TURN = 256;
-/** How often (ms) a round that may be cut short for an announcement looks at the announce socket. */
-export const ANNOUNCE_POLL_MS = 5;
 
 /** Names asked about at once at most (a flood of distinct names waits, it does not queue without bound). */
 export const MAX_ADMISSION_QUERIES = 1024;
@@ -659,11 +657,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           if (!(await ctx.sleep(wait))) return false;
           continue;
         }
-        const data = announce.recv(Math.min(wait, ctx.sliceMs));
+        // Waits on the announce socket's readiness (no polling: the thread runs only for an
+        // announcement, the next hint reading or the next round).
+        const data = announce.recvNow();
         if (data) {
           takeAnnouncements(data);
           await ctx.maybeYield();
-        } else await ctx.yield();
+        } else await ctx.readable(announce, wait);
       }
     };
     while (await untilNextRound()) {
@@ -723,22 +723,31 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           if (gate.mayCut(allAnswered, sentAt, now, state.members.size, answers > 0 ? lastAnswer - started : 0)) break;
         }
         let data: Buffer | null;
+        // A round that may be cut short (every member has answered) waits on the readiness of
+        // both sockets, its answers' and the announce socket: an announcement is read at once.
+        const tail = allAnswered && announce !== undefined;
         const wait = Math.max(
           0,
           Math.round(
             Math.min(
               remaining,
-              ctx.sliceMs,
+              tail ? Infinity : ctx.sliceMs,
+              // ...and wakes when the round may be cut for an announcement already read.
+              tail ? Math.max(1, gate!.cutAt(sentAt, state.members.size, answers > 0 ? lastAnswer - started : 0) - now) : Infinity,
               pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity,
               nextDue() - now,
-              // A round that may be cut short watches the announce socket closely.
-              allAnswered && announce ? ANNOUNCE_POLL_MS : Infinity,
               connections ? Math.max(1, nextHintRead - now) : Infinity,
             ),
           ),
         );
         try {
-          data = socket.recv(wait);
+          if (tail) {
+            data = socket.recvNow();
+            if (!data) {
+              await ctx.readable([socket, announce!], wait);
+              data = socket.recvNow();
+            }
+          } else data = socket.recv(wait);
         } catch (e) {
           if ((e as { code?: string }).code === 'EFSM') break; // the survey expired
           throw e;
