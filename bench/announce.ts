@@ -24,6 +24,10 @@
  * (server events): join = createClient resolved → send of the survey it first answered ·
  * → the change listing it · → both subscribers; leave = close() → send of the survey that
  * found it silent · → the change dropping it · → both subscribers (`parts`: p50 / p90 ms).
+ * Each join is also traced (`joinTraces`, summed up in `joinTraceSummary` and the .md): the
+ * probe's hellos (its client's 'announced' events), every survey sent from createClient
+ * resolved to the one that listed it with the round's trigger, `askedMs`, `heldBy` and
+ * collection time, and surveys after the hello that missed the probe.
  *
  * `--modes original,announce`: the announce server beside one other (the default runs all
  * three), so that N = 10,000 fits in the loopback's ephemeral ports: every respondent dials
@@ -118,6 +122,9 @@ interface Row {
   failedTrials: Record<ModeId, number>;
   /** The announce server's joins and leaves split at the survey and the change (p50 / p90 ms): see the module comment. */
   parts?: { join: Parts; leave: Parts };
+  /** The announce server's joins traced step by step (see JoinTrace), and their summary. */
+  joinTraces?: JoinTrace[];
+  joinTraceSummary?: ReturnType<typeof traceSummary>;
   /** Rest, churn and flood at this N. */
   phases?: Record<string, Phase>;
   loadavg: number[];
@@ -130,6 +137,60 @@ interface Trial {
   name: string;
   fromAt: number;
   seenAt: number;
+  /** Joins: wall ms of the probe's hellos (its client's 'announced' events). */
+  hellos?: number[];
+}
+
+/**
+ * One join of the announce server, traced (ms from createClient resolved): the probe's
+ * hellos, every survey sent from then until the one whose change listed the probe (with its
+ * trigger), and that change. `missed`: surveys sent after the first hello that did not list it.
+ */
+interface JoinTrace {
+  hellos: number[];
+  /** `askedMs`, `heldBy`: the round's (RoundInfo); `collectMs`: its last answer after its send. */
+  surveys: Array<{ at: number; trigger: string; answers: number; askedMs?: number; heldBy?: string; collectMs: number }>;
+  change: number;
+  missed: number;
+}
+
+/** The join traces of `trials` (see JoinTrace), from the announce server's rounds and changes. */
+function traceJoins(trials: Trial[], changes: ChangeEvent[], rounds: RoundEvent[]): JoinTrace[] {
+  const traces: JoinTrace[] = [];
+  for (const t of trials) {
+    const change = changes.find((c) => c.at >= t.fromAt - 1000 && c.joined.includes(t.name));
+    const r = change && rounds.find((x) => x.round === change.round);
+    if (!change || !r) continue;
+    const sentOf = (x: RoundEvent) => x.at - x.durationMs + x.sendMs;
+    const listedAt = sentOf(r);
+    const surveys = rounds
+      .filter((x) => sentOf(x) >= t.fromAt - 5 && sentOf(x) <= listedAt + 0.5)
+      .map((x) => ({ at: round(sentOf(x) - t.fromAt, 1), trigger: x.trigger, answers: x.answers, ...(x.askedMs !== undefined ? { askedMs: round(x.askedMs, 1), heldBy: x.heldBy } : {}), collectMs: round(x.lastAnswerMs - x.sendMs, 1) }));
+    const hellos = (t.hellos ?? []).map((h) => round(h - t.fromAt, 1));
+    const firstHello = hellos[0] ?? 0;
+    traces.push({ hellos, surveys, change: round(change.at - t.fromAt, 1), missed: surveys.filter((s) => s.at >= firstHello && s.at < listedAt - t.fromAt - 0.5).length });
+  }
+  return traces;
+}
+
+/** p50 / p90 of the join traces' steps: createClient resolved → first hello → next survey sent; surveys that missed the probe. */
+function traceSummary(traces: JoinTrace[]): Record<string, { p50: number; p90: number } | number> {
+  const of = (v: number[]) => {
+    const sorted = [...v].sort((a, b) => a - b);
+    return { p50: round(quantile(sorted, 0.5), 1), p90: round(quantile(sorted, 0.9), 1) };
+  };
+  const withHello = traces.filter((t) => t.hellos.length > 0);
+  return {
+    traced: traces.length,
+    helloSeen: withHello.length,
+    readyToHello: of(withHello.map((t) => t.hellos[0]!)),
+    helloToSurvey: of(withHello.flatMap((t) => {
+      const next = t.surveys.find((s) => s.at >= t.hellos[0]!);
+      return next ? [next.at - t.hellos[0]!] : [];
+    })),
+    hellosPerJoin: of(withHello.map((t) => t.hellos.length)),
+    joinsWithMissedSurvey: traces.filter((t) => t.missed > 0).length,
+  };
 }
 
 /**
@@ -208,7 +269,7 @@ class Bed {
         // Long enough for every mode's detection to know the probe (an adaptive deadline needs 3 answers), then a random phase.
         await sleep(4 * TIMING.pollTime + Math.random() * period);
         const leaveWatch = await Promise.all(MODES.map((m) => this.subs.get(m.id)!.watch(name, false, watchMs)));
-        const closed = await this.probes.request<{ at: number; doneAt: number }>('close', { name });
+        const closed = await this.probes.request<{ at: number; doneAt: number; hellos: number[] }>('close', { name });
         closeMs.push(closed.doneAt - closed.at);
         const left = await Promise.all(leaveWatch.map((w) => w.done));
         MODES.forEach((m, k) => {
@@ -216,7 +277,7 @@ class Bed {
           if (joined[k]) fromReady[m.id].push(Math.max(...joined[k]!) - opened.readyAt);
           if (left[k]) leaves[m.id].push(Math.max(...left[k]!) - closed.at);
           if (!joined[k] || !left[k]) failed[m.id]++;
-          if (m.id === 'announce' && joined[k]) joinTrials.push({ name, fromAt: opened.readyAt, seenAt: Math.max(...joined[k]!) });
+          if (m.id === 'announce' && joined[k]) joinTrials.push({ name, fromAt: opened.readyAt, seenAt: Math.max(...joined[k]!), hellos: closed.hellos });
           if (m.id === 'announce' && left[k]) leaveTrials.push({ name, fromAt: closed.at, seenAt: Math.max(...left[k]!) });
         });
       }
@@ -228,8 +289,11 @@ class Bed {
     const rounds = view.rounds.slice(from.rounds);
     const join = splitTrials(joinTrials, 'joined', changes, rounds);
     const leave = splitTrials(leaveTrials, 'left', changes, rounds);
+    const joinTraces = traceJoins(joinTrials, changes, rounds);
     return {
       ...(join && leave ? { parts: { join, leave } } : {}),
+      joinTraces,
+      joinTraceSummary: traceSummary(joinTraces),
       join: Object.fromEntries(MODES.map((m) => [m.id, summarize(joins[m.id])])) as Row['join'],
       joinFromReady: Object.fromEntries(MODES.map((m) => [m.id, summarize(fromReady[m.id])])) as Row['joinFromReady'],
       leave: Object.fromEntries(MODES.map((m) => [m.id, summarize(leaves[m.id])])) as Row['leave'],
@@ -318,6 +382,12 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
   const part = (p: Parts) => `${p.survey.p50} · ${p.change.p50} · ${p.deliver.p50} (p90 ${p.survey.p90} · ${p.change.p90} · ${p.deliver.p90})`;
   lines.push('', '| N | announce: join from createClient resolved → survey sent · → change · → both subscribers, p50 ms | graceful leave from close() → survey sent · → change · → both subscribers, p50 ms |', '|---:|---|---|');
   for (const r of result.rows) if (r.parts) lines.push(`| ${r.n.toLocaleString('en')} | ${part(r.parts.join)} | ${part(r.parts.leave)} |`);
+  const pp = (v: unknown) => (typeof v === 'object' && v ? `${(v as { p50: number }).p50} (p90 ${(v as { p90: number }).p90})` : String(v));
+  lines.push('', '| N | announce joins traced: createClient resolved → first hello · first hello → next survey sent, p50 ms | hellos per join p50 | joins with a survey after the hello that missed the probe |', '|---:|---|---|---|');
+  for (const r of result.rows) {
+    const t = r.joinTraceSummary;
+    if (t) lines.push(`| ${r.n.toLocaleString('en')} | ${pp(t.readyToHello)} · ${pp(t.helloToSurvey)} (${t.helloSeen} of ${t.traced} with hellos seen) | ${pp(t.hellosPerJoin)} | ${t.joinsWithMissedSurvey} of ${t.traced} |`);
+  }
   lines.push('', '| N | phase | mode | rounds / s | answers / s | live members dropped | load avg |', '|---:|---|---|---:|---:|---:|---|');
   for (const r of result.rows) {
     for (const [name, p] of Object.entries(r.phases ?? {})) {
@@ -348,6 +418,7 @@ async function main(): Promise<void> {
       }
       rows.push(row);
       row.phases = await phases(bed);
+      log(`N=${n}: traces ${JSON.stringify(row.joinTraceSummary)}`);
       log(`N=${n}: parts ${JSON.stringify(row.parts)}; createClient p50 ${Math.round(row.createClientMs.p50)}; join p50 ` + [...MODES.map((mo) => mo.id), 'node-discover' as const].map((id) => `${id} ${Math.round(row.join[id]?.p50 ?? NaN)}`).join(', ') + '; leave p50 ' + MODES.map((mo) => `${mo.id} ${Math.round(row.leave[mo.id].p50)}`).join(', '));
     }
   } finally {

@@ -17,20 +17,25 @@
  *
  * The rate limit grows with the member count N as the eager publications' spacing does,
  * and backs off when announcements lead nowhere. The spacing is
- * announceIntervalMs(N) = 10 ms + 1 ms per 100 members, times a backoff factor: an
- * announced round starts at least one spacing after the previous round ended, and a round
- * under way is cut short for one (once every listed member has answered) no sooner than
- * one spacing after its survey went out. An announced round that changes nothing (what
- * forged hellos and unproven byes get) doubles the factor, up to a spacing of `pollTime`;
- * one that lists or drops someone resets it to 1. So genuine churn is surveyed at once
- * (at most one survey per 2 × announceIntervalMs(N): 45 a second at 100 members, 25 at
- * 1,000, under 5 at 10,000), and a flood of forged announcements, after a few doublings,
- * costs at most one extra survey per `pollTime`.
+ * announceIntervalMs(N) = 10 ms + 1 ms per 100 members, times a backoff factor; the gap is
+ * the spacing, or the previous round's collection time (its start to its last answer) when
+ * longer. An asked-for round starts no sooner than 2 × the gap after the previous round
+ * started, and not before that round ended; a round under way is cut short for one (once
+ * every listed member has answered) when 2 × the gap has passed since its survey went
+ * out, and the asked-for round then starts at once. (Measured from the previous start, not
+ * its end: a bound of the same rate, without a second wait after a cut — a hello that
+ * came during a round waited one spacing for the cut and one more after it, 11 ms at 100
+ * members and 30–100 ms at 1,000, where the gap is the collection time.) An announced
+ * round that changes nothing (what forged hellos and unproven byes get) doubles the
+ * factor, up to a spacing of `pollTime`; one that lists or drops someone resets it to 1.
+ * So genuine churn is surveyed at once (at most one survey per 2 × announceIntervalMs(N):
+ * 45 a second at 100 members, 25 at 1,000, under 5 at 10,000), extra rounds keep the
+ * surveyor and the members busy collecting at most half the time, and a flood of forged
+ * announcements, after a few doublings, costs at most one extra survey per 2 × `pollTime`.
  *
  * A proven bye (one with the member's farewell token) is a departure foretold, and is
- * surveyed sooner: its round starts one interval announceIntervalMs(N) after the previous
- * one ended, and a round under way is cut short for it (once every listed member has
- * answered) one interval after its send — without the backoff. Proven byes are as many as departures:
+ * surveyed sooner: its gap is one interval announceIntervalMs(N), without the backoff and
+ * the collection time. Proven byes are as many as departures:
  * a token earns this once (a spent one, up to MAX_SPENT_TOKENS remembered, makes an unproven
  * bye), so replaying a member's bye buys neither rounds nor a second short deadline.
  */
@@ -67,7 +72,8 @@ export class AnnounceGate {
   private wanted = false;
   private readonly farewells = new Set<string>();
   private lastRoundEnd = -Infinity;
-  /** How long the last round took to collect its answers, ms: an asked-for round waits at least that long after it. */
+  private lastRoundStart = -Infinity;
+  /** How long the last round took to collect its answers, ms: part of the gap (see gapMs). */
   private lastCollectMs = 0;
   private backoff = 1;
   /** Farewell tokens already honoured (hex), oldest first. */
@@ -122,35 +128,59 @@ export class AnnounceGate {
   }
 
   /**
+   * The least time from one round's start (or survey's send) to an asked-for round's start,
+   * halved, ms: for a proven bye one interval (no backoff); otherwise the spacing (with the
+   * backoff), or `collectMs` (the round's collection time) when longer. See the module comment.
+   */
+  private gapMs(members: number, collectMs: number): number {
+    return this.farewells.size > 0 ? announceIntervalMs(members) : Math.max(this.spacingMs(members), collectMs);
+  }
+
+  /**
    * When (ms) an asked-for round may start with `members` members: Infinity when none is
-   * asked for. For a proven bye, one interval after the last round ended (no backoff);
-   * otherwise one spacing (with the backoff), and never sooner than the last round took to
-   * collect its answers (see roundEnded).
+   * asked for. 2 × the gap after the last round started (the gap: see gapMs, with the last
+   * round's collection time), and not before it ended.
    */
   dueAt(members: number): number {
     if (!this.wanted) return Infinity;
-    return this.lastRoundEnd + (this.farewells.size > 0 ? announceIntervalMs(members) : Math.max(this.spacingMs(members), this.lastCollectMs));
+    return Math.max(this.lastRoundEnd, this.lastRoundStart + 2 * this.gapMs(members, this.lastCollectMs));
   }
 
-  /** Whether a proven bye waits for the next round (it is spaced without the backoff: see the module comment). */
+  /**
+   * What holds an asked-for round back at `now` (see dueAt): 'spacing' (the rate limit's
+   * spacing), 'collect' (the last round's collection time, when longer), or undefined when
+   * it may start now (or none is asked for).
+   */
+  heldBy(now: number, members: number): 'spacing' | 'collect' | undefined {
+    if (!this.wanted || now >= this.dueAt(members)) return undefined;
+    return this.farewells.size === 0 && this.lastCollectMs > this.spacingMs(members) ? 'collect' : 'spacing';
+  }
+
+  /** Whether a proven bye waits for the next round (its gap is one interval: see the module comment). */
   get farewellWaiting(): boolean {
     return this.farewells.size > 0;
   }
 
   /**
    * Whether the round under way, whose survey went out at `sentAt`, may end now so that the
-   * asked-for round can start: only once every listed member has answered it (`allAnswered`;
-   * nothing is left to learn from it but newcomers, who answer the next survey) and one
-   * spacing after its send (for a proven bye, one interval without the backoff).
+   * asked-for round starts at once: only once every listed member has answered it
+   * (`allAnswered`; nothing is left to learn from it but newcomers, who answer the next
+   * survey) and 2 × the gap after its send (see gapMs; `collectMs`: this round's collection
+   * time so far, from its start to its last answer).
    */
-  mayCut(allAnswered: boolean, sentAt: number, now: number, members: number): boolean {
-    const spacing = this.farewells.size > 0 ? announceIntervalMs(members) : this.spacingMs(members);
-    return this.wanted && allAnswered && now - sentAt >= spacing;
+  mayCut(allAnswered: boolean, sentAt: number, now: number, members: number, collectMs = 0): boolean {
+    return allAnswered && now >= this.cutAt(sentAt, members, collectMs);
   }
 
-  /** A round starts: the request is served. Returns the members that said bye, for their short deadlines in it. */
-  roundStarted(): string[] {
+  /** From when (ms) the round under way, sent at `sentAt`, may be cut once all have answered (see mayCut); Infinity when nothing is asked for. */
+  cutAt(sentAt: number, members: number, collectMs = 0): number {
+    return this.wanted ? sentAt + 2 * this.gapMs(members, collectMs) : Infinity;
+  }
+
+  /** A round starts at `now`: the request is served. Returns the members that said bye, for their short deadlines in it. */
+  roundStarted(now: number): string[] {
     this.wanted = false;
+    this.lastRoundStart = now;
     const names = [...this.farewells];
     this.farewells.clear();
     return names;
@@ -189,17 +219,17 @@ export class AnnounceGate {
    * A round ended at `now`. For an announced one, `changed` says whether it listed or dropped
    * anyone: if not, the spacing doubles (up to maxSpacingMs); if so, it is back to one interval.
    * `collectMs`: how long the round took to collect its answers (from its start to its last
-   * answer, ms): an asked-for round starts no sooner than that after this one ended, so that
-   * extra rounds keep the surveyor and the members busy at most about half the time (at
-   * 10,000 members, answers take ~0.5–1 s to arrive: surveying back to back saturates a small
-   * machine, and answers then come after the deadline).
+   * answer, ms): the next asked-for round starts no sooner than 2 × that after this one
+   * started (see gapMs), so that extra rounds keep the surveyor and the members busy at most
+   * about half the time (at 10,000 members, answers take ~0.5–1 s to arrive: surveying back
+   * to back saturates a small machine, and answers then come after the deadline).
    * A scheduled round (`changed` undefined) halves the backoff: the penalty fades. Without
    * that, a spacing grown to pollTime would never let an asked-for round come before the
-   * schedule's (a fixed-rate round starts pollTime after the previous one started, so less
-   * than pollTime after it ended), no asked-for round would ever run again to reset it, and
-   * announcements and connection hints would stay off for good after one burst of useless
-   * rounds. So a flood still costs at most about one extra survey per pollTime, and ~8
-   * scheduled rounds after it ends the spacing is back to one interval.
+   * schedule's (a fixed-rate round starts pollTime after the previous one started), no
+   * asked-for round would ever run again to reset it, and announcements and connection
+   * hints would stay off for good after one burst of useless rounds. So a flood still costs
+   * at most about one extra survey per 2 × pollTime, and ~8 scheduled rounds after it ends
+   * the spacing is back to one interval.
    */
   roundEnded(now: number, changed?: boolean, collectMs = 0): void {
     this.lastRoundEnd = now;

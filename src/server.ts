@@ -5,7 +5,7 @@
  * spurious empty list nor republishes an unchanged one.
  */
 import { acceptRule, judge, type AcceptOption } from './admission.js';
-import type { AdmissionQueryMessage, ChangeMessage, Detection, DuplicatesMessage, RoundMessage, RoundTrigger } from './actors/messages.js';
+import type { AdmissionQueryMessage, AskHeldBy, ChangeMessage, Detection, DuplicatesMessage, RoundMessage, RoundTrigger } from './actors/messages.js';
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { checkOptionNames, optionNames } from './options.js';
@@ -174,6 +174,15 @@ export interface RoundInfo {
   members: number;
   /** Why the round ran: 'schedule' (pollTime), 'announcement' (a hello or bye) or 'connection' (a connection hint: a connection closed or a pipe joined). */
   trigger: RoundTrigger;
+  /**
+   * Rounds with a `trigger` other than 'schedule' only: ms from the first request for the
+   * round (the surveyor reading an announcement or a connection hint) to its start, and what
+   * held it back at that moment: 'round' (a round was under way; it is cut short once every
+   * member has answered it), 'spacing' (the rate limit's spacing after the previous round),
+   * 'collect' (the previous round's collection time, when longer), 'none'. See Announcements.
+   */
+  askedMs?: number;
+  heldBy?: AskHeldBy;
   /**
    * Rounds with a `trigger` other than 'schedule' only: members silent in this round whose
    * silence it did not judge, because more were silent than departures (connections seen to
@@ -453,6 +462,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
       members: msg.members,
       trigger: msg.trigger,
       ...(msg.unjudged !== undefined ? { unjudged: msg.unjudged } : {}),
+      ...(msg.askedMs !== undefined ? { askedMs: msg.askedMs, heldBy: msg.heldBy ?? 'none' } : {}),
       ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}),
       ...(msg.floorMs !== undefined ? { floorMs: msg.floorMs } : {}),
       ...(msg.announced !== undefined ? { announced: msg.announced, hellos: msg.hellos ?? 0, byes: msg.byes ?? 0, farewells: msg.farewells ?? 0 } : {}),

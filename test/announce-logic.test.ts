@@ -40,7 +40,7 @@ test('the gate: a hello from a newcomer or a bye from a member asks for a round;
   assert.deepEqual(gate.take(encodeAnnouncement('hello', 'x'), members, tokenOf), { kind: 'hello', name: 'x', asksForRound: true, farewell: false });
   assert.equal(gate.asksForRound, true);
   assert.equal(gate.dueAt(1), -Infinity, 'no round has ended yet: at once');
-  assert.deepEqual(gate.roundStarted(), []);
+  assert.deepEqual(gate.roundStarted(0), []);
   assert.equal(gate.asksForRound, false);
 });
 
@@ -50,14 +50,14 @@ test('the gate: only a bye with the member\'s farewell token earns the short dea
   assert.equal((gate.take(encodeAnnouncement('bye', 'm'), members, tokenOf) as { farewell: boolean }).farewell, false, 'no token');
   assert.equal((gate.take(encodeAnnouncement('bye', 'm', [[FieldTag.farewellToken, Buffer.alloc(8, 2)]]), members, tokenOf) as { farewell: boolean }).farewell, false, 'a wrong token');
   assert.equal(gate.asksForRound, true, 'an unproven bye still asks for a survey');
-  assert.deepEqual(gate.roundStarted(), []);
+  assert.deepEqual(gate.roundStarted(0), []);
   assert.equal((gate.take(encodeAnnouncement('bye', 'm', [[FieldTag.farewellToken, token]]), members, () => undefined) as { farewell: boolean }).farewell, false, 'no token known');
   const ok = gate.take(encodeAnnouncement('bye', 'm', [[FieldTag.farewellToken, token]]), members, tokenOf);
   assert.deepEqual(ok, { kind: 'bye', name: 'm', asksForRound: true, farewell: true });
   // Mid-round: a member that already answered keeps its farewell for the next round.
   assert.deepEqual(gate.takeFarewells(() => true), []);
   assert.deepEqual(gate.takeFarewells(() => false), ['m']);
-  assert.deepEqual(gate.roundStarted(), []);
+  assert.deepEqual(gate.roundStarted(0), []);
 });
 
 test('the gate refuses what is not an announcement or names no valid service', () => {
@@ -68,19 +68,32 @@ test('the gate refuses what is not an announcement or names no valid service', (
   assert.equal(gate.asksForRound, false);
 });
 
-test('the rate limit: 10 ms + 1 ms per 100 members, from the previous round\'s end and from the send of the round cut short', () => {
+test('the rate limit: 2 × (10 ms + 1 ms per 100 members) after the previous round\'s start, not before its end; a round cut short that long after its send', () => {
   assert.equal(announceIntervalMs(0), 10);
   assert.equal(announceIntervalMs(1000), 20);
   assert.equal(announceIntervalMs(10_000), 110);
   const gate = new AnnounceGate(1024);
-  gate.roundEnded(5000);
+  gate.roundStarted(5000);
+  gate.roundEnded(5010);
   gate.take(encodeAnnouncement('hello', 'x'), new Set(), tokenOf);
-  assert.equal(gate.dueAt(1000), 5020);
-  assert.equal(gate.mayCut(true, 6000, 6019, 1000), false, 'too soon after the send');
-  assert.equal(gate.mayCut(false, 6000, 6500, 1000), false, 'a member has not answered');
-  assert.equal(gate.mayCut(true, 6000, 6020, 1000), true);
-  gate.roundStarted();
-  assert.equal(gate.mayCut(true, 6000, 9000, 1000), false, 'nothing asked for');
+  assert.equal(gate.dueAt(1000), 5040, 'a short round: 2 × 20 ms after its start');
+  gate.roundStarted(6000);
+  gate.roundEnded(7000);
+  gate.take(encodeAnnouncement('hello', 'y'), new Set(), tokenOf);
+  assert.equal(gate.dueAt(1000), 7000, 'a round that ran its survey time: at its end, no second wait');
+  assert.equal(gate.heldBy(6999, 1000), 'spacing');
+  assert.equal(gate.heldBy(7000, 1000), undefined, 'due: nothing holds it');
+  assert.equal(gate.mayCut(true, 8000, 8039, 1000), false, 'too soon after the send');
+  assert.equal(gate.mayCut(false, 8000, 8500, 1000), false, 'a member has not answered');
+  assert.equal(gate.mayCut(true, 8000, 8040, 1000), true);
+  assert.equal(gate.cutAt(8000, 1000), 8040, 'the moment the round under way may be cut');
+  assert.equal(gate.cutAt(8000, 1000, 30), 8060, 'a round that took 30 ms to collect: 2 × 30 ms after its send');
+  gate.roundStarted(7990);
+  gate.roundEnded(8040);
+  assert.equal(gate.mayCut(true, 8000, 9000, 1000), false, 'nothing asked for');
+  assert.equal(gate.cutAt(8000, 1000), Infinity, 'nothing asked for: never');
+  gate.take(encodeAnnouncement('hello', 'z'), new Set(), tokenOf);
+  assert.equal(gate.dueAt(1000), 8040, 'after a cut: the asked-for round starts at once (2 × 20 ms after the start of the round cut)');
 });
 
 test('the backoff: an announced round that changes nothing doubles the spacing, up to pollTime; one that changes something resets it', () => {
@@ -94,7 +107,9 @@ test('the backoff: an announced round that changes nothing doubles the spacing, 
   }
   assert.deepEqual(spacings, [40, 80, 160, 320, 640, 1280, 2000, 2000, 2000, 2000]);
   gate.take(encodeAnnouncement('hello', 'x'), members, tokenOf);
-  assert.equal(gate.dueAt(1000), 90_000 + 2000);
+  gate.roundStarted(89_000);
+  gate.take(encodeAnnouncement('hello', 'x'), members, tokenOf);
+  assert.equal(gate.dueAt(1000), 89_000 + 2 * 2000, 'the spacing capped at pollTime: 2 × pollTime after the last start');
   gate.roundEnded(100_000);
   assert.equal(gate.spacingMs(1000), 2000, 'a scheduled round halves the backoff: 20 ms × 128 is still past pollTime');
   gate.roundEnded(105_000);
@@ -104,6 +119,22 @@ test('the backoff: an announced round that changes nothing doubles the spacing, 
   for (let i = 0; i < 10; i++) gate.roundEnded(120_000 + i * 10_000, false);
   for (let i = 0; i < 8; i++) gate.roundEnded(300_000 + i * 10_000);
   assert.equal(gate.spacingMs(1000), 20, 'eight scheduled rounds after a flood: back to one interval, not stuck at pollTime');
+});
+
+test('the hello plan: a hello that went out with the survey connections up is said again only after the longer waits', () => {
+  const plan = new HelloPlan(0);
+  plan.attempted(0, false, true);
+  assert.equal(plan.dueAt(), HELLO.retryMs, 'not taken: soon again');
+  let now = HELLO.retryMs;
+  plan.attempted(now, true, true);
+  assert.equal(plan.dueAt(), now + HELLO.againConnectedMs[0]);
+  assert.ok(HELLO.againConnectedMs[0] > HELLO.againMs[0]);
+  for (const again of HELLO.againConnectedMs) {
+    assert.equal(plan.dueAt(), now + again);
+    now += again;
+    plan.attempted(now, true, true);
+  }
+  assert.equal(plan.done, true, `${HELLO.againConnectedMs.length + 1} hellos at most`);
 });
 
 test('the hello plan: retried until the socket takes it, said again a bounded number of times, over once a survey is answered', () => {
@@ -163,31 +194,35 @@ test('the farewell deadline: a constant 10 ms after the send whatever the member
   assert.equal(d.due(d.farewell('late')!), 2 * FAREWELL.deadlineMs, 'local health 1 doubles it, as every deadline');
 });
 
-test('a proven bye: its round starts one interval after the previous one ended, without the backoff; a round under way is cut one interval after its send', () => {
+test('a proven bye: its gap is one interval, without the backoff and the collection time; a round under way is cut 2 intervals after its send', () => {
   const members = new Set(['m', 'n']);
   const gate = new AnnounceGate(1024, 2000);
-  gate.roundEnded(1000, false); // an announced round that changed nothing: the spacing doubles
+  gate.roundStarted(995);
+  gate.roundEnded(1000, false, 30); // an announced round that changed nothing: the spacing doubles
   assert.equal(gate.spacingMs(1000), 40);
   gate.take(encodeAnnouncement('hello', 'x'), members, tokenOf);
-  assert.equal(gate.dueAt(1000), 1040, 'a hello waits one spacing, backoff included');
-  assert.equal(gate.mayCut(true, 2000, 2039, 1000), false);
+  assert.equal(gate.dueAt(1000), 995 + 80, 'a hello: 2 × the spacing, backoff included, after the last start');
+  assert.equal(gate.mayCut(true, 2000, 2079, 1000), false);
+  assert.equal(gate.mayCut(true, 2000, 2080, 1000, 60), false, 'a round still collecting: 2 × its collection time when longer');
+  assert.equal(gate.mayCut(true, 2000, 2120, 1000, 60), true);
   gate.take(encodeAnnouncement('bye', 'm', [[FieldTag.farewellToken, token]]), members, tokenOf);
   assert.equal(gate.farewellWaiting, true);
-  assert.equal(gate.dueAt(1000), 1020, 'a proven bye: one interval (20 ms at 1,000 members), without the backoff');
-  assert.equal(gate.mayCut(true, 2000, 2019, 1000), false, 'not sooner than one interval after the send');
-  assert.equal(gate.mayCut(true, 2000, 2020, 1000), true, 'one interval (20 ms at 1,000 members), without the backoff');
+  assert.equal(gate.dueAt(1000), 1035, 'a proven bye: 2 × one interval (20 ms at 1,000 members) after the last start, without the backoff');
+  assert.equal(gate.mayCut(true, 2000, 2039, 1000, 60), false, 'not sooner than 2 intervals after the send');
+  assert.equal(gate.mayCut(true, 2000, 2040, 1000, 60), true, '2 intervals (20 ms at 1,000 members), without the backoff or the collection time');
   assert.equal(gate.mayCut(false, 2000, 2500, 1000), false, 'never before every listed member answered');
-  assert.deepEqual(gate.roundStarted(), ['m']);
+  assert.deepEqual(gate.roundStarted(2040), ['m']);
   assert.equal(gate.farewellWaiting, false);
 });
 
 test('a proven bye taken into the round under way (its member had not answered) leaves the next round spaced as usual', () => {
   const gate = new AnnounceGate(1024);
+  gate.roundStarted(990);
   gate.roundEnded(1000);
   gate.take(encodeAnnouncement('bye', 'm', [[FieldTag.farewellToken, token]]), new Set(['m']), tokenOf);
   assert.deepEqual(gate.takeFarewells(() => false), ['m']);
   assert.equal(gate.farewellWaiting, false);
-  assert.equal(gate.dueAt(1000), 1020, 'only the asked-for round is left, one spacing after the last');
+  assert.equal(gate.dueAt(1000), 1030, 'only the asked-for round is left, 2 spacings after the last start');
 });
 
 test('a farewell token is honoured once: a replayed bye is an unproven one', () => {
@@ -195,13 +230,13 @@ test('a farewell token is honoured once: a replayed bye is an unproven one', () 
   const gate = new AnnounceGate(1024);
   const bye = encodeAnnouncement('bye', 'm', [[FieldTag.farewellToken, token]]);
   assert.equal((gate.take(bye, members, tokenOf) as { farewell: boolean }).farewell, true);
-  gate.roundStarted();
+  gate.roundStarted(990);
   gate.roundEnded(1000, true);
   // The member flapped back (its answers carry the same token) and someone replays its bye.
   const replay = gate.take(bye, members, tokenOf);
   assert.deepEqual(replay, { kind: 'bye', name: 'm', asksForRound: true, farewell: false });
   assert.equal(gate.farewellWaiting, false);
-  assert.equal(gate.dueAt(1000), 1020, 'spaced as any unproven announcement');
+  assert.equal(gate.dueAt(1000), 1030, 'spaced as any unproven announcement');
   for (let i = 0; i < MAX_SPENT_TOKENS; i++) {
     const t = Buffer.alloc(8);
     t.writeUInt32BE(i + 1);
@@ -218,11 +253,11 @@ test('a member that answers the round its farewell was taken into (its answer re
   gate.answeredAfterFarewell('m');
   assert.equal(gate.asksForRound, true);
   assert.equal(gate.farewellWaiting, true);
-  assert.deepEqual(gate.roundStarted(), ['m'], 'its short deadline applies in the next round');
+  assert.deepEqual(gate.roundStarted(1100), ['m'], 'its short deadline applies in the next round');
   // It answers that one too (a live member named in a bye that carries its token): no more rounds for it.
   gate.answeredAfterFarewell('m');
   assert.equal(gate.asksForRound, false);
-  assert.deepEqual(gate.roundStarted(), []);
+  assert.deepEqual(gate.roundStarted(1200), []);
 });
 
 test("a survey ends the hello only to the server that sent it: the one advertising that announce URL, or the only server", () => {

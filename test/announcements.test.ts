@@ -287,6 +287,52 @@ class RawMember {
 /** Rounds that last the whole survey unless an announcement cuts them short; scheduled ones 30 s apart; no connection hints (rounds start only on the schedule or an announcement). */
 const LONG = { surveyTime: 5000, recvDeadline: 5000, pollTime: 30_000, connectionHints: false } as const;
 
+test('a hello during a round under way: the round is cut once every member has answered, and the round that lists the newcomer says a round held it', async () => {
+  const urls = await tcpPair();
+  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+  // Surveys of 20 s: the round that lists 'old' is still under way when 'fresh' says hello.
+  const server = await createServer({ ...urls, surveyTime: 20_000, recvDeadline: 20_000, pollTime: 60_000, connectionHints: false, announceUrl });
+  const events = record(server);
+  let old: Client | undefined;
+  let fresh: Client | undefined;
+  try {
+    const oldListed = nextChange(server, (c) => c.joined.includes('old'), "'old' listed");
+    old = await createClient({ ...urls, service: 'old', announceUrl });
+    const underWay = (await oldListed).round;
+    const joined = nextChange(server, (c) => c.joined.includes('fresh'), "'fresh' listed");
+    fresh = await createClient({ ...urls, service: 'fresh', announceUrl });
+    const change = await joined;
+    assert.equal(change.round, underWay + 1, "listed in the round after the one that listed 'old'");
+    const cut = await roundInfo(events, underWay);
+    const listing = await roundInfo(events, change.round);
+    assert.ok(cut.durationMs < 20_000, `the round under way was cut short for the hello (${Math.round(cut.durationMs)} ms of a 20 s survey)`);
+    assert.equal(listing.trigger, 'announcement');
+    assert.equal(listing.heldBy, 'round', 'asked for while a round was under way');
+    assert.ok(listing.askedMs !== undefined && listing.askedMs >= 0, 'the wait from the hello to the round is reported');
+    assert.deepEqual(change.members, ['fresh', 'old']);
+  } finally {
+    await fresh?.close();
+    await old?.close();
+    await server.close();
+  }
+});
+
+test('a client whose other survey URL is unreachable still says hello (its wait for the survey connections is bounded) and is listed in an announced round', async () => {
+  const { server, events, announceUrl, urls } = await slowServer();
+  let client: Client | undefined;
+  try {
+    const nobody = `tcp://127.0.0.1:${await freePort()}`;
+    const joined = nextChange(server, (c) => c.joined.includes('half'), "'half' listed", BEFORE_SCHEDULE);
+    client = await createClient({ surveyUrl: [urls.surveyUrl, nobody], pubsubUrl: urls.pubsubUrl, service: 'half', announceUrl });
+    const change = await joined;
+    assert.equal((await roundInfo(events, change.round)).announced, true, 'the hello started the round that listed it');
+    assert.equal(scheduled(events), 1, 'no second scheduled round came first');
+  } finally {
+    await client?.close();
+    await server.close();
+  }
+});
+
 test('a proven bye during a round under way cuts the round short, and the next one drops the member at its farewell deadline', async () => {
   const urls = await tcpPair();
   const announceUrl = `tcp://127.0.0.1:${await freePort()}`;

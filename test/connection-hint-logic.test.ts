@@ -37,33 +37,43 @@ test('the watch: the first reading is a baseline, each later one is compared wit
   assert.deepEqual(watch.hints, { left: 1, joined: 1 });
 });
 
-test("a hint's request goes through the announcements' gate: one spacing after the last round, doubling while rounds change nothing", () => {
+test("a hint's request goes through the announcements' gate: 2 spacings after the last round's start (not before its end), doubling while rounds change nothing", () => {
   const gate = new AnnounceGate(1024, 2000);
   assert.equal(gate.dueAt(100), Infinity, 'nothing asked');
+  gate.roundStarted(995);
   gate.roundEnded(1000);
   gate.ask();
   assert.equal(gate.asksForRound, true);
-  assert.equal(gate.dueAt(100), 1000 + announceIntervalMs(100));
-  gate.roundStarted();
+  assert.equal(gate.dueAt(100), 995 + 2 * announceIntervalMs(100));
+  gate.roundStarted(1100);
   assert.equal(gate.dueAt(100), Infinity, 'served');
-  gate.roundEnded(1100, false); // the hinted round changed nothing
+  gate.roundEnded(1105, false); // the hinted round changed nothing
   gate.ask();
-  assert.equal(gate.dueAt(100), 1100 + 2 * announceIntervalMs(100));
-  gate.roundStarted();
-  gate.roundEnded(1200, true); // it dropped someone: back to one spacing
+  assert.equal(gate.dueAt(100), 1100 + 4 * announceIntervalMs(100));
+  gate.roundStarted(1200);
+  gate.roundEnded(1205, true); // it dropped someone: back to one spacing
   gate.ask();
-  assert.equal(gate.dueAt(100), 1200 + announceIntervalMs(100));
+  assert.equal(gate.dueAt(100), 1200 + 2 * announceIntervalMs(100));
+  gate.roundStarted(1300);
+  gate.roundEnded(2300, true); // a round that ran its whole survey time
+  gate.ask();
+  assert.equal(gate.dueAt(100), 2300, 'at its end: no second wait');
 });
 
-test('an asked-for round also waits as long as the last round took to collect its answers (extra rounds keep a large set busy at most half the time)', () => {
+test('an asked-for round also waits twice as long as the last round took to collect its answers, from its start (extra rounds keep a large set busy at most half the time)', () => {
   const gate = new AnnounceGate(1024, 2000);
+  gate.roundStarted(4300);
   gate.roundEnded(5000, undefined, 700); // 10,000 members: the last answer came 700 ms after the round started
   gate.ask();
-  assert.equal(gate.dueAt(10_000), 5000 + 700, 'not one spacing (110 ms) after it');
-  gate.roundStarted();
+  assert.equal(gate.dueAt(10_000), 4300 + 1400, 'not 2 spacings (220 ms) after its start');
+  assert.equal(gate.heldBy(5000, 10_000), 'collect');
+  assert.equal(gate.mayCut(true, 6000, 6500, 10_000, 300), false, 'a round under way that took 300 ms to collect: cut 600 ms after its send');
+  assert.equal(gate.mayCut(true, 6000, 6600, 10_000, 300), true);
+  gate.roundStarted(5995);
   gate.roundEnded(6000, true, 3); // 100 members: answers within 3 ms
   gate.ask();
-  assert.equal(gate.dueAt(100), 6000 + announceIntervalMs(100), 'a quick round: the spacing decides');
+  assert.equal(gate.dueAt(100), 5995 + 2 * announceIntervalMs(100), 'a quick round: the spacing decides');
+  assert.equal(gate.heldBy(6000, 100), 'spacing');
 });
 
 test('closed connections: the BROKEN counter\'s rise, or the fall of CURRENT if larger; connections dropped while being set up do not count', () => {

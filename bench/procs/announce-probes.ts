@@ -5,7 +5,8 @@
  * respondent answers to).
  *
  * Requests: open {name, surveyUrls, announceUrl?} → {at, readyAt} (wall ms before / after
- * createClient); close {name} → {at, doneAt}; flood {url, perSecond, seconds, tag} → {sent}.
+ * createClient); close {name} → {at, doneAt, hellos} (hellos: wall ms of the client's hellos, from its
+ * 'announced' events, listened to once createClient resolved); flood {url, perSecond, seconds, tag} → {sent}.
  */
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
@@ -59,6 +60,8 @@ class RawMember {
 }
 
 const clients = new Map<string, Client>();
+/** Wall times of each probe's hellos (the client's 'announced' events), reported with its close. */
+const hellos = new Map<string, number[]>();
 const forgers = new Map<string, NnSocket>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,13 +70,17 @@ serve(
     async open(req) {
       const name = req.name as string;
       const at = wallNow();
+      const said: number[] = [];
+      hellos.set(name, said);
       const client = await createClient({
         surveyUrl: req.surveyUrls as string[],
         service: name,
         ...(req.announceUrl ? { announceUrl: req.announceUrl as string } : {}),
       });
+      const readyAt = wallNow();
+      client.on('announced', (a) => void (a.kind === 'hello' && said.push(wallNow())));
       clients.set(name, client);
-      return { at, readyAt: wallNow() };
+      return { at, readyAt };
     },
     async close(req) {
       const name = req.name as string;
@@ -82,7 +89,9 @@ serve(
       clients.delete(name);
       const at = wallNow();
       await client.close();
-      return { at, doneAt: wallNow() };
+      const said = hellos.get(name) ?? [];
+      hellos.delete(name);
+      return { at, doneAt: wallNow(), hellos: said };
     },
     /** Raw members joining and leaving: `perSecond` of each for `seconds`, each staying `stayMs`. */
     async churn(req) {

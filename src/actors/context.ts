@@ -178,22 +178,32 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
    * the same thread included —, control calls (liveness pings, stop) are served at once,
    * and no other thread is involved. Call it only after a non-blocking receive found
    * nothing: the watch fires only for messages still queued. Closing the socket ends its watch.
+   * Several sockets: until any one of them has a message (the others' watches are dropped).
    */
-  async readable(socket: NnSocket, withinMs = Infinity): Promise<void> {
+  async readable(socket: NnSocket | readonly NnSocket[], withinMs = Infinity): Promise<void> {
     this.check();
     if (this.stopRequested) return;
-    let cancel: (() => void) | undefined;
+    const sockets = Array.isArray(socket) ? (socket as readonly NnSocket[]) : [socket as NnSocket];
+    const cancels: Array<() => void> = [];
+    const cancel = () => cancels.forEach((c) => c());
     let timer: NodeJS.Timeout | undefined;
     try {
       const readable = await new Promise<boolean>((resolve) => {
         // Woken by stop() or a fault, or out of time: the watch is dropped either way.
         const giveUp = () => {
-          cancel?.();
+          cancel();
           resolve(false);
         };
         this.wake = giveUp;
         if (withinMs !== Infinity) timer = setTimeout(giveUp, Math.max(0, withinMs));
-        cancel = socket.whenReadable(() => resolve(true));
+        for (const s of sockets) {
+          cancels.push(
+            s.whenReadable(() => {
+              cancel();
+              resolve(true);
+            }),
+          );
+        }
       });
       // How often the actor was woken to receive: at rest it stays put (test/idle-actors.test.ts).
       if (readable) this.count('wakeups');

@@ -197,6 +197,9 @@ export interface HostedMessage {
 // ---------------------------------------------------------------- surveyor
 
 /** One finished survey round (every round). */
+/** What held an extra round back when it was asked for (RoundMessage.heldBy). */
+export type AskHeldBy = 'round' | 'spacing' | 'collect' | 'none';
+
 export interface RoundMessage {
   type: 'round';
   round: number;
@@ -210,6 +213,14 @@ export interface RoundMessage {
   members: number;
   /** Why the round ran. */
   trigger: RoundTrigger;
+  /**
+   * Extra rounds only: ms from the first request for it (an announcement or connection hint
+   * read) to the round's start, and what held it back then: 'round' (a round was under way:
+   * it ends once every member answered it), 'spacing' or 'collect' (AnnounceGate.heldBy), or
+   * 'none'.
+   */
+  askedMs?: number;
+  heldBy?: AskHeldBy;
   /** Extra rounds only: silent members whose silence the round did not judge (more than departures account for: DepartureBudget). */
   unjudged?: number;
   /** Adaptive detection only: the local health multiplier (0..8) after the round; deadlines are stretched × (1 + it). */

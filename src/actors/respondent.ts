@@ -102,14 +102,32 @@ export function answerFields(body: Uint8Array, asks: boolean, farewellToken: Uin
 
 /** When a client says hello, and how often it says it again (ms). */
 export const HELLO = {
-  /** A send the announce socket cannot take yet (not connected: nanomsg gives no connect event) is tried again after this long. */
+  /**
+   * A hello not sent yet is tried again after this long: the announce socket cannot take it
+   * yet (not connected: nanomsg gives no connect event), or the respondent's own survey
+   * connections are not all up yet (see connectWaitMs).
+   */
   retryMs: 2,
   /**
-   * After a hello went out, and no survey from that server came (surveyedBy): said again after these waits (the hello may
-   * have beaten the respondent's own connection to the server, and then its survey missed
-   * this client). A listed name's hello costs the server nothing.
+   * The first hello waits at most this long from the start for the respondent's survey
+   * connections to be up (its CURRENT counter, NnSocket.statistic: a pipe is counted once
+   * the SP header exchange is done, nanomsg's nn_sock_add), so that the survey it asks for
+   * reaches this client; past it (a server down), it goes out anyway.
+   */
+  connectWaitMs: 50,
+  /**
+   * After a hello went out before the respondent's survey connections were up, and no survey
+   * from that server came (surveyedBy): said again after these waits (its survey may have
+   * missed this client). A listed name's hello costs the server nothing.
    */
   againMs: [25, 50, 100, 200],
+  /**
+   * After a hello went out with them up: said again only after these longer waits (its survey
+   * reaches this client; a slow round is no reason to ask again, and a hello read before this
+   * client's answer asks for one more round, which lists nobody and backs the server's rate
+   * limit off).
+   */
+  againConnectedMs: [250, 500, 1000],
   /** No hello after this long from the start: the scheduled rounds list the client anyway. */
   giveUpMs: 2_000,
 } as const;
@@ -142,11 +160,15 @@ export class HelloPlan {
     return this.finished ? Infinity : this.nextAt;
   }
 
-  /** An attempt at `now`: `went` when the socket took the hello. */
-  attempted(now: number, went: boolean): void {
+  /**
+   * An attempt at `now`: `went` when the socket took the hello; `connected` when the
+   * respondent's survey connections were all up as it went (the longer re-say waits apply).
+   */
+  attempted(now: number, went: boolean, connected = false): void {
     if (went) this.sent++;
-    if (now >= this.giveUpAt || this.sent > HELLO.againMs.length) this.finished = true;
-    else this.nextAt = now + (went ? HELLO.againMs[this.sent - 1]! : HELLO.retryMs);
+    const again = connected ? HELLO.againConnectedMs : HELLO.againMs;
+    if (now >= this.giveUpAt || this.sent > again.length) this.finished = true;
+    else this.nextAt = now + (went ? again[this.sent - 1]! : HELLO.retryMs);
   }
 
   /** A survey was answered: the server knows this client; no more hellos. */
@@ -201,6 +223,18 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     // Announcements: the respondent connects first, so a hello rarely beats it to the server.
     for (const url of (args.announceUrls ?? []).slice(0, MAX_ANNOUNCE_URLS)) openAnnouncer(url, true);
     const hello = encodeAnnouncement('hello', answer);
+    const helloFrom = performance.now();
+    /**
+     * Whether the respondent's survey connections are all up (its CURRENT counter). Without
+     * the counters (nn_get_statistic not found) it cannot tell: true, the hello goes at once.
+     */
+    const surveyPipesUp = (): boolean => {
+      try {
+        return socket.statistic('current') >= args.urls.length;
+      } catch {
+        return true;
+      }
+    };
     /** Sends the hellos that are due; the time until the next one (ms), or Infinity. */
     const sayHello = (): number => {
       let next = Infinity;
@@ -208,8 +242,9 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
         if (!a.hello || a.hello.done) continue;
         const now = performance.now();
         if (now >= a.hello.dueAt()) {
-          const went = a.socket.send(hello);
-          a.hello.attempted(now, went);
+          const connected = surveyPipesUp();
+          const went = (connected || now - helloFrom >= HELLO.connectWaitMs) && a.socket.send(hello);
+          a.hello.attempted(now, went, connected);
           if (went) ctx.emit({ type: 'announced', kind: 'hello', url: a.url });
         }
         next = Math.min(next, a.hello.dueAt() - now);

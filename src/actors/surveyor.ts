@@ -16,7 +16,7 @@ import { surveyNonce, type KeyMaterial } from '../keyring.js';
 import { decodeAnswer, diffMembers, encodeMembers, SURVEY_BODY, type RefusalReason } from '../protocol.js';
 import { NnSocket } from '../transport.js';
 import type { ActorContext } from './context.js';
-import type { RoundTrigger, SurveyorArgs, SurveyorOut } from './messages.js';
+import type { AskHeldBy, RoundTrigger, SurveyorArgs, SurveyorOut } from './messages.js';
 
 // ------------------------------------------------------------------ logic (pure)
 
@@ -299,8 +299,6 @@ export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnsw
 
 /** Announcements read in one go at most; the rest stay queued in nanomsg until the loop's next turn. */
 export const MAX_ANNOUNCEMENTS_PER_TURN = 256;
-/** How often (ms) a round that may be cut short for an announcement looks at the announce socket. */
-export const ANNOUNCE_POLL_MS = 5;
 
 /** Names asked about at once at most (a flood of distinct names waits, it does not queue without bound). */
 export const MAX_ADMISSION_QUERIES = 1024;
@@ -602,6 +600,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const gate = announce || connections ? new AnnounceGate(args.maxNameBytes, args.pollTime) : undefined;
     /** What asked for the next extra round since the round under way started (the gate's request is one). */
     let askedBy: Exclude<RoundTrigger, 'schedule'> | undefined;
+    /** When the gate was first asked for the next extra round (performance.now()), and what held that round back then. */
+    let asked: { at: number; heldBy: AskHeldBy } | undefined;
+    let inRound = false;
+    const noteAsked = (now: number) => {
+      if (asked || !gate!.asksForRound) return;
+      asked = { at: now, heldBy: inRound ? 'round' : (gate!.heldBy(now, state.members.size) ?? 'none') };
+    };
     let nextHintRead = 0;
     const readHints = (now: number) => {
       nextHintRead = now + CONNECTION_HINT_POLL_MS;
@@ -611,6 +616,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       if (!hint) return;
       gate!.ask();
       askedBy ??= 'connection';
+      noteAsked(now);
     };
     /** Each member's farewell token, from its latest counted answer: a bye must carry it to shorten its deadline. */
     const farewellTokens = new Map<string, Buffer>();
@@ -626,6 +632,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         else if (outcome.kind === 'hello') hellos++;
         else byes++;
       }
+      noteAsked(performance.now());
     };
     let surveyId = Math.floor(Math.random() * 0x80000000);
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
@@ -650,11 +657,13 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           if (!(await ctx.sleep(wait))) return false;
           continue;
         }
-        const data = announce.recv(Math.min(wait, ctx.sliceMs));
+        // Waits on the announce socket's readiness (no polling: the thread runs only for an
+        // announcement, the next hint reading or the next round).
+        const data = announce.recvNow();
         if (data) {
           takeAnnouncements(data);
           await ctx.maybeYield();
-        } else await ctx.yield();
+        } else await ctx.readable(announce, wait);
       }
     };
     while (await untilNextRound()) {
@@ -664,14 +673,17 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       const announced = trigger === 'announcement';
       extraRound = extra;
       askedBy = undefined;
+      const askedMs = extra && asked ? performance.now() - asked.at : undefined;
+      const heldBy = asked?.heldBy;
+      asked = undefined;
+      const started = performance.now();
       if (gate) {
         farewells = [];
-        planFarewells(gate.roundStarted());
+        planFarewells(gate.roundStarted(started));
       }
       state = surveyorLogic.beginRound(state);
       listAsked = false;
       changedThisRound = false;
-      const started = performance.now();
       // Fixed rate: the next round starts pollTime after this one started (slots missed by an overrun are skipped).
       // An announced round is an extra one: the schedule stays as it was.
       if (args.schedule === 'fixed-rate' && !extra) nextStart = Math.max(nextStart + args.pollTime, started);
@@ -681,6 +693,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         continue;
       }
       sentAt = performance.now();
+      inRound = true;
       if (deadlines) {
         plan = deadlines.plan(state.members);
         planned = 0;
@@ -707,25 +720,34 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           if (connections && now >= nextHintRead) readHints(now);
           planFarewells(gate.takeFarewells((n) => state.fresh.has(n)));
           allAnswered = state.tally.incumbents >= state.members.size && pendingJoins.length === 0 && awaiting.size === 0;
-          if (gate.mayCut(allAnswered, sentAt, now, state.members.size)) break;
+          if (gate.mayCut(allAnswered, sentAt, now, state.members.size, answers > 0 ? lastAnswer - started : 0)) break;
         }
         let data: Buffer | null;
+        // A round that may be cut short (every member has answered) waits on the readiness of
+        // both sockets, its answers' and the announce socket: an announcement is read at once.
+        const tail = allAnswered && announce !== undefined;
         const wait = Math.max(
           0,
           Math.round(
             Math.min(
               remaining,
-              ctx.sliceMs,
+              tail ? Infinity : ctx.sliceMs,
+              // ...and wakes when the round may be cut for an announcement already read.
+              tail ? Math.max(1, gate!.cutAt(sentAt, state.members.size, answers > 0 ? lastAnswer - started : 0) - now) : Infinity,
               pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity,
               nextDue() - now,
-              // A round that may be cut short watches the announce socket closely.
-              allAnswered && announce ? ANNOUNCE_POLL_MS : Infinity,
               connections ? Math.max(1, nextHintRead - now) : Infinity,
             ),
           ),
         );
         try {
-          data = socket.recv(wait);
+          if (tail) {
+            data = socket.recvNow();
+            if (!data) {
+              await ctx.readable([socket, announce!], wait);
+              data = socket.recvNow();
+            }
+          } else data = socket.recv(wait);
         } catch (e) {
           if ((e as { code?: string }).code === 'EFSM') break; // the survey expired
           throw e;
@@ -766,6 +788,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           await timedYield(() => ctx.yield());
         }
       }
+      inRound = false;
       if (ctx.stopping) break;
       // Joins still held back by the eager interval are simply part of the round's result.
       pendingJoins = [];
@@ -807,7 +830,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         members: state.members.size,
         ...(deadlines ? { localHealth: deadlines.localHealth, floorMs: Math.round(deadlines.floorMs) } : {}),
         trigger,
-        ...(extra ? { unjudged } : {}),
+        ...(extra ? { unjudged, ...(askedMs !== undefined ? { askedMs, heldBy } : {}) } : {}),
         ...(announce ? { announced, hellos, byes, farewells: farewellDrops } : {}),
       });
       unjudged = 0;
