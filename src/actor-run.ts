@@ -166,6 +166,17 @@ function placeInTurn<T>(placed: Promise<void>, start: () => Promise<T>): Promise
 /** How long a dead actor's thread may take to go away before its sockets are closed regardless. */
 const THREAD_EXIT_WAIT_MS = 5_000;
 
+/**
+ * Closes the sockets a dead actor left open. nanomsg is loaded into this thread only now
+ * (src/socket-ledger.ts); if it cannot load here, no actor of this process could have
+ * opened a socket with it either.
+ */
+async function closeLeftovers(ledger: SocketLedger): Promise<void> {
+  try {
+    (await import('./transport.js')).closeLeftovers(ledger);
+  } catch {}
+}
+
 export class ActorRun<Out extends ActorOut = ActorOut> {
   readonly name: string;
   readonly args: ActorArgs;
@@ -407,7 +418,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     // Messages the actor sent just before it ended (a round's result...) still count.
     for (let m = receiveMessageOnPort(this.mailbox); m; m = receiveMessageOnPort(this.mailbox)) this.dispatch(m.message as Out);
     // Whatever the actor left open is closed here, so its port is free before anyone restarts it.
-    if (this.ledger.ids().length > 0) (await import('./transport.js')).closeLeftovers(this.ledger);
+    if (this.ledger.ids().length > 0) await closeLeftovers(this.ledger);
     this.control[releaseProxy]();
     this.controlEndpoint.detach();
     this.controlPort.close();
