@@ -4,23 +4,27 @@
  *
  * Every group runs in its own processes, started together and measured over the same
  * window, so the machine's load (shared, noisy) weighs on all of them alike:
- * - a bare Node process (the baseline), and one that ran a hot loop first ('warmed': V8's
- *   optimizing compiler's code paged in, as in any process that has run for a while);
+ * - a bare Node process (the baseline), one that ran a hot loop first ('warmed': V8's
+ *   optimizing compiler's code paged in, as in any process that has run for a while), and
+ *   one with an idle worker thread (what any worker costs before it loads our code);
  * - this library: a server process, and for each count C one process holding C clients
  *   (createClient with a subscription: a respondent and a subscriber actor each) with the
  *   defaults (sharedThreads 'clients': the clients' actors share threads); the same again
  *   with `supervision: { sharedThreads: 'main' }` (the clients' actors on the main
  *   thread), with `{ sharedThreads: 'all' }` (the publisher shares too), with
  *   `{ sharedThreads: 'none' }` (a thread per actor) and with
- *   `{ waitOnReadiness: false }` (receiving in slices, the fallback);
+ *   `{ waitOnReadiness: false }` (receiving in slices, the fallback); and, to show where
+ *   one client's MiB go, the defaults' one client under `node --no-opt` (no optimizing
+ *   compiler: its code pages never load) and the library imported with nothing created;
  * - with --before, the same (its defaults) for another build (e.g. the base commit's),
  *   with its own server;
  * - node-discover, loopback only (address and broadcast 127.255.255.255): ten processes
  *   of one member each (the per-member figure, as a service embedding it would run), and
  *   for each count C > 1 one process holding C members, each group on its own UDP port.
  * Defaults of both libraries. Per process: CPU over the window (user + system, from
- * /proc/PID/stat) in % of one core, RSS (median of one reading a second, VmRSS) and
- * threads (/proc/PID/status); then, for this library's clients, how long each close()
+ * /proc/PID/stat) in % of one core, RSS (median of one reading a second, VmRSS), of it the
+ * anonymous memory (/proc/PID/smaps_rollup; the rest is file-backed: code of node and its
+ * addons), and threads (/proc/PID/status); then, for this library's clients, how long each close()
  * takes (p50 / max, ms). Children are plain JavaScript run without the TypeScript
  * loader, which would add its own memory to every process and worker thread.
  * Results: bench/results/idle.json and idle.md.
@@ -66,8 +70,8 @@ interface Group {
 const groups: Group[] = [];
 const all: BenchChild[] = [];
 
-async function group(name: string, members: number, processes: number, start: Record<string, unknown>): Promise<Group> {
-  const procs = Array.from({ length: processes }, (_, i) => new BenchChild(`${name}#${i}`, 'procs/idle-members.mjs', [], { plain: true }));
+async function group(name: string, members: number, processes: number, start: Record<string, unknown>, nodeArgs: string[] = []): Promise<Group> {
+  const procs = Array.from({ length: processes }, (_, i) => new BenchChild(`${name}#${i}`, 'procs/idle-members.mjs', [], { plain: true, nodeArgs }));
   all.push(...procs);
   await Promise.all(procs.map((p) => p.up()));
   const replies = await Promise.all(procs.map((p) => p.request<{ pid: number }>('start', { count: members, ...start }, 180_000)));
@@ -76,12 +80,20 @@ async function group(name: string, members: number, processes: number, start: Re
   return g;
 }
 
-async function libraryGroups(label: string, lib: string, supervision?: Record<string, boolean | string>): Promise<void> {
+async function libraryGroups(label: string, lib: string, supervision?: Record<string, boolean | string>, breakdown = false): Promise<void> {
   const urls = await tcpPair();
   await group(`${label}: server`, 0, 1, { kind: 'server', lib, ...urls, supervision });
-  await Promise.all(
-    counts.map((c) => group(`${label}: ${c} client${c > 1 ? 's' : ''} in one process`, c, 1, { kind: 'library', lib, ...urls, supervision })),
-  );
+  await Promise.all([
+    ...counts.map((c) => group(`${label}: ${c} client${c > 1 ? 's' : ''} in one process`, c, 1, { kind: 'library', lib, ...urls, supervision })),
+    // Where one client's MiB go: the same client with V8's optimizing compiler off (its
+    // machine code is file-backed pages of the node binary), and the import alone.
+    ...(breakdown
+      ? [
+          group(`${label}: 1 client in one process, node --no-opt`, 1, 1, { kind: 'library', lib, ...urls, supervision }, ['--no-opt']),
+          group(`${label}: imported, nothing created`, 0, 1, { kind: 'import', lib }),
+        ]
+      : []),
+  ]);
 }
 
 async function discoverGroups(): Promise<void> {
@@ -104,6 +116,12 @@ function status(pid: number): { rssMiB: number; threads: number } {
   };
 }
 
+/** Of the RSS, anonymous memory (heaps, stacks, malloc) in MiB: the rest is file-backed (code of node and addons). */
+function anonMiB(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return Number(/^Anonymous:\s+(\d+)/m.exec(s)?.[1] ?? NaN) / 1024;
+}
+
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -112,7 +130,8 @@ try {
   await Promise.all([
     group('bare Node process', 0, 1, { kind: 'bare' }),
     group('bare Node process, warmed (a hot loop ran once)', 0, 1, { kind: 'warm' }),
-    libraryGroups('this library', thisLib),
+    group('bare Node process with one idle worker thread', 0, 1, { kind: 'worker' }),
+    libraryGroups('this library', thisLib, undefined, true),
     libraryGroups("this library, sharedThreads: 'main'", thisLib, { sharedThreads: 'main' }),
     libraryGroups("this library, sharedThreads: 'all'", thisLib, { sharedThreads: 'all' }),
     libraryGroups("this library, sharedThreads: 'none'", thisLib, { sharedThreads: 'none' }),
@@ -125,15 +144,20 @@ try {
   const pids = groups.flatMap((g) => g.pids);
   const cpu0 = new Map(pids.map((pid) => [pid, processCpuMs([pid])]));
   const rss = new Map<number, number[]>(pids.map((pid) => [pid, []]));
+  const anon = new Map<number, number[]>(pids.map((pid) => [pid, []]));
   const t0 = performance.now();
   while (performance.now() - t0 < windowMs) {
-    for (const pid of pids) rss.get(pid)!.push(status(pid).rssMiB);
+    for (const pid of pids) {
+      rss.get(pid)!.push(status(pid).rssMiB);
+      anon.get(pid)!.push(anonMiB(pid));
+    }
     await delay(1000);
   }
   const elapsed = performance.now() - t0;
   const rows = groups.map((g) => {
     const cpuPct = g.pids.map((pid) => ((processCpuMs([pid]) - cpu0.get(pid)!) / elapsed) * 100);
     const rssMiB = g.pids.map((pid) => summarize(rss.get(pid)!).p50);
+    const anonPerProcess = g.pids.map((pid) => summarize(anon.get(pid)!).p50);
     const threads = g.pids.map((pid) => status(pid).threads);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     return {
@@ -143,6 +167,7 @@ try {
       cpuPctPerProcess: round2(mean(cpuPct)),
       cpuPctPerMember: g.members > 0 ? round2(mean(cpuPct) / g.members) : null,
       rssMiBPerProcess: round1(mean(rssMiB)),
+      anonMiBPerProcess: round1(mean(anonPerProcess)),
       threadsPerProcess: Math.round(mean(threads)),
     };
   });
@@ -161,12 +186,14 @@ try {
   const md = [
     `Idle for ${Math.round(elapsed / 1000)} s after ${settleMs / 1000} s at rest; per process (mean over the group's processes). Machine: ${machine().nproc} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
     '',
-    '| group | processes | members per process | CPU, % of a core | CPU per member | RSS (MiB) | RSS above bare Node (MiB) | threads | close() p50 / max (ms) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...results.map(
-      (r) =>
-        `| ${r.group} | ${r.processes} | ${r.membersPerProcess} | ${r.cpuPctPerProcess} | ${r.cpuPctPerMember ?? ''} | ${r.rssMiBPerProcess} | ${r === bare ? '' : round1(r.rssMiBPerProcess - bare.rssMiBPerProcess)} | ${r.threadsPerProcess} | ${r.closeMs ? `${r.closeMs.p50} / ${r.closeMs.max}` : ''} |`,
-    ),
+    '| group | processes | members per process | CPU, % of a core | CPU per member | RSS (MiB) | RSS above bare Node (MiB) | of which anonymous / file-backed (MiB) | threads | close() p50 / max (ms) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map((r) => {
+      const above = r === bare ? '' : round1(r.rssMiBPerProcess - bare.rssMiBPerProcess);
+      const anonAbove = round1(r.anonMiBPerProcess - bare.anonMiBPerProcess);
+      const split = r === bare ? `${r.anonMiBPerProcess} / ${round1(r.rssMiBPerProcess - r.anonMiBPerProcess)}` : `${anonAbove} / ${round1(r.rssMiBPerProcess - bare.rssMiBPerProcess - anonAbove)}`;
+      return `| ${r.group} | ${r.processes} | ${r.membersPerProcess} | ${r.cpuPctPerProcess} | ${r.cpuPctPerMember ?? ''} | ${r.rssMiBPerProcess} | ${above} | ${split} | ${r.threadsPerProcess} | ${r.closeMs ? `${r.closeMs.p50} / ${r.closeMs.max}` : ''} |`;
+    }),
   ].join('\n');
   console.log(md);
   writeFileSync(join(argv.out!, 'idle.json'), JSON.stringify({ machine: machine(), windowMs: elapsed, settleMs, rows: results }, null, 2) + '\n');

@@ -10,8 +10,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferLi
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
 import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage } from './actors/messages.js';
 import { actorPoolFor, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
-import runActorTask from './actors/worker.js';
-import { SocketLedger } from './transport.js';
+import { SocketLedger } from './socket-ledger.js';
 
 export type ExitReason =
   /** stop() was called and the actor ended cleanly. */
@@ -167,6 +166,17 @@ function placeInTurn<T>(placed: Promise<void>, start: () => Promise<T>): Promise
 /** How long a dead actor's thread may take to go away before its sockets are closed regardless. */
 const THREAD_EXIT_WAIT_MS = 5_000;
 
+/**
+ * Closes the sockets a dead actor left open. nanomsg is loaded into this thread only now
+ * (src/socket-ledger.ts); if it cannot load here, no actor of this process could have
+ * opened a socket with it either.
+ */
+async function closeLeftovers(ledger: SocketLedger): Promise<void> {
+  try {
+    (await import('./transport.js')).closeLeftovers(ledger);
+  } catch {}
+}
+
 export class ActorRun<Out extends ActorOut = ActorOut> {
   readonly name: string;
   readonly args: ActorArgs;
@@ -261,7 +271,11 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     const pool = this.pool;
     const placed = new Promise<void>((resolve) => (this.placed = resolve));
     const running: Promise<ActorReport> = !pool
-      ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => runActorTask(task))
+      ? // Loaded on first use: a process whose actors all run on worker threads never loads
+        // the actors' code (nor nanomsg) into its main thread (README "At rest").
+        new Promise<void>((resolve) => setImmediate(resolve))
+          .then(() => import('./actors/worker.js'))
+          .then(({ default: runActorTask }) => runActorTask(task))
       : this.cohosted
         ? placeInTurn(placed, () =>
             // Killed while waiting its turn: it never starts (no thread to terminate).
@@ -404,7 +418,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     // Messages the actor sent just before it ended (a round's result...) still count.
     for (let m = receiveMessageOnPort(this.mailbox); m; m = receiveMessageOnPort(this.mailbox)) this.dispatch(m.message as Out);
     // Whatever the actor left open is closed here, so its port is free before anyone restarts it.
-    this.ledger.closeAll();
+    if (this.ledger.ids().length > 0) await closeLeftovers(this.ledger);
     this.control[releaseProxy]();
     this.controlEndpoint.detach();
     this.controlPort.close();

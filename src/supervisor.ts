@@ -282,6 +282,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (child.run && !child.run.hasExited) {
         child.stopping = true;
         await child.run.stop(timeoutMs);
+      } else if (child.run) {
+        // An actor that has just died (its thread ended) may still be closing what it left
+        // open: its exit is complete, and reported, only once that is done.
+        await child.run.exited;
       }
       if (child.state !== 'failed') child.state = 'stopped';
     }

@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { NativeBuildMissingError, SocketError } from './errors.js';
+import type { SocketLedger } from './socket-ledger.js';
 
 interface NanomsgBindings {
   Socket(domain: number, protocol: number): number;
@@ -183,53 +184,13 @@ const bindHint = (errno: number) =>
   errno === ENODEV ? 'a listening URL needs an IPv4 address or *, not a host or interface name' : undefined;
 
 /**
- * Where a thread writes the ids of the nanomsg sockets it holds, so that the
- * supervisor in the main thread can close them if the thread dies: nanomsg's socket
- * table is process-wide and outlives the worker. Writes are synchronous
- * (SharedArrayBuffer), so they land even when the worker is killed a moment later.
+ * Closes every socket still recorded in an actor's ledger (a dead actor's leftovers) and
+ * returns how many were open.
  */
-export class SocketLedger {
-  static readonly SLOTS = 8;
-  readonly buffer: SharedArrayBuffer;
-  private readonly slots: Int32Array;
-
-  constructor(buffer?: SharedArrayBuffer) {
-    this.buffer = buffer ?? new SharedArrayBuffer(SocketLedger.SLOTS * 4);
-    this.slots = new Int32Array(this.buffer);
-    if (!buffer) this.slots.fill(-1);
-  }
-
-  record(id: number): void {
-    for (let i = 0; i < this.slots.length; i++) {
-      if (Atomics.compareExchange(this.slots, i, -1, id) === -1) return;
-    }
-    throw new Error(`socket ledger full (${SocketLedger.SLOTS} sockets per actor)`);
-  }
-
-  /**
-   * Forgets an id before closing it; false if it was not recorded (the supervisor has
-   * closed it already, and the id may by now belong to another actor's socket).
-   */
-  release(id: number): boolean {
-    for (let i = 0; i < this.slots.length; i++) {
-      if (Atomics.compareExchange(this.slots, i, id, -1) === id) return true;
-    }
-    return false;
-  }
-
-  ids(): number[] {
-    return [...this.slots].filter((id) => id >= 0);
-  }
-
-  /** Closes every socket still recorded (a dead actor's leftovers) and returns how many. */
-  closeAll(): number {
-    let closed = 0;
-    for (let i = 0; i < this.slots.length; i++) {
-      const id = Atomics.exchange(this.slots, i, -1);
-      if (id >= 0 && nn.Close(id) === 0) closed++;
-    }
-    return closed;
-  }
+export function closeLeftovers(ledger: SocketLedger): number {
+  let closed = 0;
+  for (const id of ledger.takeAll()) if (nn.Close(id) === 0) closed++;
+  return closed;
 }
 
 /** One nanomsg SP socket, used from a single thread. */

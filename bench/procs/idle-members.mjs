@@ -18,6 +18,9 @@
  *   ran once: its machine code, in the node binary, is then paged in (~4 MiB of RSS,
  *   file-backed and shared with every Node process), as in any process that has run real
  *   code for a while — the fairer baseline for what a library itself adds.
+ * - 'import': the library at `lib` imported, nothing created (what the import costs).
+ * - 'worker': a bare process with one idle worker thread (`new Worker`, V8's default
+ *   heap sizing): what any worker thread costs, before it loads any code of ours.
  * Then it sits idle until `close` (closes the members one by one and answers how long each
  * close() took, in ms) or `exit` (or its parent goes away).
  */
@@ -77,6 +80,13 @@ function warmUp() {
   return x;
 }
 
+async function idleWorker() {
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker("require('node:worker_threads').parentPort.postMessage('up'); setInterval(() => {}, 1 << 30);", { eval: true });
+  await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  members.push(() => worker.terminate());
+}
+
 const send = (m) => {
   try {
     process.send?.(m);
@@ -105,6 +115,8 @@ process.on('message', async (req) => {
       else if (req.kind === 'discover') await startDiscover(req);
       else if (req.kind === 'server') await startServer(req);
       else if (req.kind === 'warm') warmUp();
+      else if (req.kind === 'import') await import(req.lib);
+      else if (req.kind === 'worker') await idleWorker();
       else if (req.kind !== 'bare') throw new Error(`unknown kind ${req.kind}`);
       send({ id: req.id, ok: true, pid: process.pid });
     } else {

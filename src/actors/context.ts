@@ -6,7 +6,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { SocketLedger } from '../transport.js';
+import { SocketLedger } from '../socket-ledger.js';
 import type { NnSocket } from '../transport.js';
 import type { ActorIn, ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage } from './messages.js';
 
