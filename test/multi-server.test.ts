@@ -64,7 +64,12 @@ test('two servers, three clients on both, a merging subscriber: SIGKILL one, the
 
 test('a server killed with SIGKILL and restarted on the same ports has every client back within two rounds', async (t) => {
   const urls = await tcpPair();
-  let server = startServer(urls);
+  // Rounds a second apart: the restarted server's first round comes at once, before the
+  // clients' next redial (every RECONNECT_IVL_MS = 100 ms) can reach it; the second leaves
+  // them ~900 ms, which a loaded machine needs (with 150 ms rounds, 2–3 runs in 15 saw the
+  // clients back only in round 3).
+  const slow = { POLL_MS: '1000' };
+  let server = startServer(urls, slow);
   const clients: Client[] = [];
   try {
     await server.waitFor((l) => l.event === 'ready', 20_000, 'server ready');
@@ -72,7 +77,7 @@ test('a server killed with SIGKILL and restarted on the same ports has every cli
     await server.waitFor(hasAll(NAMES), 10_000, 'all three listed');
     server.kill('SIGKILL');
     await server.exited;
-    server = startServer(urls);
+    server = startServer(urls, slow);
     const back = (await server.waitFor(hasAll(NAMES), 20_000, 'all three back')) as { round: number };
     t.diagnostic(`all clients back in round ${back.round} of the restarted server`);
     assert.ok(back.round <= 2, `back only in round ${back.round}`);
