@@ -19,6 +19,8 @@ export interface ThreadProbe {
   threadId: number;
   /** Actor tasks this thread has started, and how many are running now. */
   tasksStarted: number;
+  /** The kinds of actor this thread has run (which thread is the surveyor's, the publisher's). */
+  kinds: string[];
   tasksRunning: number;
   /** Full collections the thread has asked for after its actors ended (thread-collect.ts). */
   collections: number;
@@ -51,12 +53,14 @@ interface ProbeAnswer {
 
 let tasksStarted = 0;
 let tasksRunning = 0;
+const kindsRun = new Set<string>();
 let channel: BroadcastChannel | undefined;
 
-/** In an actor thread: counts one task for its life (a no-op when the probe is off). */
-export function probeTask<T>(run: () => Promise<T>): Promise<T> {
+/** In an actor thread: counts one task of this kind of actor for its life (a no-op when the probe is off). */
+export function probeTask<T>(kind: string, run: () => Promise<T>): Promise<T> {
   if (isMainThread || process.env[THREAD_PROBE_ENV] !== '1') return run();
   listen();
+  kindsRun.add(kind);
   tasksStarted++;
   tasksRunning++;
   return run().finally(() => tasksRunning--);
@@ -72,6 +76,7 @@ function measure(): ThreadProbe {
     threadId,
     tasksStarted,
     tasksRunning,
+    kinds: [...kindsRun].sort(),
     collections: collectionsAsked(),
     totalHeap: heap.total_heap_size,
     usedHeap: heap.used_heap_size,
