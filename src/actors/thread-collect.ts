@@ -13,9 +13,10 @@
  * one actor each for the server's life. The surveyor's promotes each round's leftovers to
  * its old generation (answers, plans and sets held for a whole round), and V8 — whose first
  * full collection waits for the old generation to reach a limit derived from the heap's
- * maximum (4 GiB for the surveyor's thread) — let it grow by ~1.5 MiB a minute for as long
- * as the soak was watched (used heap 10.0 → 14.6 MiB in 4 minutes at 10 rounds a second,
- * `soak --probe-threads`): the default's soak failure (issue 14). So every worker thread
+ * maximum (4 GiB for the surveyor's thread) — let its used heap grow ~1.5 MiB a minute
+ * (10.0 → 14.6 MiB in 4 minutes at 10 rounds a second, `soak --probe-threads`) before
+ * collecting, and then kept the larger heap committed (11.0 → 16.2 MiB): a part of the
+ * warm-up that failed the default's soak (issue 14). So every worker thread
  * that hosts actors also checks, every COLLECT_EVERY_MS, how much its old generation holds,
  * and collects once that has grown by OLD_GROWTH_TO_COLLECT bytes since the last
  * collection. A thread that allocates nothing is never collected; one that promotes
