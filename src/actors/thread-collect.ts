@@ -40,9 +40,9 @@ export const COLLECT_EVERY_MS = 10_000;
  * before the thread asks for the next one, in bytes (checked every COLLECT_EVERY_MS). Small
  * against a thread's ~10 MiB heap, and large against what one soak minute promotes in the
  * surveyor's thread at 10 rounds a second (~1.5 MiB), so a busy surveyor collects every
- * minute or two, not every check. At 10,000 members a round promotes more and the thread
- * collects every COLLECT_EVERY_MS at most (bench/surveyor-heap.ts measures one such
- * collection against a round).
+ * minute or two, not every check. At 10,000 members V8's own collections come often enough
+ * that the check rarely adds one, never more than one per COLLECT_EVERY_MS
+ * (`npm run bench:surveyor-heap`: one in 20 s, rounds no slower than without it).
  */
 export const OLD_GROWTH_TO_COLLECT = 2 * 2 ** 20;
 
