@@ -8,6 +8,7 @@
  */
 import { BroadcastChannel, isMainThread, resourceLimits, threadId, type ResourceLimits } from 'node:worker_threads';
 import { collectionsAsked } from './thread-collect.js';
+import type { ActorKind } from './messages.js';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 /** The environment variable that turns the probe on in threads started after it is set. */
@@ -19,10 +20,10 @@ export interface ThreadProbe {
   threadId: number;
   /** Actor tasks this thread has started, and how many are running now. */
   tasksStarted: number;
-  /** The kinds of actor this thread has run (which thread is the surveyor's, the publisher's). */
-  kinds: string[];
   tasksRunning: number;
-  /** Full collections the thread has asked for after its actors ended (thread-collect.ts). */
+  /** The kinds of actor this thread has run (which thread is the surveyor's, the publisher's). */
+  kinds: ActorKind[];
+  /** Full collections the thread has asked for, after its actors ended or as its old generation grew (thread-collect.ts). */
   collections: number;
   /** v8.getHeapStatistics() of the thread's isolate. */
   totalHeap: number;
@@ -53,11 +54,11 @@ interface ProbeAnswer {
 
 let tasksStarted = 0;
 let tasksRunning = 0;
-const kindsRun = new Set<string>();
+const kindsRun = new Set<ActorKind>();
 let channel: BroadcastChannel | undefined;
 
 /** In an actor thread: counts one task of this kind of actor for its life (a no-op when the probe is off). */
-export function probeTask<T>(kind: string, run: () => Promise<T>): Promise<T> {
+export function probeTask<T>(kind: ActorKind, run: () => Promise<T>): Promise<T> {
   if (isMainThread || process.env[THREAD_PROBE_ENV] !== '1') return run();
   listen();
   kindsRun.add(kind);
