@@ -18,12 +18,15 @@
  *
  * --probe-threads: each sample also prints what the actor threads hold, summed over them
  * (their V8 heaps by space, ArrayBuffers, live ports and timers, actor tasks run, garbage
- * collections asked for; src/actors/thread-probe.ts).
+ * collections asked for; src/actors/thread-probe.ts), each thread's heap with the kinds of
+ * actor it ran (the surveyor's and the publisher's threads included), the main thread's
+ * heap, and RSS split into anonymous and file-backed pages (/proc/self/smaps_rollup).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { createClient, createServer, subscribe, type Client, type Subscriber, type Supervisor } from '../src/index.js';
 import { actorThreadCount, actorThreadsStarted, closeActorPool } from '../src/pool.js';
 import { probeActorThreads, THREAD_PROBE_ENV, type ThreadProbe } from '../src/actors/thread-probe.js';
@@ -126,8 +129,21 @@ async function printThreadProbes(): Promise<void> {
       `malloced ${MiB(sum((p) => p.mallocedMemory))}, external ${MiB(sum((p) => p.externalMemory))}, arrayBuffers ${MiB(sum((p) => p.arrayBuffers))}; ` +
       `tasks ${sum((p) => p.tasksStarted)} (running ${sum((p) => p.tasksRunning)}), collections ${sum((p) => p.collections)}; resources ${JSON.stringify(resources)}`,
   );
-  // Per thread (threadId: heap used / committed, MiB, and tasks run): which thread grows.
-  console.log(`        per thread: ${probes.map((p) => `${p.threadId}: ${MiB(p.usedHeap)}/${MiB(p.totalHeap)} (${p.tasksStarted})`).join(', ')}`);
+  // Per thread (threadId and the kinds of actor it ran: heap used / committed, new and old
+  // spaces committed, MiB, and tasks run): which thread grows, the surveyor's included.
+  const spaces = (p: { spaces: Record<string, number> }) => `new ${MiB(p.spaces.new_space ?? 0)} old ${MiB(p.spaces.old_space ?? 0)}`;
+  console.log(`        per thread: ${probes.map((p) => `${p.threadId} ${p.kinds.join('+')}: ${MiB(p.usedHeap)}/${MiB(p.totalHeap)}, ${spaces(p)} (${p.tasksStarted})`).join('; ')}`);
+  // The main thread's own V8 heap (what the probed threads are not), and how RSS splits
+  // into anonymous memory (heaps, malloc arenas, stacks) and file-backed pages (node's code).
+  const heap = getHeapStatistics();
+  const mainSpaces = { spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size])) };
+  const mem = process.memoryUsage();
+  const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8');
+  const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
+  console.log(
+    `        main thread: heap ${MiB(heap.used_heap_size)}/${MiB(heap.total_heap_size)}, ${spaces(mainSpaces)}, malloced ${MiB(heap.malloced_memory)}, ` +
+      `external ${MiB(mem.external)}, arrayBuffers ${MiB(mem.arrayBuffers)}; RSS anon ${MiB(kB('Anonymous'))}, file ${MiB(kB('Rss') - kB('Anonymous'))}`,
+  );
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -299,6 +315,11 @@ if (!failed && baseline && last && last !== baseline) {
   failed = true;
 }
 
+if (values['probe-threads']) {
+  // What the threads keep, as against what they had not collected yet: each collects first.
+  const kept = await probeActorThreads(1000, true);
+  console.log(`soak: after a full collection in each thread: ${kept.map((p) => `${p.threadId} ${p.kinds.join('+')}: ${MiB(p.usedHeap)}/${MiB(p.totalHeap)} MiB`).join('; ')}`);
+}
 clearInterval(rssTimer);
 await Promise.all([...steady.map((c) => c.close()), watcher.close()]);
 await server.close();

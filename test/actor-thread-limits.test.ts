@@ -2,12 +2,14 @@
  * The actor threads' V8 heaps are bounded (src/pool.ts, ACTOR_THREAD_LIMITS), the
  * surveyor's are not (it runs on a pool of its own), and a thread reused by actor after
  * actor keeps nothing of them: its ports, timers and handles come back to what they were.
- * A thread whose actor ended collects its garbage (src/actors/thread-collect.ts), silently.
+ * A thread whose actor ended collects its garbage (src/actors/thread-collect.ts), silently,
+ * and so does one whose old generation keeps growing while its actor runs on (the surveyor's).
  * Read inside the threads themselves (src/actors/thread-probe.ts). Real worker threads,
  * real sockets, a real child process.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -129,5 +131,42 @@ test('a thread whose actor ended collects its garbage, and the host hears no war
     assert.doesNotMatch(err, /ExperimentalWarning|measureMemory/, 'the host hears nothing of the collection');
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a thread whose actor runs on asks for a collection once its old generation has grown by OLD_GROWTH_TO_COLLECT', async () => {
+  // A real worker thread running thread-collect.ts, its old generation growing with no actor
+  // ending (as a surveyor's does). What it grows by is held, so that V8's own collections
+  // cannot take the growth away: the check must see it and ask.
+  const module = JSON.stringify(new URL('../src/actors/thread-collect.ts', import.meta.url).href);
+  const body = `
+    const { parentPort } = require('node:worker_threads');
+    const { getHeapSpaceStatistics } = require('node:v8');
+    const oldUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
+    import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${module}); }).then((tc) => {
+      tc.watchHeapGrowth();
+      const start = oldUsed();
+      const held = [];
+      const grow = () => {
+        // ~70 KiB a turn, held: it outlives scavenges into the old generation. Up to 2.5 × the threshold.
+        if (oldUsed() - start < 2.5 * tc.OLD_GROWTH_TO_COLLECT) held.push(Array.from({ length: 1024 }, (_, i) => ({ i, s: 'x'.repeat(16) + i })));
+        parentPort.postMessage({ collections: tc.collectionsAsked(), start, oldUsed: oldUsed(), growth: tc.OLD_GROWTH_TO_COLLECT });
+        setTimeout(grow, 5);
+      };
+      grow();
+    });
+  `;
+  const worker = new Worker(body, { eval: true });
+  let last: { collections: number; start: number; oldUsed: number; growth: number } | undefined;
+  let grewBy = 0;
+  worker.on('message', (m: NonNullable<typeof last>) => {
+    if (m.collections === 0) grewBy = Math.max(grewBy, m.oldUsed - m.start);
+    last = m;
+  });
+  try {
+    await eventually(() => (last?.collections ?? 0) >= 1, 90_000, 'the thread to ask for a collection on its own');
+    assert.ok(grewBy >= last!.growth, `its old generation had grown by ${grewBy} bytes before it asked (threshold ${last!.growth})`);
+  } finally {
+    await worker.terminate();
   }
 });

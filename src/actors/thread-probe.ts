@@ -8,6 +8,7 @@
  */
 import { BroadcastChannel, isMainThread, resourceLimits, threadId, type ResourceLimits } from 'node:worker_threads';
 import { collectionsAsked } from './thread-collect.js';
+import type { ActorKind } from './messages.js';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 /** The environment variable that turns the probe on in threads started after it is set. */
@@ -20,7 +21,9 @@ export interface ThreadProbe {
   /** Actor tasks this thread has started, and how many are running now. */
   tasksStarted: number;
   tasksRunning: number;
-  /** Full collections the thread has asked for after its actors ended (thread-collect.ts). */
+  /** The kinds of actor this thread has run (which thread is the surveyor's, the publisher's). */
+  kinds: ActorKind[];
+  /** Full collections the thread has asked for, after its actors ended or as its old generation grew (thread-collect.ts). */
   collections: number;
   /** v8.getHeapStatistics() of the thread's isolate. */
   totalHeap: number;
@@ -51,12 +54,14 @@ interface ProbeAnswer {
 
 let tasksStarted = 0;
 let tasksRunning = 0;
+const kindsRun = new Set<ActorKind>();
 let channel: BroadcastChannel | undefined;
 
-/** In an actor thread: counts one task for its life (a no-op when the probe is off). */
-export function probeTask<T>(run: () => Promise<T>): Promise<T> {
+/** In an actor thread: counts one task of this kind of actor for its life (a no-op when the probe is off). */
+export function probeTask<T>(kind: ActorKind, run: () => Promise<T>): Promise<T> {
   if (isMainThread || process.env[THREAD_PROBE_ENV] !== '1') return run();
   listen();
+  kindsRun.add(kind);
   tasksStarted++;
   tasksRunning++;
   return run().finally(() => tasksRunning--);
@@ -72,6 +77,7 @@ function measure(): ThreadProbe {
     threadId,
     tasksStarted,
     tasksRunning,
+    kinds: [...kindsRun].sort(),
     collections: collectionsAsked(),
     totalHeap: heap.total_heap_size,
     usedHeap: heap.used_heap_size,

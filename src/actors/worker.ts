@@ -17,7 +17,7 @@ import { runPublisher } from './publisher.js';
 import { runRespondent } from './respondent.js';
 import { runSubscriber } from './subscriber.js';
 import { runSurveyor } from './surveyor.js';
-import { afterActorEnded } from './thread-collect.js';
+import { afterActorEnded, watchHeapGrowth } from './thread-collect.js';
 import { probeTask } from './thread-probe.js';
 
 type Runner = (args: never, ctx: ActorContext<never>) => Promise<void>;
@@ -29,8 +29,10 @@ const RUNNERS: Record<ActorArgs['kind'], Runner> = {
 };
 
 export default function runActorTask(task: ActorTask): Promise<ActorReport> {
-  // Its end leaves garbage on a thread that is kept for reuse: collected (thread-collect.ts).
-  return probeTask(() => runActor(task)).finally(afterActorEnded);
+  // Its end leaves garbage on a thread that is kept for reuse, and a long-lived actor's
+  // leftovers pile up in its thread's old generation: both collected (thread-collect.ts).
+  watchHeapGrowth();
+  return probeTask(task.args.kind, () => runActor(task)).finally(afterActorEnded);
 }
 
 async function runActor(task: ActorTask): Promise<ActorReport> {
