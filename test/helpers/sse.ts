@@ -14,7 +14,11 @@ export interface SseStream {
 
 export async function openSse(url: string | URL): Promise<SseStream> {
   const ac = new AbortController();
-  const res = await fetch(url, { signal: ac.signal, headers: { accept: 'text/event-stream' } });
+  // undici says only "fetch failed"; the cause (ECONNREFUSED, EADDRNOTAVAIL when another
+  // process has used up loopback's ephemeral ports, ...) is what a failure report needs.
+  const res = await fetch(url, { signal: ac.signal, headers: { accept: 'text/event-stream' } }).catch((e: Error & { cause?: { code?: string; message?: string } }) => {
+    throw new Error(`GET ${String(url)} failed: ${e.cause?.code ?? ''} ${e.cause?.message ?? e.message}`.trim(), { cause: e });
+  });
   const body = res.body!.pipeThrough(new TextDecoderStream());
   async function* events(): AsyncGenerator<SseEvent> {
     let buffer = '';
