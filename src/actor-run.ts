@@ -6,7 +6,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { wrap, releaseProxy, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
-import { MessageChannel, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+
+/**
+ * What a message to an actor may transfer: its ports (and buffers). Our own name rather than
+ * @types/node's TransferListItem, which @types/node 26 no longer exports: a public
+ * declaration naming it failed a user's strict type check with the newer types.
+ */
+export type ActorTransfer = MessagePort | ArrayBuffer;
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
 import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage } from './actors/messages.js';
 import { actorPoolFor, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
@@ -119,7 +126,7 @@ class ControlEndpoint implements Endpoint {
     this.port = port;
   }
 
-  postMessage(message: unknown, transfer: TransferListItem[] = []): void {
+  postMessage(message: unknown, transfer: ActorTransfer[] = []): void {
     this.port?.postMessage(message, transfer);
   }
 
@@ -248,7 +255,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       waitOnReadiness: options.waitOnReadiness ?? true,
       ...(options.pipe ? { pipe: options.pipe } : {}),
     };
-    const transferList: TransferListItem[] = [control.port2, mailbox.port2];
+    const transferList: ActorTransfer[] = [control.port2, mailbox.port2];
     if (options.pipe) transferList.push(options.pipe);
 
     // A worker that dies closes its ports: that is often the first sign of a crash.
@@ -306,7 +313,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   }
 
   /** Sends the actor a typed inbound message. */
-  post(msg: ActorIn, transfer: TransferListItem[] = []): void {
+  post(msg: ActorIn, transfer: ActorTransfer[] = []): void {
     this.mailbox.postMessage(msg, transfer);
   }
 

@@ -21,7 +21,11 @@ const usageErrors: Array<[string[], RegExp, Record<string, string>?]> = [
   [['server', '--log-level', 'loud'], /^gopherdiscovery: --log-level: "loud" is not one of trace, debug/],
   [['server'], /^gopherdiscovery: GOPHERDISCOVERY_POLL_TIME: "later" is not a duration/, { GOPHERDISCOVERY_POLL_TIME: 'later' }],
   [['client'], /^gopherdiscovery: client: --name is required/],
-  [['client', '--name', 'a|b', '--survey-url', 'tcp://127.0.0.1:1'], /^gopherdiscovery: invalid service name: .*\|/],
+  [['client', '--name', 'a|b', '--survey-url', 'tcp://127.0.0.1:1'], /^gopherdiscovery: --name: invalid service name: .*\|/],
+  [['client', '--survey-url', 'tcp://127.0.0.1:1'], /^gopherdiscovery: GOPHERDISCOVERY_NAME: invalid service name: .*\|/, { GOPHERDISCOVERY_NAME: 'a|b' }],
+  // A negative number is the flag's value (refused by its own check), not a forgotten one.
+  [['server', '--poll-time', '-5'], /^gopherdiscovery: --poll-time: "-5" is not a duration/],
+  [['server', '--missed-rounds', '-1'], /^gopherdiscovery: --missed-rounds: "-1" is not a whole number >= 1$/],
   [['client', '--name', 'x', '--pubsub-url', 'udp://127.0.0.1:1'], /^gopherdiscovery: --pubsub-url: invalid URL "udp:\/\/127\.0\.0\.1:1"/],
   [['watch', '--json=yes'], /^gopherdiscovery: watch: --json takes no value/],
   [['watch', '--pubsub-url'], /^gopherdiscovery: watch: --pubsub-url needs a value/],

@@ -169,6 +169,10 @@ test('close() ends open event streams and frees the port; a port in use is a cle
       startHttpServer({ port: s.http.port, server: s.server, metrics: createServerMetrics(s.server) }),
       (e: Error) => e instanceof HttpListenError && e.code === 'EADDRINUSE' && e.message.includes(`http://127.0.0.1:${s.http.port}/`),
     );
+    // A port no socket can have is a bad option value, refused before anything listens.
+    for (const port of [-1, 65_536, 1.5, Number.NaN]) {
+      await assert.rejects(startHttpServer({ port, server: s.server, metrics: false }), (e: Error & { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === 'port');
+    }
   } finally {
     await again.close();
     await s.close();

@@ -124,7 +124,7 @@ export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.Proc
   for (const o of spec.options) options[o.flag] = { type: o.boolean ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}) };
   let parsed: Record<string, string | string[] | boolean | undefined>;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof parsed;
+    parsed = parseArgs({ args: withNegativeValues(argv, options), options, strict: true, allowPositionals: false }).values as typeof parsed;
   } catch (e) {
     throw new UsageError(`${spec.name}: ${parseArgsMessage(e as Error & { code?: string }, spec)}; see gopherdiscovery ${spec.name} --help`);
   }
@@ -150,6 +150,25 @@ export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.Proc
     result.from[o.flag] = name;
   }
   return result;
+}
+
+/**
+ * `--poll-time -5` as `--poll-time=-5`: node:util's parseArgs takes a value that starts with
+ * a dash for a forgotten value (and we said "needs a value"), but no flag of ours looks like
+ * a number, so a negative number after a value flag is that flag's value, to be refused by
+ * its own check ("-5" is not a positive number).
+ */
+function withNegativeValues(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg.startsWith('--') && !arg.includes('=') && options[arg.slice(2)]?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 function parseArgsMessage(e: Error & { code?: string }, spec: CommandSpec): string {

@@ -83,12 +83,14 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
 }
 
 /**
- * The flag or environment variable an error's URL came from ('--announce-url',
- * 'GOPHERDISCOVERY_SURVEY_URL'), when the error names a URL (InvalidUrlError, SocketError
- * of a bind or connect) that exactly one given value holds: the library cannot know which
- * command-line name the user gave it.
+ * The flag or environment variable an error's value came from ('--announce-url',
+ * 'GOPHERDISCOVERY_SURVEY_URL', '--name'): a service name refused, or an error that names a
+ * URL (InvalidUrlError, SocketError of a bind or connect) that exactly one given value
+ * holds: the library cannot know which command-line name the user gave it.
  */
 function sourceOf(options: Parsed, e: unknown): string | undefined {
+  // A service name comes from one place: --name or its variable.
+  if ((e as { code?: unknown }).code === 'ERR_INVALID_SERVICE_NAME') return options.from['name'];
   const url = (e as { url?: unknown }).url;
   if (typeof url !== 'string') return undefined;
   const flags = Object.entries(options.values)

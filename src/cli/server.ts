@@ -17,7 +17,7 @@ const spec: CommandSpec = {
   options: [
     { flag: 'survey-url', value: 'URL', defaultText: DEFAULTS.surveyUrl, help: 'where the surveyor listens' },
     { flag: 'pubsub-url', value: 'URL', defaultText: DEFAULTS.pubsubUrl, help: 'where member lists are published' },
-    { flag: 'announce-url', value: 'URL', help: "where clients say hello and bye: a survey starts at once (rate-limited); advertised in surveys (default: none)" },
+    { flag: 'announce-url', value: 'URL', help: "where clients say hello and bye: a survey starts at once (rate-limited); advertised in surveys", defaultText: 'none' },
     { flag: 'survey-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.surveyTime), help: 'survey deadline: later answers are dropped' },
     { flag: 'recv-deadline', value: 'DUR', defaultText: ms(DEFAULT_TIMING.recvDeadline), help: 'a round also ends after this long without an answer' },
     { flag: 'poll-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.pollTime), help: 'the period of the rounds (see --schedule)' },

@@ -9,13 +9,13 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MissingPeerError, missingPeer } from '../errors.js';
+import { InvalidOptionError, MissingPeerError, missingPeer } from '../errors.js';
 import type { Server } from '../server.js';
 import type { ServerMetrics, ServerMetricsOptions } from '../metrics.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS, FAVICON_SVG } from './dashboard.js';
 import { checkOptionNames, optionNames } from '../options.js';
 import { healthzBody, ServerMonitor, type LiveEvent, type MonitorOptions } from './monitor.js';
-import { escapeUnprintable } from '../printable.js';
+import { escapeUnprintable, quoted } from '../printable.js';
 
 /** Where request failures are logged: a pino Logger fits. */
 export interface HttpLog {
@@ -81,6 +81,11 @@ const SECURITY_HEADERS = {
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpEndpoint> {
   checkOptionNames('startHttpServer', options, HTTP_SERVER_OPTION_NAMES);
+  // Refused before anything starts, as every other option value is (InvalidOptionError naming
+  // it), rather than by listen() as a failure to serve.
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
+    throw new InvalidOptionError(`startHttpServer: port must be a whole number from 0 (a free port) to 65535, got ${quoted(options.port)}`, { option: 'port' });
+  }
   const host = options.host ?? '127.0.0.1';
   const { server, log } = options;
   const given = options.metrics;
