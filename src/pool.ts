@@ -17,9 +17,10 @@ import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ActorKind } from './actors/messages.js';
+import { workerEntry } from './package-root.js';
 
-// Under tsx the sources run as .ts and workers inherit its loader; built, they are .js.
-const WORKER_FILE = new URL(`./actors/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+// Found from the package root, not from this module: built, this code sits in a bundle chunk (src/package-root.ts).
+const WORKER_FILE = workerEntry();
 
 /** nanomsg allows 512 sockets per process; an actor holds one, so more threads would be useless. */
 export const MAX_ACTOR_THREADS = 512;
