@@ -1,34 +1,37 @@
 /**
  * `npm run build`'s second step, after `tsc -p tsconfig.json`: replaces the JavaScript that
- * tsc wrote in dist/ (one file per module, ~30 for `import 'gopherdiscovery'`) with an
- * esbuild bundle of the package's entry points at the same paths (package.json "exports"
- * and "bin" unchanged), their shared code in dist/chunks/. tsc's declarations (.d.ts) stay.
+ * tsc wrote in dist/ (one file per module: ~25 for `import 'gopherdiscovery'`, ~20 more in
+ * each worker thread) with esbuild bundles of the package's entry points at the same paths
+ * (package.json "exports" and "bin" unchanged), their shared code in dist/chunks/. tsc's
+ * declarations (.d.ts) stay. Packages stay external (nanomsg, piscina, comlink and the
+ * optional peers load from node_modules as before). Paths that a module used to find
+ * relative to its own file are found from the package root instead (src/package-root.ts).
  *
- * Why: Node's loader resolving and compiling ~30 modules wakes V8's optimizing compiler,
- * whose code pages (~3.7 MiB of the node binary) then count in the host's RSS; a bundle
- * does not (README "At rest"). Code splitting keeps ONE instance of each module across the
- * entries, so an error class from 'gopherdiscovery/http' is the one 'gopherdiscovery'
- * exports (`instanceof` holds), and the worker threads' entry shares nothing it need not.
- * Packages stay external (nanomsg, piscina, comlink and the optional peers load from
- * node_modules as before). Paths that a module used to find relative to its own file are
- * found from the package root instead (src/package-root.ts).
+ * Why: Node's module loader, resolving and reading every file (more work the longer the
+ * path the package is installed at), gets hot enough to wake V8's optimizing compiler,
+ * whose code pages (~3.7 MiB of the node binary) then count in the host's RSS; with fewer
+ * files it does not (README "At rest"). Hence three builds, each as few files as it can be:
+ * - the library (index, http, testing): one build with code splitting, so that each module
+ *   has ONE instance in a process that imports several of them (an error class from
+ *   'gopherdiscovery/http' is the one 'gopherdiscovery' exports, and 'gopherdiscovery/testing'
+ *   closes the same actor pool). Its lazy imports (the actors' code for sharedThreads 'main',
+ *   the socket ledger's closing, prom-client's metrics) are chunks loaded on first use;
+ * - the worker threads' entry (actors/worker.js, loaded by piscina in threads of its own,
+ *   which share no module instance with the main thread anyway): one self-contained file;
+ * - the command (main.js, a process of its own): code splitting among its own lazy parts
+ *   only (logs and metrics load when asked for, so their optional peers may be missing).
  */
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 
-/** The modules a user (exports, bin) or piscina (the worker threads) loads by path. */
-const ENTRY_POINTS = ['index.js', 'http/index.js', 'testing/index.js', 'main.js', 'actors/worker.js'];
-
-const result = await build({
-  entryPoints: ENTRY_POINTS.map((entry) => join(DIST, entry)),
+const common: BuildOptions = {
   outbase: DIST,
   outdir: DIST,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -40,12 +43,19 @@ const result = await build({
   sourcemap: 'linked',
   write: false,
   logLevel: 'warning',
-});
+};
+const entries = (...paths: string[]): string[] => paths.map((path) => join(DIST, path));
 
-// tsc's JavaScript goes (every module is in the bundle now); its declarations stay.
-const stale = (readdirSync(DIST, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => /\.js(\.map)?$/.test(f));
+const builds = await Promise.all([
+  build({ ...common, entryPoints: entries('index.js', 'http/index.js', 'testing/index.js'), splitting: true }),
+  build({ ...common, entryPoints: entries('actors/worker.js'), splitting: false }),
+  build({ ...common, entryPoints: entries('main.js'), splitting: true }),
+]);
+
+// tsc's JavaScript goes (every module is in the bundles now); its declarations stay.
+const stale = readdirSync(DIST, { recursive: true, encoding: 'utf8' }).filter((f) => /\.js(\.map)?$/.test(f));
 for (const file of stale) rmSync(join(DIST, file));
-for (const out of result.outputFiles) {
+for (const out of builds.flatMap((b) => b.outputFiles!)) {
   mkdirSync(dirname(out.path), { recursive: true });
   writeFileSync(out.path, out.contents);
 }

@@ -5,24 +5,28 @@
  * entry file or in a shared chunk (dist/chunks/) at another depth, so `../x` relative to
  * import.meta.url would name a different file in each layout. Every module of the package
  * lies below the root and nothing between them holds a package.json, so the first
- * package.json found walking up from this module's URL is the package's own.
+ * package.json found walking up from this module's file is the package's own. Paths, not
+ * URLs, while walking: every file: URL turned into a path is work for the same function of
+ * Node's module loader that, once hot, wakes V8's optimizing compiler (README "At rest").
  */
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-let root: URL | undefined;
+let root: string | undefined;
 
-/** The package's root directory as a file: URL ending in '/'; throws Error when no package.json lies above this module. */
-export function packageRoot(): URL {
-  if (root) return root;
-  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
-    if (existsSync(new URL('package.json', dir))) return (root = dir);
-    if (dir.pathname === '/') throw new Error(`no package.json above ${import.meta.url}`);
+/** The package's root directory (an absolute path); throws Error when no package.json lies above this module. */
+export function packageRoot(): string {
+  if (root !== undefined) return root;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return (root = dir);
+    if (dir === dirname(dir)) throw new Error(`no package.json above ${import.meta.url}`);
   }
 }
 
-/** A file of the package, by its path from the package root (e.g. 'build/Release/readiness.node'). */
-export function packageFile(path: string): URL {
-  return new URL(path, packageRoot());
+/** A file of the package (an absolute path), by its path from the package root (e.g. 'build/Release/readiness.node'). */
+export function packagePath(path: string): string {
+  return join(packageRoot(), path);
 }
 
 /**
@@ -30,5 +34,5 @@ export function packageFile(path: string): URL {
  * under tsx (`.ts` modules; workers inherit its loader), else the bundle's entry in dist/.
  */
 export function workerEntry(): string {
-  return packageFile(import.meta.url.endsWith('.ts') ? 'src/actors/worker.ts' : 'dist/actors/worker.js').href;
+  return pathToFileURL(packagePath(import.meta.url.endsWith('.ts') ? 'src/actors/worker.ts' : 'dist/actors/worker.js')).href;
 }

@@ -8,10 +8,9 @@
  * NN_SNDTIMEO.
  */
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { NativeBuildMissingError, SocketError } from './errors.js';
 import type { SocketLedger } from './socket-ledger.js';
-import { packageFile } from './package-root.js';
+import { packagePath } from './package-root.js';
 
 interface NanomsgBindings {
   Socket(domain: number, protocol: number): number;
@@ -83,7 +82,7 @@ function loadBindings(readinessMissing: boolean): NanomsgBindings {
  */
 function loadReadiness(): ReadinessBindings | NativeBuildMissingError {
   try {
-    return require(fileURLToPath(packageFile('build/Release/readiness.node'))) as ReadinessBindings;
+    return require(packagePath('build/Release/readiness.node')) as ReadinessBindings;
   } catch (cause) {
     if (!/Cannot find module|NODE_MODULE_VERSION|invalid ELF|wrong ELF/.test(String((cause as Error | undefined)?.message))) throw cause;
     return new NativeBuildMissingError({ cause, addon: 'readiness' });

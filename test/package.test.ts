@@ -1,7 +1,7 @@
 /** The built package, imported by name (self-reference through package.json "exports"), runs discovery from dist/. */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { tcpPair, FAST } from './helpers/endpoints.js';
@@ -44,29 +44,38 @@ test("the root exports the user API and no internals; gopherdiscovery/testing ha
 });
 
 /**
- * dist/ is an esbuild bundle with code splitting (scripts/bundle.ts): each source module's
- * code is in exactly one output file, shared by the entries that need it, so a class has
- * one identity whichever entry a user imports it through.
+ * dist/ holds esbuild bundles (scripts/bundle.ts); the library's entries (root, /http,
+ * /testing) are one build with code splitting: each source module's code is in exactly one
+ * of the files they load, statically or on first use, so a class has one identity whichever
+ * entry a user imports it through. (The worker threads' entry and the command are builds of
+ * their own: a thread or a process of their own, which shares no module instance anyway.)
  */
-test("one instance of each module across the entries: an error from 'gopherdiscovery/http' is an instance of the class 'gopherdiscovery' exports", async () => {
+test("one instance of each module across the library's entries: an error from 'gopherdiscovery/http' is an instance of the class 'gopherdiscovery' exports", async () => {
   const root = await import('gopherdiscovery');
   const http = await import('gopherdiscovery/http');
   await assert.rejects(
     http.startHttpServer({ noSuchOption: true } as never),
     (e: unknown) => e instanceof root.InvalidOptionError && e instanceof root.GopherDiscoveryError && /noSuchOption/.test((e as Error).message),
   );
-  // Each module's code in one output file: esbuild writes `// dist/<module>.js` above it.
+  // The files the entries load (static and dynamic imports of relative paths), and in each
+  // the modules it holds: esbuild writes `// dist/<module>.js` above each module's code.
   const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
   const homes = new Map<string, Set<string>>();
-  for (const file of readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'))) {
-    for (const m of readFileSync(join(dist, file), 'utf8').matchAll(/^\/\/ (dist\/\S+\.js)$/gm)) {
-      homes.set(m[1]!, (homes.get(m[1]!) ?? new Set()).add(file));
-    }
+  const files = new Set<string>();
+  const visit = (file: string): void => {
+    if (files.has(file)) return;
+    files.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/^\/\/ (dist\/\S+\.js)$/gm)) homes.set(m[1]!, (homes.get(m[1]!) ?? new Set()).add(relative(dist, file)));
+    for (const m of source.matchAll(/(?:\sfrom\s+|^import\s+|\bimport\()"(\.[^"]+)"/gm)) visit(resolve(dirname(file), m[1]!));
+  };
+  for (const entry of ['index.js', 'http/index.js', 'testing/index.js']) visit(join(dist, entry));
+  for (const module of ['dist/errors.js', 'dist/supervisor.js', 'dist/pool.js', 'dist/http/server.js', 'dist/metrics.js', 'dist/actors/respondent.js', 'dist/transport.js']) {
+    assert.ok(homes.has(module), `${module} is in a file the entries load`);
   }
-  assert.ok(homes.has('dist/errors.js') && homes.has('dist/actors/respondent.js'), 'the bundle names the modules it holds');
   assert.deepEqual(
-    [...homes].filter(([, files]) => files.size > 1).map(([module, files]) => `${module} in ${[...files].join(', ')}`),
+    [...homes].filter(([, where]) => where.size > 1).map(([module, where]) => `${module} in ${[...where].join(', ')}`),
     [],
-    'modules whose code is in more than one output file',
+    'modules whose code is in more than one of those files',
   );
 });
