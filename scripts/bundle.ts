@@ -19,10 +19,15 @@
  * - the worker threads' entry (actors/worker.js, loaded by piscina in threads of its own,
  *   which share no module instance with the main thread anyway): one self-contained file;
  * - the command (main.js, a process of its own): code splitting among its own lazy parts
- *   only (logs and metrics load when asked for, so their optional peers may be missing).
+ *   only (logs and metrics load when asked for, so their optional peers may be missing);
+ * - piscina (dist/piscina/): its main side and its worker side each one CommonJS file,
+ *   built from the installed package (both sides from the same version; its LICENSE
+ *   beside them). Its ~14 modules loaded one by one from node_modules wake the optimizing
+ *   compiler on their own, in any process that creates an actor thread.
  */
 import { build, type BuildOptions } from 'esbuild';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,10 +51,23 @@ const common: BuildOptions = {
 };
 const entries = (...paths: string[]): string[] => paths.map((path) => join(DIST, path));
 
+// piscina's main module (its package.json "main"; its worker.js beside it, which the main
+// side starts by that name from its own directory: resolve(__dirname, 'worker.js')).
+const PISCINA = dirname(createRequire(import.meta.url).resolve('piscina'));
+
 const builds = await Promise.all([
   build({ ...common, entryPoints: entries('index.js', 'http/index.js', 'testing/index.js'), splitting: true }),
   build({ ...common, entryPoints: entries('actors/worker.js'), splitting: false }),
   build({ ...common, entryPoints: entries('main.js'), splitting: true }),
+  build({
+    ...common,
+    entryPoints: { 'piscina/main': join(PISCINA, 'main.js'), 'piscina/worker': join(PISCINA, 'worker.js') },
+    outbase: undefined,
+    format: 'cjs',
+    keepNames: false,
+    // Its optional native helper (thread priorities), required in a try.
+    external: ['@napi-rs/nice'],
+  }),
 ]);
 
 // tsc's JavaScript goes (every module is in the bundles now); its declarations stay.
@@ -59,3 +77,6 @@ for (const out of builds.flatMap((b) => b.outputFiles!)) {
   mkdirSync(dirname(out.path), { recursive: true });
   writeFileSync(out.path, out.contents);
 }
+// dist/ is "type": "module" through the package's package.json; piscina's files are CommonJS.
+writeFileSync(join(DIST, 'piscina', 'package.json'), '{ "type": "commonjs" }\n');
+copyFileSync(join(PISCINA, '..', 'LICENSE'), join(DIST, 'piscina', 'LICENSE'));

@@ -36,3 +36,13 @@ export function packagePath(path: string): string {
 export function workerEntry(): string {
   return pathToFileURL(packagePath(import.meta.url.endsWith('.ts') ? 'src/actors/worker.ts' : 'dist/actors/worker.js')).href;
 }
+
+/**
+ * piscina for the main thread: the package under tsx, else the single-file copy of it that
+ * the build ships in dist/piscina/ (scripts/bundle.ts). Its ~14 CommonJS modules, loaded
+ * one by one from node_modules, are enough on their own for Node's module loader to wake
+ * V8's optimizing compiler (~3.7 MiB of RSS, README "At rest"); one file is not.
+ */
+export function piscinaModule(): string {
+  return import.meta.url.endsWith('.ts') ? 'piscina' : packagePath('dist/piscina/main.js');
+}
