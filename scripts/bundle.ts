@@ -65,8 +65,6 @@ const builds = await Promise.all([
     outbase: undefined,
     format: 'cjs',
     keepNames: false,
-    // Its optional native helper (thread priorities), required in a try.
-    external: ['@napi-rs/nice'],
   }),
 ]);
 
