@@ -1,6 +1,7 @@
 /** The built package, imported by name (self-reference through package.json "exports"), runs discovery from dist/. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -78,4 +79,22 @@ test("one instance of each module across the library's entries: an error from 'g
     [],
     'modules whose code is in more than one of those files',
   );
+});
+
+/**
+ * The built pool starts actor threads with the bundle's single-file piscina (dist/piscina/,
+ * scripts/bundle.ts), not piscina's ~14 modules from node_modules, whose loading alone
+ * wakes V8's optimizing compiler (README "At rest").
+ */
+test("the built package's actor threads come from its bundled piscina, not node_modules/piscina's modules", async () => {
+  const pkg = await import('gopherdiscovery');
+  const urls = await tcpPair();
+  const client = await pkg.createClient({ surveyUrl: urls.surveyUrl, service: 'bundled-pool' });
+  try {
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    assert.ok(loaded.some((file) => file.endsWith('/dist/piscina/main.js')), 'dist/piscina/main.js loaded');
+    assert.deepEqual(loaded.filter((file) => file.includes('/node_modules/piscina/')), [], 'modules of node_modules/piscina loaded');
+  } finally {
+    await client.close();
+  }
 });
