@@ -17,9 +17,10 @@ import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ActorKind } from './actors/messages.js';
+import { piscinaModule, workerEntry } from './package-root.js';
 
-// Under tsx the sources run as .ts and workers inherit its loader; built, they are .js.
-const WORKER_FILE = new URL(`./actors/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+// Found from the package root, not from this module: built, this code sits in a bundle chunk (src/package-root.ts).
+const WORKER_FILE = workerEntry();
 
 /** nanomsg allows 512 sockets per process; an actor holds one, so more threads would be useless. */
 export const MAX_ACTOR_THREADS = 512;
@@ -101,8 +102,9 @@ function pools(): ActorPool[] {
 function createActorPool(resourceLimits?: ResourceLimits): ActorPool {
   // Loaded on first use (piscina is CommonJS: a synchronous require): a process whose
   // actors all run on its main thread (sharedThreads 'main'), or that only imports the
-  // library, never carries it (~1 MiB of RSS measured, README "At rest").
-  const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
+  // library, never carries it (~1 MiB of RSS measured, README "At rest"). Built, the
+  // build's single-file copy (src/package-root.ts).
+  const { Piscina: Pool } = createRequire(import.meta.url)(piscinaModule()) as typeof import('piscina');
   const pool = new Pool({
     filename: WORKER_FILE,
     // Actors block in nanomsg receives; piscina's Atomics-based task wake-ups would only add latency.

@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { NativeBuildMissingError, SocketError } from './errors.js';
 import type { SocketLedger } from './socket-ledger.js';
+import { packagePath } from './package-root.js';
 
 interface NanomsgBindings {
   Socket(domain: number, protocol: number): number;
@@ -75,12 +76,13 @@ function loadBindings(readinessMissing: boolean): NanomsgBindings {
 
 /**
  * The readiness addon, or the NativeBuildMissingError that opening a socket throws when it
- * was not built (`npm install --ignore-scripts`, another Node.js). Both dist/ and src/ sit
- * one level below the package root, beside build/.
+ * was not built (`npm install --ignore-scripts`, another Node.js). node-gyp builds it in
+ * build/ at the package root, found from the root (src/package-root.ts): built, this code
+ * sits in a bundle chunk, not one level below the root.
  */
 function loadReadiness(): ReadinessBindings | NativeBuildMissingError {
   try {
-    return require('../build/Release/readiness.node') as ReadinessBindings;
+    return require(packagePath('build/Release/readiness.node')) as ReadinessBindings;
   } catch (cause) {
     if (!/Cannot find module|NODE_MODULE_VERSION|invalid ELF|wrong ELF/.test(String((cause as Error | undefined)?.message))) throw cause;
     return new NativeBuildMissingError({ cause, addon: 'readiness' });

@@ -1,4 +1,5 @@
-/** The package's version, from package.json (two levels above src/cli/ and dist/cli/). */
-import { createRequire } from 'node:module';
+/** The package's version, from its package.json (found from the package root: built, this code sits in a bundle chunk). */
+import { readFileSync } from 'node:fs';
+import { packagePath } from '../package-root.js';
 
-export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
