@@ -7,6 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import { wrap, releaseProxy, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
+import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage } from './actors/messages.js';
+import { actorPoolFor, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
+import { SocketLedger } from './socket-ledger.js';
 
 /**
  * What a message to an actor may transfer: its ports (and buffers). Our own name rather than
@@ -14,10 +18,6 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:wor
  * declaration naming it failed a user's strict type check with the newer types.
  */
 export type ActorTransfer = MessagePort | ArrayBuffer;
-import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
-import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage } from './actors/messages.js';
-import { actorPoolFor, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
-import { SocketLedger } from './socket-ledger.js';
 
 export type ExitReason =
   /** stop() was called and the actor ended cleanly. */

@@ -704,6 +704,8 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       const surveyEnd = sentAt + args.surveyTime;
       let lastAnswer = sentAt;
       let answers = 0;
+      /** How long this round has taken to collect its answers so far (its start to its last answer), ms. */
+      const collectedMs = () => (answers > 0 ? lastAnswer - started : 0);
       for (;;) {
         // Like the original's per-receive deadline: stop after recvDeadline without an answer, or when the survey expires.
         const now = performance.now();
@@ -720,7 +722,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           if (connections && now >= nextHintRead) readHints(now);
           planFarewells(gate.takeFarewells((n) => state.fresh.has(n)));
           allAnswered = state.tally.incumbents >= state.members.size && pendingJoins.length === 0 && awaiting.size === 0;
-          if (gate.mayCut(allAnswered, sentAt, now, state.members.size, answers > 0 ? lastAnswer - started : 0)) break;
+          if (gate.mayCut(allAnswered, sentAt, now, state.members.size, collectedMs())) break;
         }
         let data: Buffer | null;
         // A round that may be cut short (every member has answered) waits on the readiness of
@@ -733,7 +735,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
               remaining,
               tail ? Infinity : ctx.sliceMs,
               // ...and wakes when the round may be cut for an announcement already read.
-              tail ? Math.max(1, gate!.cutAt(sentAt, state.members.size, answers > 0 ? lastAnswer - started : 0) - now) : Infinity,
+              tail ? Math.max(1, gate!.cutAt(sentAt, state.members.size, collectedMs()) - now) : Infinity,
               pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity,
               nextDue() - now,
               connections ? Math.max(1, nextHintRead - now) : Infinity,
@@ -826,7 +828,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         answers,
         durationMs: performance.now() - started,
         sendMs: sentAt - started,
-        lastAnswerMs: answers > 0 ? lastAnswer - started : 0,
+        lastAnswerMs: collectedMs(),
         members: state.members.size,
         ...(deadlines ? { localHealth: deadlines.localHealth, floorMs: Math.round(deadlines.floorMs) } : {}),
         trigger,
@@ -837,7 +839,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       hellos = 0;
       byes = 0;
       farewellDrops = 0;
-      gate?.roundEnded(performance.now(), extra ? changedThisRound : undefined, answers > 0 ? lastAnswer - started : 0);
+      gate?.roundEnded(performance.now(), extra ? changedThisRound : undefined, collectedMs());
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
