@@ -1,9 +1,15 @@
 /** `gopherdiscovery client`: registers a service; with a pub/sub URL prints each peer list. */
+import { performance } from 'node:perf_hooks';
 import { createClient } from '../client.js';
 import { jsonLine, printable } from '../printable.js';
 import { inFlagTerms, LOG_OPTIONS, UsageError, type CommandSpec } from './args.js';
 import { DEFAULTS, runUntilStopped, withCliPeers, type Command } from './context.js';
 import { SECRET_OPTIONS, secretOption } from './secret.js';
+
+/** `--warn-unsurveyed`'s default (ms): seven rounds of the default timing (poll time 2 s, as the Go original's example), so a slow start is no reason to warn. */
+const UNSURVEYED_WARNING_MS = 15_000;
+
+const formatMs = (ms: number): string => (ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${Math.round(ms)} ms`);
 
 const spec: CommandSpec = {
   name: 'client',
@@ -16,6 +22,7 @@ const spec: CommandSpec = {
     { flag: 'pubsub-url', value: 'URL', multiple: true, help: "the server's pub/sub URL: print each peer list; repeat it to merge several servers" },
     { flag: 'announce-url', value: 'URL', multiple: true, help: "the server's announce URL: say hello when connected (listed at once) and bye on exit; repeat it for several servers (default: learnt from surveys, bye only)" },
     { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (default: when it misses its learned heartbeat)' },
+    { flag: 'warn-unsurveyed', value: 'DUR|off', defaultText: '15s', help: 'log a warning when no survey has reached this client this long after it started (a wrong --survey-url, or no server running there)' },
     { flag: 'json', boolean: true, help: 'print peer lists as one JSON object per line' },
     ...SECRET_OPTIONS,
     ...LOG_OPTIONS,
@@ -36,6 +43,7 @@ export const clientCommand: Command = {
     const staleAfterMs = o.duration('stale-after');
     const announceUrls = o.strings('announce-url');
     const json = o.bool('json');
+    const warnUnsurveyed = o.string('warn-unsurveyed') === 'off' ? undefined : (o.duration('warn-unsurveyed') ?? UNSURVEYED_WARNING_MS);
     const secret = secretOption(o);
     const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url', announceUrl: '--announce-url', secret: '--secret' }, () => createClient({
       surveyUrl,
@@ -50,8 +58,26 @@ export const clientCommand: Command = {
     const detachRefusals = logListRefusals(client, log);
     // --log-level debug: when this client is known to the server (its hello, its first answer).
     client.on('announced', ({ kind, url }) => log.debug({ kind, url }, `announced ${kind} to ${url}`));
+    // Nothing else would tell a client pointed at the wrong URL (connect never fails in SP:
+    // it retries in silence) from one whose server surveys rarely.
+    const started = performance.now();
+    let warned = false;
+    const unsurveyed =
+      warnUnsurveyed === undefined
+        ? undefined
+        : setTimeout(() => {
+            warned = true;
+            log.warn(
+              { surveyUrl: surveyUrl.join(', '), waitedMs: warnUnsurveyed },
+              `no survey has reached this client in ${formatMs(warnUnsurveyed)}: is a server running at ${surveyUrl.join(', ')}? (a server surveys every --poll-time, 2 s by default)`,
+            );
+          }, warnUnsurveyed).unref();
     client.on('answered', ({ surveys }) => {
-      if (surveys === 1) log.debug({ surveys }, `answered its first survey (from ${surveyUrl.join(', ')})`);
+      if (surveys !== 1) return;
+      clearTimeout(unsurveyed);
+      const text = `answered its first survey (from ${surveyUrl.join(', ')})`;
+      if (warned) log.info({ surveys, afterMs: Math.round(performance.now() - started) }, `${text}, ${formatMs(performance.now() - started)} after starting`);
+      else log.debug({ surveys }, text);
     });
     if (pubsubUrl) {
       const print = (peers: string[]) =>
@@ -66,6 +92,7 @@ export const clientCommand: Command = {
       `client ${JSON.stringify(name)} answering surveys from ${surveyUrl.join(', ')}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}${announceUrls.length > 0 ? `, announcing to ${announceUrls.join(', ')}` : ''}`,
     );
     await runUntilStopped({ stop, log }, [client], 'stopping', async () => {
+      clearTimeout(unsurveyed);
       await client.close();
       detachLog();
       detachRefusals();
