@@ -107,8 +107,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Phase {
   seconds: number;
-  /** Per mode: rounds and answers a second, and changes that removed a listed swarm member (flaps). */
-  modes: Record<ModeId, { roundsPerSecond: number; answersPerSecond: number; falseDrops: number }>;
+  /** Per mode: rounds and answers a second, join surveys a second (the announce server's), and changes that removed a listed swarm member (flaps). */
+  modes: Record<ModeId, { roundsPerSecond: number; answersPerSecond: number; joinSurveysPerSecond: number; falseDrops: number }>;
   sent?: number;
   loadavg: number[];
 }
@@ -326,7 +326,7 @@ class Bed {
 
   /** Rounds and answers a second of each server while `load` runs, and the listed swarm members each dropped. */
   async phase(seconds: number, load: () => Promise<number | void>): Promise<Phase> {
-    const from = Object.fromEntries(MODES.map((m) => [m.id, { rounds: this.servers.get(m.id)!.rounds.length, changes: this.servers.get(m.id)!.changes.length }])) as Record<ModeId, { rounds: number; changes: number }>;
+    const from = Object.fromEntries(MODES.map((m) => [m.id, { rounds: this.servers.get(m.id)!.rounds.length, changes: this.servers.get(m.id)!.changes.length, joinSurveys: this.servers.get(m.id)!.joinSurveys.length }])) as Record<ModeId, { rounds: number; changes: number; joinSurveys: number }>;
     const t0 = performance.now();
     const sent = await load();
     const elapsed = Math.max(seconds, (performance.now() - t0) / 1000);
@@ -338,6 +338,7 @@ class Bed {
       modes[m.id] = {
         roundsPerSecond: round(rounds.length / elapsed, 2),
         answersPerSecond: round(rounds.reduce((s, r) => s + r.answers, 0) / elapsed, 0),
+        joinSurveysPerSecond: round((v.joinSurveys.length - from[m.id].joinSurveys) / elapsed, 2),
         // Swarm members are named http://10.<proc>.x.y with proc < 200; probes use 10.25x.
         falseDrops: changes.reduce((s, c) => s + c.left.filter((x) => Number(x.split('.')[1]) < 200).length + (c.left.length === 0 ? c.leftCount : 0), 0),
       };
@@ -413,10 +414,10 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
   for (const r of result.rows) {
     if (r.joinsViaJoinSurvey !== undefined) lines.push(`| ${r.n.toLocaleString('en')} | ${r.joinsViaJoinSurvey} of ${r.joinTraces?.length ?? 0} traced |`);
   }
-  lines.push('', '| N | phase | mode | rounds / s | answers / s | live members dropped | load avg |', '|---:|---|---|---:|---:|---:|---|');
+  lines.push('', '| N | phase | mode | rounds / s | join surveys / s | answers / s | live members dropped | load avg |', '|---:|---|---|---:|---:|---:|---:|---|');
   for (const r of result.rows) {
     for (const [name, p] of Object.entries(r.phases ?? {})) {
-      for (const m of MODES) lines.push(`| ${r.n.toLocaleString('en')} | ${name}${p.sent !== undefined ? ` (${p.sent} sent)` : ''} | ${m.id} | ${p.modes[m.id].roundsPerSecond} | ${p.modes[m.id].answersPerSecond} | ${p.modes[m.id].falseDrops} | ${p.loadavg.join(' ')} |`);
+      for (const m of MODES) lines.push(`| ${r.n.toLocaleString('en')} | ${name}${p.sent !== undefined ? ` (${p.sent} sent)` : ''} | ${m.id} | ${p.modes[m.id].roundsPerSecond} | ${p.modes[m.id].joinSurveysPerSecond} | ${p.modes[m.id].answersPerSecond} | ${p.modes[m.id].falseDrops} | ${p.loadavg.join(' ')} |`);
     }
   }
   return lines.join('\n') + '\n';

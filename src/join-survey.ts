@@ -36,6 +36,18 @@ export const JOIN_MIN_INTERVAL_MS = 2;
 /** Names of hellos waiting for the next join survey, at most (a flood of distinct forged names is not queued without bound). */
 export const MAX_JOIN_HELLOS = 1024;
 
+/**
+ * Whether the pipes that joined the survey socket between two readings of the connection
+ * counters (`surveyRise`: the rise of its ACCEPTED counter) are newcomers that dialled the
+ * join socket too (`joinRise`, the join socket's): then their hellos ask for join surveys,
+ * and the connection hint 'joined' (src/connection-hints.ts) asks for no main round of
+ * 1,000 answers while their join surveys run. A pipe without its join pipe (a Go, nanocat
+ * or nng respondent, or a client without `joinUrl`) keeps the hint.
+ */
+export function joinsCoveredByJoinSocket(surveyRise: number, joinRise: number): boolean {
+  return surveyRise > 0 && joinRise >= surveyRise;
+}
+
 /** One join survey under way. */
 interface OpenJoinSurvey {
   sentAt: number;

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { surveyorLogic, type SurveyorLimits } from '../src/actors/surveyor.js';
 import { AnnounceGate } from '../src/announcements.js';
 import { encodeAnnouncement } from '../src/extensions.js';
-import { JOIN_MIN_INTERVAL_MS, JoinGate, MAX_JOIN_HELLOS } from '../src/join-survey.js';
+import { JOIN_MIN_INTERVAL_MS, JoinGate, joinsCoveredByJoinSocket, MAX_JOIN_HELLOS } from '../src/join-survey.js';
 
 const LIMITS: SurveyorLimits = { maxNameBytes: 1024, maxMembers: 100, missedRounds: 1 };
 const name = (s: string) => Buffer.from(s, 'utf8');
@@ -143,4 +143,11 @@ test('AnnounceGate with a join socket: a hello from a name not listed asks for a
   const without = new AnnounceGate(1024, 10_000);
   without.take(encodeAnnouncement('hello', 'new'), new Set(['m']), () => undefined);
   assert.equal(without.asksForRound, true, 'without a join socket, as before');
+});
+
+test('joinsCoveredByJoinSocket: a pipe joining the survey socket asks for no main round only when as many joined the join socket', () => {
+  assert.equal(joinsCoveredByJoinSocket(1, 1), true, 'one newcomer of ours: its hello asks for a join survey');
+  assert.equal(joinsCoveredByJoinSocket(2, 1), false, 'one of them (a Go respondent, say) did not dial the join socket');
+  assert.equal(joinsCoveredByJoinSocket(0, 1), false, 'nothing joined the survey socket: no hint to cover');
+  assert.equal(joinsCoveredByJoinSocket(1, 3), true);
 });

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { compileAccept, keyringOf, openAnswer, secretSurveyFields, unparsedAnswer, verifyAnswerParts, type Field } from '../admission.js';
 import { AnnounceGate } from '../announcements.js';
-import { JoinGate } from '../join-survey.js';
+import { JoinGate, joinsCoveredByJoinSocket } from '../join-survey.js';
 import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
 import { CONNECTION_HINT_POLL_MS, ConnectionWatch, DepartureBudget } from '../connection-hints.js';
 import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
@@ -653,12 +653,20 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       asked = { at: now, heldBy: inRound ? 'round' : (gate!.heldBy(now, state.members.size) ?? 'none') };
     };
     let nextHintRead = 0;
+    /** With a join socket: both sockets' ACCEPTED counters at the last hint reading (see joinsCoveredByJoinSocket). */
+    let acceptedSeen: { survey: number; join: number } | undefined;
     const readHints = (now: number) => {
       nextHintRead = now + CONNECTION_HINT_POLL_MS;
       const counts = { current: socket.statistic('current'), broken: socket.statistic('broken'), dropped: socket.statistic('dropped') };
       const hint = connections!.observe(counts, state.members.size);
       departures.add(connections!.closed, now);
-      if (!hint) return;
+      let covered = false;
+      if (join) {
+        const read = { survey: socket.statistic('accepted'), join: join.statistic('accepted') };
+        covered = acceptedSeen !== undefined && joinsCoveredByJoinSocket(read.survey - acceptedSeen.survey, read.join - acceptedSeen.join);
+        acceptedSeen = read;
+      }
+      if (!hint || (hint === 'joined' && covered)) return;
       gate!.ask();
       askedBy ??= 'connection';
       noteAsked(now);
@@ -863,8 +871,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         // A round that may be cut short (every member has answered) waits on the readiness of
         // both sockets, its answers' and the announce socket: an announcement is read at once.
         const tail = allAnswered && announce !== undefined;
-        // A join survey under way: its answers wake this loop too (they are read at its top).
+        // With a join socket, a hello mid-round is read as it comes (not after a blocking
+        // receive of up to sliceMs: at 1,000 members answers pause while the respondents wait
+        // for a core), and a join survey's answers wake this loop too (read at its top).
         const joinWatch = joinGate?.surveying === true;
+        const watchAnnounce = tail || (joinGate !== undefined && announce !== undefined);
         const wait = Math.max(
           0,
           Math.round(
@@ -881,10 +892,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
           ),
         );
         try {
-          if (tail || joinWatch) {
+          if (watchAnnounce || joinWatch) {
             data = socket.recvNow();
             if (!data) {
-              await ctx.readable([socket, ...(tail ? [announce!] : []), ...(joinWatch ? [join!] : [])], wait);
+              await ctx.readable([socket, ...(watchAnnounce ? [announce!] : []), ...(joinWatch ? [join!] : [])], wait);
               data = socket.recvNow();
             }
           } else data = socket.recv(wait);
