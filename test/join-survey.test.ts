@@ -217,6 +217,28 @@ test('in secret mode a join answer without the right MAC is refused and admits n
   });
 });
 
+test('the join socket counts in the surveyor\'s socket ledger, is bound again when the surveyor restarts (a newcomer is then listed by a join survey), and is closed with the server', async () => {
+  let joinUrl = '';
+  await withServer({}, async ({ server, urls, announceUrl, joinUrl: url }) => {
+    joinUrl = url;
+    const ledger = () => server.health().find((h) => h.id === 'surveyor')!.sockets.length;
+    assert.equal(ledger(), 3, 'survey, announce and join sockets');
+    const started = within(DEADLINE, 'surveyor back', new Promise((r) => server.supervisor.on('actor:start', (e) => e.id === 'surveyor' && r(e))));
+    await server.supervisor.injectFault('surveyor', 'throw');
+    await started;
+    await eventually(() => server.health().find((h) => h.id === 'surveyor')!.state === 'running', DEADLINE, 'the surveyor running again');
+    assert.equal(ledger(), 3, 'all three bound again');
+    const listed = nextChange(server, (c) => c.joined.includes('after-restart'), 'listed after the restart');
+    const client = await createClient({ ...urls, service: 'after-restart', announceUrl, joinUrl });
+    try {
+      assert.equal((await listed).viaJoin, true, 'by a join survey of the restarted surveyor');
+    } finally {
+      await client.close();
+    }
+  });
+  await assertPortFree(joinUrl);
+});
+
 test('bad joinUrl values are refused with clear errors; a join URL in use fails createServer with nothing left bound', async () => {
   const urls = await tcpPair();
   const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
