@@ -97,6 +97,16 @@ test('joinAnswer mid-round: the newcomer counts as having answered the round (no
   assert.deepEqual([...end.state.members].sort(), ['m', 'new']);
 });
 
+test('joinAnswer: a name counted in the round already (its main answer first, or a second join answer of the name before admission) is a duplicate, counted once', () => {
+  const state = surveyorLogic.beginRound(surveyorLogic.initial([]));
+  assert.equal(surveyorLogic.joinAnswer(state, name('twice'), LIMITS).kind, 'counted');
+  assert.deepEqual(surveyorLogic.joinAnswer(state, name('twice'), LIMITS), { kind: 'duplicate', name: 'twice' });
+  assert.equal(surveyorLogic.answer(state, name('first-main'), LIMITS).kind, 'counted');
+  assert.deepEqual(surveyorLogic.joinAnswer(state, name('first-main'), LIMITS), { kind: 'duplicate', name: 'first-main' });
+  assert.equal(state.fresh.size, 2);
+  assert.deepEqual(surveyorLogic.admit(state, ['twice']).joined, ['twice']);
+});
+
 test('joinAnswer mid-round without a main answer: the newcomer is not dropped at the round end (it may not have had the main survey)', () => {
   let state = surveyorLogic.beginRound(surveyorLogic.initial(['m']));
   surveyorLogic.answer(state, name('m'), LIMITS);

@@ -118,6 +118,8 @@ export const surveyorLogic = {
   joinAnswer(state: SurveyorState, data: Uint8Array, limits: SurveyorLimits): AnswerOutcome | { kind: 'listed'; name: string } {
     const decoded = decodeAnswer(data, limits.maxNameBytes);
     if (decoded.ok && state.members.has(decoded.name)) return { kind: 'listed', name: decoded.name };
+    // Counted in this round already (its main answer came first, or another join answer of the name).
+    if (decoded.ok && state.fresh.has(decoded.name)) return { kind: 'duplicate', name: decoded.name };
     const outcome = surveyorLogic.answer(state, data, limits);
     if (outcome.kind === 'counted') state.viaJoin?.add(outcome.name);
     return outcome;
