@@ -18,6 +18,7 @@ import { JOIN_MIN_INTERVAL_MS } from '../src/join-survey.js';
 import { closeActorPool } from '../src/pool.js';
 import { PeerSocket } from '../src/testing/peer-socket.js';
 import { assertPortFree, freePort, tcpPair } from './helpers/endpoints.js';
+import { Nanocat, requireNanocat } from './helpers/nanocat.js';
 import { recordServerEvents, type ServerEvent } from './helpers/server-events.js';
 import { eventually, within } from './helpers/wait.js';
 
@@ -126,6 +127,39 @@ test('a newcomer already listed gets no second change; a client without joinUrl 
       await Promise.all([a.close(), b.close()]);
     }
   });
+});
+
+test('nanocat and nngcat respondents never dial the join socket and are still listed at once by a connection hint, beside a client listed by a join survey', async () => {
+  requireNanocat('nanocat');
+  requireNanocat('nngcat');
+  const urls = await tcpPair();
+  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const joinUrl = `tcp://127.0.0.1:${await freePort()}`;
+  // Connection hints on (the default), still a 10 s schedule: a round before the second scheduled one was asked for.
+  const server = await createServer({ ...urls, ...SLOW, connectionHints: true, announceUrl, joinUrl });
+  const events = recordServerEvents(server);
+  const peers: Nanocat[] = [];
+  try {
+    await eventually(() => rounds(events).length >= 1, DEADLINE, 'the first scheduled round');
+    const viaJoin = nextChange(server, (c) => c.joined.includes('ts-1'), 'ts-1 listed');
+    const client = await createClient({ ...urls, service: 'ts-1', announceUrl, joinUrl });
+    try {
+      assert.equal((await viaJoin).viaJoin, true);
+      peers.push(Nanocat.start('--respondent', '--connect', urls.surveyUrl, '--data', 'nc-1', '--msgpack'));
+      peers.push(Nanocat.startNngcat('--respondent', '--connect', urls.surveyUrl, '--data', 'nng-1', '--msgpack'));
+      await eventually(() => server.members().join() === 'nc-1,nng-1,ts-1', DEADLINE, 'all three listed');
+      assert.equal(scheduled(events), 1, 'before the second scheduled round: their pipes asked for a round');
+      // The round that listed them (eagerly, mid-round) reports at its end.
+      await eventually(() => rounds(events).some((r) => r.trigger === 'connection'), DEADLINE, 'the round a connection hint asked for, ended');
+      assert.equal(scheduled(events), 1, 'it came before the second scheduled round');
+      assert.ok(changes(events).filter((c) => c.joined.some((n) => n !== 'ts-1')).every((c) => !c.viaJoin), 'not by a join survey');
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await Promise.all(peers.map((p) => p.kill()));
+    await server.close();
+  }
 });
 
 /** A raw RESPONDENT parked on the join socket, answering every join survey with `answer` while open. */
