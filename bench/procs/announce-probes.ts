@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from '../../src/index.js';
-import { answerFields, JOIN_DROP_AFTER_MS } from '../../src/actors/respondent.js';
+import { answerFields, HELLO, JOIN_DROP_AFTER_MS } from '../../src/actors/respondent.js';
 import { encodeAnnouncement, encodeExtendedAnswer, FieldTag } from '../../src/extensions.js';
 import { NnSocket } from '../../src/transport.js';
 import { serve, wallNow } from '../ipc.js';
@@ -23,7 +23,8 @@ const bindings = (createRequire(import.meta.url)('nanomsg') as { _bindings: { Po
  * more thread starts than a loaded 2-core machine keeps up with): a raw RESPONDENT that
  * answers as a library client does (its farewell token to surveys that advertise an
  * announce URL) and a PUSH that says hello once connected and bye right after the
- * respondent closes, with the token. With a join URL it dials that too, and drops it
+ * respondent closes, with the token. Its hello waits for its respondent's pipes, as a
+ * library client's does. With a join URL it dials that too, and drops it
  * (nn_shutdown) 50 ms after its first answer, as the library's respondent does.
  */
 class RawMember {
@@ -53,10 +54,15 @@ class RawMember {
     });
     this.push.connect(announceUrl);
     const hello = encodeAnnouncement('hello', name);
+    // As the library's respondent (HelloPlan): the hello waits until the respondent's pipes
+    // are up (its CURRENT counter: one per survey URL and join URL), HELLO.connectWaitMs at most.
+    const pipes = surveyUrls.length + (joinUrl ? 1 : 0);
+    const from = performance.now();
     let tries = 0;
     this.helloTimer = setInterval(() => {
+      if (this.respondent.statistic('current') < pipes && performance.now() - from < HELLO.connectWaitMs) return;
       if (this.push.send(hello) || ++tries > 500) clearInterval(this.helloTimer);
-    }, 2);
+    }, HELLO.retryMs);
   }
 
   close(): void {
