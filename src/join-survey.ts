@@ -25,6 +25,9 @@
  *   it (the penalty fades, as AnnounceGate's). So a flood of forged hellos costs at most
  *   one join survey per max(surveyTime, spacing), to the newcomers' pipes only, after a
  *   few doublings one per pollTime;
+ * - a name whose join survey went out while the join socket had no connection at all (the
+ *   newcomer's join pipe counted on its side, not yet on the server's: nanomsg counts a pipe
+ *   once each side has read the other's SP header) gets one more join survey, once;
  * - names still not listed when their join survey is over (a client without the join URL,
  *   or whose pipe was not up yet) are handed back: the surveyor asks AnnounceGate for an
  *   extra main round for them, rate-limited as today.
@@ -75,6 +78,8 @@ export interface JoinSurveyOutcome {
 
 export class JoinGate {
   private waiting = new Set<string>();
+  /** Names given their one more join survey (see the module comment), until it is over. */
+  private retrying = new Set<string>();
   private open: OpenJoinSurvey | undefined;
   private lastSentAt = -Infinity;
   private backoff = 1;
@@ -88,6 +93,23 @@ export class JoinGate {
   /** A hello from `name`, not listed: it waits for the next join survey. */
   hello(name: string): void {
     if (this.waiting.size < MAX_JOIN_HELLOS) this.waiting.add(name);
+  }
+
+  /** The join survey under way went out to no connection: its names not listed wait for one more, once each. */
+  private retry(o: OpenJoinSurvey, members: ReadonlySet<string>): string[] {
+    const retried = this.retrying;
+    this.retrying = new Set();
+    const unlisted = [...o.names].filter((n) => !members.has(n));
+    if (o.expected !== 0) return unlisted;
+    const handedBack: string[] = [];
+    for (const n of unlisted) {
+      if (retried.has(n) || this.waiting.size >= MAX_JOIN_HELLOS) handedBack.push(n);
+      else {
+        this.waiting.add(n);
+        this.retrying.add(n);
+      }
+    }
+    return handedBack;
   }
 
   /** The spacing of join surveys now, ms. */
@@ -150,7 +172,7 @@ export class JoinGate {
       answers: o.answers,
       connections: o.expected === Infinity ? undefined : o.expected,
       admitted: o.admitted,
-      unlisted: [...o.names].filter((n) => !members.has(n)),
+      unlisted: this.retry(o, members),
     };
   }
 

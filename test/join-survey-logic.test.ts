@@ -74,10 +74,26 @@ test('JoinGate: join surveys that admit nobody double the spacing up to pollTime
   assert.equal(gate.spacingMs(), JOIN_MIN_INTERVAL_MS, 'it admitted someone: reset');
 });
 
+test('JoinGate: a join survey sent to no connection gives its names one more, once (a newcomer\'s join pipe may be up on its side only)', () => {
+  const gate = new JoinGate(1000, 10_000);
+  gate.hello('early');
+  gate.sent(0, 0);
+  assert.equal(gate.isOver(0, new Set()), true, 'no connection to wait for');
+  assert.deepEqual(gate.ended(0, new Set())!.unlisted, [], 'not handed back yet');
+  assert.equal(gate.dueAt(), 4, 'one more, a (doubled) spacing later');
+  gate.sent(4, 0);
+  assert.deepEqual(gate.ended(4, new Set())!.unlisted, ['early'], 'handed back after its second');
+  assert.equal(gate.dueAt(), Infinity);
+  gate.hello('late');
+  gate.sent(20, 1);
+  gate.answered(false);
+  assert.deepEqual(gate.ended(21, new Set())!.unlisted, ['late'], 'a survey that reached a connection gives no second one');
+});
+
 test('JoinGate: hellos waiting are bounded', () => {
   const gate = new JoinGate(1000, 10_000);
   for (let i = 0; i < MAX_JOIN_HELLOS + 50; i++) gate.hello(`n${i}`);
-  gate.sent(0, 0);
+  gate.sent(0, 1);
   assert.equal(gate.ended(0, new Set())!.unlisted.length, MAX_JOIN_HELLOS);
 });
 
