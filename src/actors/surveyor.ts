@@ -678,7 +678,6 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     let hellos = 0;
     let byes = 0;
     let farewellDrops = 0;
-    /** Reads the announcements queued now (at most a bounded batch: a flood waits in nanomsg's buffer, the loop goes on). */
     // The join survey (src/join-survey.ts): a hello from a name not listed sends one at once.
     const joinGate = join ? new JoinGate(args.surveyTime, args.pollTime) : undefined;
     /** Join surveys sent since the previous round's message. */
@@ -764,6 +763,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     };
     /** When the join survey next needs this thread (its deadline, or the next one's time), ms from `now`; Infinity without one. */
     const joinWaitMs = (now: number) => (joinGate ? Math.max(1, Math.min(joinGate.dueAt(), joinGate.deadline) - now) : Infinity);
+    /** Reads the announcements queued now (at most a bounded batch: a flood waits in nanomsg's buffer, the loop goes on). */
     const takeAnnouncements = (first: Buffer | null = announce!.recvNow()) => {
       for (let data = first, n = 0; data; data = ++n < MAX_ANNOUNCEMENTS_PER_TURN ? announce!.recvNow() : null) {
         const outcome = gate!.take(data, state.members, (name) => farewellTokens.get(name), joinGate !== undefined);
