@@ -4,7 +4,8 @@
  * members answering every server:
  * - original: the Go original's algorithm (schedule 'original', eagerJoin false, detection 'deadline', connection hints off);
  * - library: this library's defaults (connection hints on), without an announce socket;
- * - announce: this library's defaults with `announceUrl`;
+ * - announce: this library's defaults with `announceUrl` and `joinUrl` (README "Join survey":
+ *   the probes and churn members dial the join URL too, so a hello is surveyed there);
  * - node-discover (devDependency, loopback only: address and broadcast 127.255.255.255):
  *   an observer and N background members in one process (N = 100 only: at 1,000 every member
  *   hears every other's hello each second, a million datagrams a second on one host).
@@ -21,7 +22,8 @@
  * second, with the changes the flood caused (none expected: lists stay exact).
  *
  * Each join and leave of the announce server is split at the survey and at the change
- * (server events): join = createClient resolved → send of the survey it first answered ·
+ * (server events): join = createClient resolved → send of the survey it first answered (the
+ * join survey's, for a change that says `viaJoin`) ·
  * → the change listing it · → both subscribers; leave = close() → send of the survey that
  * found it silent · → the change dropping it · → both subscribers (`parts`: p50 / p90 ms).
  * Each join is also traced (`joinTraces`, summed up in `joinTraceSummary` and the .md): the
@@ -44,7 +46,7 @@ import { freePort } from '../src/testing/endpoints.js';
 import { BenchChild, BENCH_DIR } from './ipc.js';
 import { machine, nofileLimits } from './machine.js';
 import { quantile, round, summarize, type Summary } from './stats.js';
-import { ServerView, settleAt, startServerBed, SubscriberView, Swarm, type ChangeEvent, type RoundEvent } from './views.js';
+import { ServerView, settleAt, startServerBed, SubscriberView, Swarm, type ChangeEvent, type JoinSurveyEvent, type RoundEvent } from './views.js';
 
 const { values: argv } = parseArgs({
   options: {
@@ -62,7 +64,7 @@ const TIMING = { surveyTime: 1000, recvDeadline: 1000, pollTime: 2000 } as const
 const ALL_MODES = [
   { id: 'original', label: "original: schedule 'original', eagerJoin false, detection 'deadline', no connection hints", options: { schedule: 'original', eagerJoin: false, detection: 'deadline', connectionHints: false } },
   { id: 'library', label: 'this library, defaults (connection hints), no announce socket', options: {} },
-  { id: 'announce', label: 'this library, defaults + announceUrl', options: {} },
+  { id: 'announce', label: 'this library, defaults + announceUrl + joinUrl', options: {} },
 ] as const;
 type ModeId = (typeof ALL_MODES)[number]['id'];
 const modeIds = (argv.modes ?? ALL_MODES.map((m) => m.id).join(',')).split(',');
@@ -105,8 +107,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Phase {
   seconds: number;
-  /** Per mode: rounds and answers a second, and changes that removed a listed swarm member (flaps). */
-  modes: Record<ModeId, { roundsPerSecond: number; answersPerSecond: number; falseDrops: number }>;
+  /** Per mode: rounds and answers a second, join surveys a second (the announce server's), and changes that removed a listed swarm member (flaps). */
+  modes: Record<ModeId, { roundsPerSecond: number; answersPerSecond: number; joinSurveysPerSecond: number; falseDrops: number }>;
   sent?: number;
   loadavg: number[];
 }
@@ -122,6 +124,8 @@ interface Row {
   failedTrials: Record<ModeId, number>;
   /** The announce server's joins and leaves split at the survey and the change (p50 / p90 ms): see the module comment. */
   parts?: { join: Parts; leave: Parts };
+  /** The announce server's joins listed by a join survey (the rest by a main round), of the trials traced. */
+  joinsViaJoinSurvey?: number;
   /** The announce server's joins traced step by step (see JoinTrace), and their summary. */
   joinTraces?: JoinTrace[];
   joinTraceSummary?: ReturnType<typeof traceSummary>;
@@ -154,18 +158,32 @@ interface JoinTrace {
   missed: number;
 }
 
-/** The join traces of `trials` (see JoinTrace), from the announce server's rounds and changes. */
-function traceJoins(trials: Trial[], changes: ChangeEvent[], rounds: RoundEvent[]): JoinTrace[] {
+/** The join survey that admitted a `viaJoin` change: the one under way as it was published (its event comes at its end). */
+function joinSurveyOf(change: ChangeEvent, joinSurveys: JoinSurveyEvent[]): JoinSurveyEvent | undefined {
+  return change.viaJoin ? joinSurveys.find((j) => j.at - j.durationMs <= change.at + 0.5 && j.at >= change.at - 0.5) : undefined;
+}
+
+/** When the survey that listed a change's newcomers was sent (wall ms): a join survey's, or its round's. */
+function listedBy(change: ChangeEvent, rounds: RoundEvent[], joinSurveys: JoinSurveyEvent[]): number | undefined {
+  const j = joinSurveyOf(change, joinSurveys);
+  if (j) return j.at - j.durationMs;
+  const r = rounds.find((x) => x.round === change.round);
+  return r && r.at - r.durationMs + r.sendMs;
+}
+
+/** The join traces of `trials` (see JoinTrace), from the announce server's rounds, join surveys and changes. */
+function traceJoins(trials: Trial[], changes: ChangeEvent[], rounds: RoundEvent[], joinSurveys: JoinSurveyEvent[]): JoinTrace[] {
   const traces: JoinTrace[] = [];
   for (const t of trials) {
     const change = changes.find((c) => c.at >= t.fromAt - 1000 && c.joined.includes(t.name));
-    const r = change && rounds.find((x) => x.round === change.round);
-    if (!change || !r) continue;
+    const listedAt = change && listedBy(change, rounds, joinSurveys);
+    if (!change || listedAt === undefined) continue;
     const sentOf = (x: RoundEvent) => x.at - x.durationMs + x.sendMs;
-    const listedAt = sentOf(r);
-    const surveys = rounds
+    const j = joinSurveyOf(change, joinSurveys);
+    const surveys: JoinTrace['surveys'] = rounds
       .filter((x) => sentOf(x) >= t.fromAt - 5 && sentOf(x) <= listedAt + 0.5)
       .map((x) => ({ at: round(sentOf(x) - t.fromAt, 1), trigger: x.trigger, answers: x.answers, ...(x.askedMs !== undefined ? { askedMs: round(x.askedMs, 1), heldBy: x.heldBy } : {}), collectMs: round(x.lastAnswerMs - x.sendMs, 1) }));
+    if (j) surveys.push({ at: round(listedAt - t.fromAt, 1), trigger: 'join survey', answers: j.answers, collectMs: round(j.durationMs, 1) });
     const hellos = (t.hellos ?? []).map((h) => round(h - t.fromAt, 1));
     const firstHello = hellos[0] ?? 0;
     traces.push({ hellos, surveys, change: round(change.at - t.fromAt, 1), missed: surveys.filter((s) => s.at >= firstHello && s.at < listedAt - t.fromAt - 0.5).length });
@@ -198,13 +216,12 @@ function traceSummary(traces: JoinTrace[]): Record<string, { p50: number; p90: n
  * drops (`left`) the probe, and at that change: a round's survey went out `sendMs` after
  * it began (`at - durationMs`).
  */
-function splitTrials(trials: Trial[], side: 'joined' | 'left', changes: ChangeEvent[], rounds: RoundEvent[]): Parts | undefined {
+function splitTrials(trials: Trial[], side: 'joined' | 'left', changes: ChangeEvent[], rounds: RoundEvent[], joinSurveys: JoinSurveyEvent[]): Parts | undefined {
   const parts = { survey: [] as number[], change: [] as number[], deliver: [] as number[] };
   for (const t of trials) {
     const change = changes.find((c) => c.at >= t.fromAt - 1000 && c[side].includes(t.name));
-    const r = change && rounds.find((x) => x.round === change.round);
-    if (!change || !r) continue;
-    const sentAt = r.at - r.durationMs + r.sendMs;
+    const sentAt = change && listedBy(change, rounds, joinSurveys);
+    if (!change || sentAt === undefined) continue;
     parts.survey.push(sentAt - t.fromAt);
     parts.change.push(change.at - sentAt);
     parts.deliver.push(t.seenAt - change.at);
@@ -222,14 +239,16 @@ class Bed {
   readonly subs = new Map<ModeId, SubscriberView>();
   readonly surveyUrls: string[] = [];
   announceUrl = '';
+  joinUrl = '';
   probes!: BenchChild;
   swarm!: Swarm;
 
   async start(): Promise<void> {
     const nofile = Math.min(nofileLimits().hard, Math.max(...config.ns) + 4096);
     this.announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+    this.joinUrl = `tcp://127.0.0.1:${await freePort()}`;
     for (const m of MODES) {
-      const announce = m.id === 'announce' ? { announceUrl: this.announceUrl } : {};
+      const announce = m.id === 'announce' ? { announceUrl: this.announceUrl, joinUrl: this.joinUrl } : {};
       const { server, subs, surveyUrl } = await startServerBed(m.id, { ...TIMING, ...m.options, ...announce, maxMembers: 20_000 }, config.subscribers, nofile);
       this.surveyUrls.push(surveyUrl);
       this.servers.set(m.id, server);
@@ -253,7 +272,7 @@ class Bed {
     const createMs: number[] = [];
     const closeMs: number[] = [];
     const view = this.servers.get('announce')!;
-    const from = { rounds: view.rounds.length, changes: view.changes.length };
+    const from = { rounds: view.rounds.length, changes: view.changes.length, joinSurveys: view.joinSurveys.length };
     const joinTrials: Trial[] = [];
     const leaveTrials: Trial[] = [];
     const watchMs = 4 * period + 10_000;
@@ -263,7 +282,7 @@ class Bed {
         const name = `http://10.${250 - tag}.${l}.${i}:8080`;
         await sleep(Math.random() * period);
         const joinWatch = await Promise.all(MODES.map((m) => this.subs.get(m.id)!.watch(name, true, watchMs)));
-        const opened = await this.probes.request<{ at: number; readyAt: number }>('open', { name, surveyUrls: this.surveyUrls, announceUrl: this.announceUrl });
+        const opened = await this.probes.request<{ at: number; readyAt: number }>('open', { name, surveyUrls: this.surveyUrls, announceUrl: this.announceUrl, joinUrl: this.joinUrl });
         createMs.push(opened.readyAt - opened.at);
         const joined = await Promise.all(joinWatch.map((w) => w.done));
         // Long enough for every mode's detection to know the probe (an adaptive deadline needs 3 answers), then a random phase.
@@ -287,10 +306,12 @@ class Bed {
     await view.waitRound(() => true, 2 * period + 10_000, 'a round after the trials');
     const changes = view.changes.slice(from.changes);
     const rounds = view.rounds.slice(from.rounds);
-    const join = splitTrials(joinTrials, 'joined', changes, rounds);
-    const leave = splitTrials(leaveTrials, 'left', changes, rounds);
-    const joinTraces = traceJoins(joinTrials, changes, rounds);
+    const joinSurveys = view.joinSurveys.slice(from.joinSurveys);
+    const join = splitTrials(joinTrials, 'joined', changes, rounds, joinSurveys);
+    const leave = splitTrials(leaveTrials, 'left', changes, rounds, joinSurveys);
+    const joinTraces = traceJoins(joinTrials, changes, rounds, joinSurveys);
     return {
+      joinsViaJoinSurvey: joinTraces.filter((t) => t.surveys.at(-1)?.trigger === 'join survey').length,
       ...(join && leave ? { parts: { join, leave } } : {}),
       joinTraces,
       joinTraceSummary: traceSummary(joinTraces),
@@ -305,7 +326,7 @@ class Bed {
 
   /** Rounds and answers a second of each server while `load` runs, and the listed swarm members each dropped. */
   async phase(seconds: number, load: () => Promise<number | void>): Promise<Phase> {
-    const from = Object.fromEntries(MODES.map((m) => [m.id, { rounds: this.servers.get(m.id)!.rounds.length, changes: this.servers.get(m.id)!.changes.length }])) as Record<ModeId, { rounds: number; changes: number }>;
+    const from = Object.fromEntries(MODES.map((m) => [m.id, { rounds: this.servers.get(m.id)!.rounds.length, changes: this.servers.get(m.id)!.changes.length, joinSurveys: this.servers.get(m.id)!.joinSurveys.length }])) as Record<ModeId, { rounds: number; changes: number; joinSurveys: number }>;
     const t0 = performance.now();
     const sent = await load();
     const elapsed = Math.max(seconds, (performance.now() - t0) / 1000);
@@ -317,6 +338,7 @@ class Bed {
       modes[m.id] = {
         roundsPerSecond: round(rounds.length / elapsed, 2),
         answersPerSecond: round(rounds.reduce((s, r) => s + r.answers, 0) / elapsed, 0),
+        joinSurveysPerSecond: round((v.joinSurveys.length - from[m.id].joinSurveys) / elapsed, 2),
         // Swarm members are named http://10.<proc>.x.y with proc < 200; probes use 10.25x.
         falseDrops: changes.reduce((s, c) => s + c.left.filter((x) => Number(x.split('.')[1]) < 200).length + (c.left.length === 0 ? c.leftCount : 0), 0),
       };
@@ -326,7 +348,7 @@ class Bed {
 
   /** 10 joins and 10 leaves a second (raw members that announce as library clients do: bench/procs/announce-probes.ts). */
   async churn(seconds: number): Promise<void> {
-    await this.probes.request('churn', { surveyUrls: this.surveyUrls, announceUrl: this.announceUrl, perSecond: 10, seconds, stayMs: 1000 }, 120_000);
+    await this.probes.request('churn', { surveyUrls: this.surveyUrls, announceUrl: this.announceUrl, joinUrl: this.joinUrl, perSecond: 10, seconds, stayMs: 1000 }, 120_000);
   }
 
   async stop(): Promise<void> {
@@ -388,10 +410,14 @@ function markdown(result: { date: string; machine: ReturnType<typeof machine>; c
     const t = r.joinTraceSummary;
     if (t) lines.push(`| ${r.n.toLocaleString('en')} | ${pp(t.readyToHello)} · ${pp(t.helloToSurvey)} (${t.helloSeen} of ${t.traced} with hellos seen) | ${pp(t.hellosPerJoin)} | ${t.joinsWithMissedSurvey} of ${t.traced} |`);
   }
-  lines.push('', '| N | phase | mode | rounds / s | answers / s | live members dropped | load avg |', '|---:|---|---|---:|---:|---:|---|');
+  lines.push('', '| N | announce joins listed by a join survey |', '|---:|---|');
+  for (const r of result.rows) {
+    if (r.joinsViaJoinSurvey !== undefined) lines.push(`| ${r.n.toLocaleString('en')} | ${r.joinsViaJoinSurvey} of ${r.joinTraces?.length ?? 0} traced |`);
+  }
+  lines.push('', '| N | phase | mode | rounds / s | join surveys / s | answers / s | live members dropped | load avg |', '|---:|---|---|---:|---:|---:|---:|---|');
   for (const r of result.rows) {
     for (const [name, p] of Object.entries(r.phases ?? {})) {
-      for (const m of MODES) lines.push(`| ${r.n.toLocaleString('en')} | ${name}${p.sent !== undefined ? ` (${p.sent} sent)` : ''} | ${m.id} | ${p.modes[m.id].roundsPerSecond} | ${p.modes[m.id].answersPerSecond} | ${p.modes[m.id].falseDrops} | ${p.loadavg.join(' ')} |`);
+      for (const m of MODES) lines.push(`| ${r.n.toLocaleString('en')} | ${name}${p.sent !== undefined ? ` (${p.sent} sent)` : ''} | ${m.id} | ${p.modes[m.id].roundsPerSecond} | ${p.modes[m.id].joinSurveysPerSecond} | ${p.modes[m.id].answersPerSecond} | ${p.modes[m.id].falseDrops} | ${p.loadavg.join(' ')} |`);
     }
   }
   return lines.join('\n') + '\n';

@@ -4,12 +4,15 @@
  * (sockets spread over as many processes as needed).
  */
 import { performance } from 'node:perf_hooks';
-import type { RoundInfo } from '../src/index.js';
+import type { JoinSurveyInfo, RoundInfo } from '../src/index.js';
 import { freePort } from '../src/testing/endpoints.js';
 import { BenchChild, type Event, type SpawnOptions } from './ipc.js';
 
 /** A server's `round` event as forwarded by bench/procs/server.ts, stamped with wall time. */
 export type RoundEvent = RoundInfo & { at: number };
+
+/** A server's `joinSurvey` event as forwarded by bench/procs/server.ts, stamped with wall time (its end). */
+export type JoinSurveyEvent = JoinSurveyInfo & { at: number };
 
 export interface ChangeEvent {
   at: number;
@@ -20,6 +23,8 @@ export interface ChangeEvent {
   leftCount: number;
   joined: string[];
   left: string[];
+  /** Newcomers admitted by a join survey (README "Join survey"). */
+  viaJoin?: boolean;
 }
 
 export interface PublishedEvent {
@@ -33,6 +38,7 @@ export class ServerView {
   readonly rounds: RoundEvent[] = [];
   readonly changes: ChangeEvent[] = [];
   readonly published: PublishedEvent[] = [];
+  readonly joinSurveys: JoinSurveyEvent[] = [];
   readonly troubles: Event[] = [];
   private waiters: Array<() => void> = [];
 
@@ -41,6 +47,7 @@ export class ServerView {
       if (e.ev === 'round') this.rounds.push(e as unknown as RoundEvent);
       else if (e.ev === 'change') this.changes.push(e as unknown as ChangeEvent);
       else if (e.ev === 'published') this.published.push(e as unknown as PublishedEvent);
+      else if (e.ev === 'join-survey') this.joinSurveys.push(e as unknown as JoinSurveyEvent);
       else if (e.ev === 'restart' || e.ev === 'failure' || e.ev === 'refused') this.troubles.push(e);
       for (const w of this.waiters.splice(0)) w();
     });

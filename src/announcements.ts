@@ -100,15 +100,18 @@ export class AnnounceGate {
   /**
    * Takes one message off the announce socket; `members` is the current member set, and
    * `tokenOf` gives the farewell token of a member's latest answer (undefined: none seen).
+   * `joinSurvey`: the server has a join socket (src/join-survey.ts), so a hello asks for a
+   * join survey, not for a round here (`asksForRound` still says it asks for a survey; the
+   * caller hands its name to JoinGate, which hands it back if the join survey lists nobody).
    */
-  take(data: Uint8Array, members: ReadonlySet<string>, tokenOf: (name: string) => Uint8Array | undefined): AnnouncementOutcome {
+  take(data: Uint8Array, members: ReadonlySet<string>, tokenOf: (name: string) => Uint8Array | undefined, joinSurvey = false): AnnouncementOutcome {
     const announcement = decodeAnnouncement(data);
     if (!announcement) return { kind: 'refused', reason: `not an announcement (${data.byteLength} bytes without the GDA1 magic and a known kind)` };
     const decoded = decodeAnswer(announcement.name, this.maxNameBytes);
     if (!decoded.ok) return { kind: 'refused', reason: `${announcement.kind} with a bad name: ${decoded.reason}` };
     const listed = members.has(decoded.name);
     const asksForRound = announcement.kind === 'hello' ? !listed : listed;
-    if (asksForRound) this.wanted = true;
+    if (asksForRound && !(joinSurvey && announcement.kind === 'hello')) this.wanted = true;
     let farewell = false;
     if (announcement.kind === 'bye' && listed) {
       const known = tokenOf(decoded.name);

@@ -30,6 +30,14 @@ export interface ClientOptions extends Omit<PeerListOptions, 'pubsubUrl'> {
    * its first survey of a server that advertises one, and then says bye only.
    */
   announceUrl?: string | string[];
+  /**
+   * The join survey (README "Join survey"): the server's join URL (or several servers', at
+   * most 4), which this client's respondent dials beside the survey URL before its hello, so
+   * that the server's join survey — sent at once for the hello — reaches it over a pipe of
+   * its own; dropped 50 ms after its first answered survey (or after 2 s without one).
+   * Needs `announceUrl` (the hello asks for the join survey): InvalidOptionError without.
+   */
+  joinUrl?: string | string[];
   supervision?: SupervisorOptions;
   /** Aborting it closes the client. */
   signal?: AbortSignal;
@@ -42,6 +50,7 @@ export const CLIENT_OPTION_NAMES = optionNames<ClientOptions>()([
   'service',
   'maxNameBytes',
   'announceUrl',
+  'joinUrl',
   'supervision',
   'signal',
 ]);
@@ -84,6 +93,12 @@ export class Client extends SupervisedHandle<ClientEvents> {
     const announceUrls = options.announceUrl === undefined || (Array.isArray(options.announceUrl) && options.announceUrl.length === 0) ? [] : urlList('announceUrl', options.announceUrl);
     announceUrls.forEach((u) => parseEndpoint(u, 'connect'));
     if (announceUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`announceUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${announceUrls.length}`, { option: 'announceUrl' });
+    const joinUrls = options.joinUrl === undefined || (Array.isArray(options.joinUrl) && options.joinUrl.length === 0) ? [] : urlList('joinUrl', options.joinUrl);
+    joinUrls.forEach((u) => parseEndpoint(u, 'connect'));
+    if (joinUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`joinUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${joinUrls.length}`, { option: 'joinUrl' });
+    if (joinUrls.length > 0 && announceUrls.length === 0) throw new InvalidOptionError('joinUrl needs announceUrl: the hello sent there asks for the join survey', { option: 'joinUrl' });
+    const overlap = joinUrls.find((u) => surveyUrls.includes(u) || announceUrls.includes(u));
+    if (overlap !== undefined) throw new InvalidOptionError(`joinUrl ${JSON.stringify(overlap)} must differ from surveyUrl and announceUrl`, { option: 'joinUrl' });
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
     // Checked before anything starts; derived once per secret per process (cached).
@@ -109,7 +124,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
     // Subscribers connect first, so they listen before this client's answer can change the list.
     const specs: ChildSpec[] = [
       ...(lists?.specs() ?? []),
-      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...(announceUrls.length > 0 ? { announceUrls } : {}), ...keyring() }),
+      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...(announceUrls.length > 0 ? { announceUrls } : {}), ...(joinUrls.length > 0 ? { joinUrls } : {}), ...keyring() }),
         onMessage: (msg) => {
           if (msg.type === 'announced') this.emit('announced', { kind: msg.kind, url: msg.url });
           else if (msg.type === 'answered') this.emit('answered', { surveys: msg.surveys });

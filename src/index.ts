@@ -15,6 +15,7 @@ export {
   type ServerStats,
   type MembershipChange,
   type RoundInfo,
+  type JoinSurveyInfo,
 } from './server.js';
 export type { RefusalSummary } from './refusal-log.js';
 export { createClient, Client, type ClientOptions, type ClientEvents } from './client.js';

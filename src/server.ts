@@ -112,6 +112,18 @@ export interface ServerOptions extends Partial<ServerTiming> {
    */
   announceUrl?: string;
   /**
+   * The join survey (README "Join survey"): also bind a second SURVEYOR socket here, e.g.
+   * tcp://127.0.0.1:29403, which only newcomers dial (clients given it as their `joinUrl`;
+   * they drop it once listed). A hello from a name not listed then sends a survey on it at
+   * once, so the newcomer's answer does not wait behind every member's answer to a main
+   * round; the answer is checked as a main answer (`accept`, `secret`) and admits the member
+   * at once. Join surveys: one at a time, each over when the names that asked for it are
+   * listed or at `surveyTime`, spaced ≥ 2 ms, doubling while they admit nobody (up to
+   * `pollTime`). A hello the join survey does not answer asks for a main round as without
+   * it. Needs `announceUrl` (InvalidOptionError without). Default: none.
+   */
+  joinUrl?: string;
+  /**
    * Connection hints (README "Connection hints"): while waiting for the next round, read
    * the survey socket's connection counters (nanomsg's nn_get_statistic) every 20 ms and,
    * when a connection closed (a member process died or left) or a respondent's pipe joined,
@@ -148,6 +160,7 @@ export const SERVER_OPTION_NAMES = optionNames<ServerOptions>()([
   'accept',
   'secret',
   'announceUrl',
+  'joinUrl',
   'connectionHints',
   'refusalLogIntervalMs',
   'supervision',
@@ -161,6 +174,21 @@ export interface MembershipChange {
   round: number;
   /** Published mid-round (true: an eager join, or a departure at a member's adaptive deadline) or at a round's end (false). */
   eager: boolean;
+  /** With `joinUrl`: set when newcomers were admitted by their answers to a join survey. */
+  viaJoin?: boolean;
+}
+
+/** One join survey (README "Join survey") is over: the 'joinSurvey' event. */
+export interface JoinSurveyInfo {
+  /** From its send to its end, ms. */
+  durationMs: number;
+  answers: number;
+  /** The join socket's connections as it went out (absent when nanomsg's counters cannot be read). */
+  connections?: number;
+  /** Whether it admitted a newcomer. */
+  admitted: boolean;
+  /** Hellos it was sent for whose names are still not listed: a main round is asked for them. */
+  unlisted: number;
 }
 
 export interface RoundInfo {
@@ -201,6 +229,10 @@ export interface RoundInfo {
   farewells?: number;
   /** With `detection: 'adaptive'`: the floor after the round, ms — the least slack over a member's usual answer time, learnt from late answers (see Adaptive detection). */
   floorMs?: number;
+  /** With `joinUrl`: join surveys sent since the previous round's event. */
+  joinSurveys?: number;
+  /** With `joinUrl`: the join socket's connections at the round's end (newcomers not yet listed; -1 when unreadable). */
+  joinConnections?: number;
 }
 
 export interface ServerEvents extends HandleEvents {
@@ -225,6 +257,8 @@ export interface ServerEvents extends HandleEvents {
    * name's previous summary, over `periodMs` (0 for the first). The event to log or alert on.
    */
   duplicate: [DuplicateSummary];
+  /** With `joinUrl`: a join survey is over. */
+  joinSurvey: [JoinSurveyInfo];
 }
 
 export interface DuplicateSummary {
@@ -264,6 +298,8 @@ export class Server extends SupervisedHandle<ServerEvents> {
   readonly timing: ServerTiming;
   /** Where the announce socket listens, if any (ServerOptions.announceUrl). */
   readonly announceUrl: string | undefined;
+  /** Where the join socket listens, if any (ServerOptions.joinUrl). */
+  readonly joinUrl: string | undefined;
   private current: string[] = [];
   private lastPublished: string[] = [];
   private readonly counters: ServerStats = {
@@ -290,6 +326,13 @@ export class Server extends SupervisedHandle<ServerEvents> {
       if (typeof announceUrl !== 'string') throw new InvalidOptionError(`announceUrl must be a URL string, got ${typeof announceUrl}`, { option: 'announceUrl' });
       parseEndpoint(announceUrl, 'bind');
       if (announceUrl === options.surveyUrl || announceUrl === options.pubsubUrl) throw new InvalidOptionError('announceUrl must differ from surveyUrl and pubsubUrl', { option: 'announceUrl' });
+    }
+    const joinUrl = options.joinUrl;
+    if (joinUrl !== undefined) {
+      if (typeof joinUrl !== 'string') throw new InvalidOptionError(`joinUrl must be a URL string, got ${typeof joinUrl}`, { option: 'joinUrl' });
+      parseEndpoint(joinUrl, 'bind');
+      if (announceUrl === undefined) throw new InvalidOptionError('joinUrl needs announceUrl: a hello there asks for the join survey', { option: 'joinUrl' });
+      if ([options.surveyUrl, options.pubsubUrl, announceUrl].includes(joinUrl)) throw new InvalidOptionError('joinUrl must differ from surveyUrl, pubsubUrl and announceUrl', { option: 'joinUrl' });
     }
     const timing = validateTiming(options);
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
@@ -350,6 +393,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
             listDigest,
             connectionHints,
             ...(announceUrl !== undefined ? { announceUrl } : {}),
+            ...(joinUrl !== undefined ? { joinUrl } : {}),
             ...(accept ? { accept } : {}),
             ...keyring(),
           }),
@@ -359,7 +403,10 @@ export class Server extends SupervisedHandle<ServerEvents> {
             // The surveyor's refusals are answer refusals (RefusalReason), never a subscriber's.
             else if (msg.type === 'refused' && msg.code) this.onRefused(msg.code as RefusalReason, msg.reason, msg.count);
             else if (msg.type === 'duplicates') this.onDuplicates(msg);
-            else if (msg.type === 'admission-query') this.onAdmissionQuery(msg, options.accept as (name: string) => boolean);
+            else if (msg.type === 'join-survey') {
+              const { type: _type, ...info } = msg;
+              this.emit('joinSurvey', info);
+            } else if (msg.type === 'admission-query') this.onAdmissionQuery(msg, options.accept as (name: string) => boolean);
           },
         },
       ],
@@ -372,6 +419,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.pubsubUrl = options.pubsubUrl;
     this.timing = timing;
     this.announceUrl = announceUrl;
+    this.joinUrl = joinUrl;
     if (announceUrl !== undefined) this.counters.announcements = { hellos: 0, byes: 0, rounds: 0, farewells: 0 };
     this.refusalLog = new RefusalLog(refusalLogIntervalMs, (summary) => this.emit('refused:summary', summary));
     this.duplicateLog = new RefusalLog<string>(
@@ -440,7 +488,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
   private onChange(msg: ChangeMessage): void {
     this.counters.changes++;
     this.current = msg.members;
-    this.emit('change', { members: [...msg.members], joined: msg.joined, left: msg.left, round: msg.round, eager: msg.eager });
+    this.emit('change', { members: [...msg.members], joined: msg.joined, left: msg.left, round: msg.round, eager: msg.eager, ...(msg.viaJoin ? { viaJoin: true } : {}) });
   }
 
   private onRound(msg: RoundMessage): void {
@@ -466,6 +514,7 @@ export class Server extends SupervisedHandle<ServerEvents> {
       ...(msg.localHealth !== undefined ? { localHealth: msg.localHealth } : {}),
       ...(msg.floorMs !== undefined ? { floorMs: msg.floorMs } : {}),
       ...(msg.announced !== undefined ? { announced: msg.announced, hellos: msg.hellos ?? 0, byes: msg.byes ?? 0, farewells: msg.farewells ?? 0 } : {}),
+      ...(msg.joinSurveys !== undefined ? { joinSurveys: msg.joinSurveys, joinConnections: msg.joinConnections ?? -1 } : {}),
     });
   }
 

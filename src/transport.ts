@@ -20,6 +20,7 @@ interface NanomsgBindings {
   Chan(s: number, option: number, topic: string): number;
   Bind(s: number, url: string): number;
   Connect(s: number, url: string): number;
+  Shutdown(s: number, endpoint: number): number;
   Send(s: number, data: Uint8Array | string, flags: number): number;
   Recv(s: number, flags: number): Buffer | number;
   Errno(): number;
@@ -265,6 +266,15 @@ export class NnSocket {
     const ep = nn.Connect(this.id, url);
     if (ep < 0) fail('connect', url);
     return ep;
+  }
+
+  /**
+   * Removes one endpoint (the id bind or connect returned) from the socket (nn_shutdown):
+   * its connection closes, the socket's other endpoints stay. Throws a SocketError (EINVAL
+   * for an unknown endpoint id, EBADF when the socket is closed).
+   */
+  shutdown(endpoint: number): void {
+    if (nn.Shutdown(this.id, endpoint) < 0) fail('shut down endpoint');
   }
 
   /**

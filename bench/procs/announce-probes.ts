@@ -4,14 +4,14 @@
  * forger: a raw PUSH socket that floods an announce URL with hellos (distinct names no
  * respondent answers to).
  *
- * Requests: open {name, surveyUrls, announceUrl?} → {at, readyAt} (wall ms before / after
+ * Requests: open {name, surveyUrls, announceUrl?, joinUrl?} → {at, readyAt} (wall ms before / after
  * createClient); close {name} → {at, doneAt, hellos} (hellos: wall ms of the client's hellos, from its
  * 'announced' events, listened to once createClient resolved); flood {url, perSecond, seconds, tag} → {sent}.
  */
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from '../../src/index.js';
-import { answerFields } from '../../src/actors/respondent.js';
+import { answerFields, HELLO, JOIN_DROP_AFTER_MS } from '../../src/actors/respondent.js';
 import { encodeAnnouncement, encodeExtendedAnswer, FieldTag } from '../../src/extensions.js';
 import { NnSocket } from '../../src/transport.js';
 import { serve, wallNow } from '../ipc.js';
@@ -23,7 +23,9 @@ const bindings = (createRequire(import.meta.url)('nanomsg') as { _bindings: { Po
  * more thread starts than a loaded 2-core machine keeps up with): a raw RESPONDENT that
  * answers as a library client does (its farewell token to surveys that advertise an
  * announce URL) and a PUSH that says hello once connected and bye right after the
- * respondent closes, with the token.
+ * respondent closes, with the token. Its hello waits for its respondent's pipes, as a
+ * library client's does. With a join URL it dials that too, and drops it
+ * (nn_shutdown) 50 ms after its first answer, as the library's respondent does.
  */
 class RawMember {
   private readonly respondent = NnSocket.open('respondent');
@@ -32,26 +34,40 @@ class RawMember {
   private readonly poll: Buffer;
   private helloTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly name: string, surveyUrls: string[], announceUrl: string) {
+  private joinDrop: NodeJS.Timeout | undefined;
+
+  constructor(readonly name: string, surveyUrls: string[], announceUrl: string, joinUrl?: string) {
     const answer = Buffer.from(name);
     this.respondent.setOption('rcvmaxsize', 64 * 1024);
     for (const u of surveyUrls) this.respondent.connect(u);
+    let joinEndpoint = joinUrl ? this.respondent.connect(joinUrl) : undefined;
     this.poll = bindings.PollSocket(this.respondent.id, false, () => {
       for (let s = this.respondent.recvNow(); s; s = this.respondent.recvNow()) {
         const fields = answerFields(s, false, this.token);
         this.respondent.send(fields.length > 0 ? encodeExtendedAnswer(answer, fields) : answer);
+        if (joinEndpoint !== undefined && !this.joinDrop) {
+          const ep = joinEndpoint;
+          this.joinDrop = setTimeout(() => this.respondent.shutdown(ep), JOIN_DROP_AFTER_MS);
+          joinEndpoint = undefined;
+        }
       }
     });
     this.push.connect(announceUrl);
     const hello = encodeAnnouncement('hello', name);
+    // As the library's respondent (HelloPlan): the hello waits until the respondent's pipes
+    // are up (its CURRENT counter: one per survey URL and join URL), HELLO.connectWaitMs at most.
+    const pipes = surveyUrls.length + (joinUrl ? 1 : 0);
+    const from = performance.now();
     let tries = 0;
     this.helloTimer = setInterval(() => {
+      if (this.respondent.statistic('current') < pipes && performance.now() - from < HELLO.connectWaitMs) return;
       if (this.push.send(hello) || ++tries > 500) clearInterval(this.helloTimer);
-    }, 2);
+    }, HELLO.retryMs);
   }
 
   close(): void {
     clearInterval(this.helloTimer);
+    clearTimeout(this.joinDrop);
     bindings.PollStop(this.poll);
     this.respondent.close();
     this.push.send(encodeAnnouncement('bye', this.name, [[FieldTag.farewellToken, this.token]]));
@@ -76,6 +92,7 @@ serve(
         surveyUrl: req.surveyUrls as string[],
         service: name,
         ...(req.announceUrl ? { announceUrl: req.announceUrl as string } : {}),
+        ...(req.joinUrl ? { joinUrl: req.joinUrl as string } : {}),
       });
       const readyAt = wallNow();
       client.on('announced', (a) => void (a.kind === 'hello' && said.push(wallNow())));
@@ -100,7 +117,7 @@ serve(
       const t0 = performance.now();
       let joined = 0;
       for (let t = 0; t < (req.seconds as number) * perSecond; t++) {
-        alive.push(new RawMember(`http://10.240.${t >> 8}.${t & 255}:8080`, req.surveyUrls as string[], req.announceUrl as string));
+        alive.push(new RawMember(`http://10.240.${t >> 8}.${t & 255}:8080`, req.surveyUrls as string[], req.announceUrl as string, req.joinUrl as string | undefined));
         joined++;
         if (alive.length > perSecond * ((req.stayMs as number) / 1000)) alive.shift()!.close();
         await sleep(Math.max(0, t0 + ((t + 1) * 1000) / perSecond - performance.now()));

@@ -37,8 +37,10 @@ serve(
           leftCount: c.left.length,
           joined: c.joined.length <= MAX_NAMES ? c.joined : [],
           left: c.left.length <= MAX_NAMES ? c.left : [],
+          ...(c.viaJoin ? { viaJoin: true } : {}),
         }),
       );
+      server.on('joinSurvey', (j) => emitEvent({ ev: 'join-survey', at: wallNow(), ...j }));
       server.on('published', (p) => emitEvent({ ev: 'published', at: wallNow(), bytes: p.bytes, members: p.members.length, heartbeat: p.heartbeat }));
       server.on('refused', (r) => emitEvent({ ev: 'refused', at: wallNow(), ...r }));
       server.on('actor:restart', (e) => emitEvent({ ev: 'restart', at: wallNow(), id: e.id, reason: e.reason }));

@@ -74,6 +74,12 @@ export interface SurveyorArgs {
    */
   announceUrl?: string;
   /**
+   * The join survey (src/join-survey.ts): bind a second SURVEYOR socket here, which only
+   * newcomers dial; a hello from a name not listed sends a survey on it at once. Only with
+   * `announceUrl` (the server refuses it without). Absent: hellos ask for main rounds.
+   */
+  joinUrl?: string;
+  /**
    * Connection hints (src/connection-hints.ts): read the SURVEYOR socket's connection
    * counters every CONNECTION_HINT_POLL_MS while waiting for the next round, and ask for a
    * round (rate-limited as announcements) when a pipe closed or joined. Absent/false: none.
@@ -120,6 +126,12 @@ export interface RespondentArgs {
    * (FieldTag.announceUrl), which then give a bye only.
    */
   announceUrls?: string[];
+  /**
+   * The join survey: the servers' join URLs, dialled by the respondent socket beside `urls`
+   * before the hello; dropped (nn_shutdown) once a survey has been answered, or when the
+   * hellos are over (HELLO.giveUpMs). Absent or empty: none.
+   */
+  joinUrls?: string[];
 }
 
 export interface SubscriberArgs {
@@ -234,6 +246,24 @@ export interface RoundMessage {
   farewells?: number;
   /** Adaptive detection only: the floor after the round, ms (the least slack over a member's usual answer time). */
   floorMs?: number;
+  /** With a join socket only: join surveys sent since the previous round's message. */
+  joinSurveys?: number;
+  /** With a join socket only: its connections at the round's end (nanomsg's CURRENT counter; -1 when unreadable). */
+  joinConnections?: number;
+}
+
+/** A join survey (src/join-survey.ts) is over. */
+export interface JoinSurveyMessage {
+  type: 'join-survey';
+  /** From its send to its end, ms. */
+  durationMs: number;
+  answers: number;
+  /** The join socket's connections as it went out (absent when unreadable). */
+  connections?: number;
+  /** Whether it admitted a newcomer. */
+  admitted: boolean;
+  /** Hellos it was sent for whose names are still not listed (a main round is asked for them). */
+  unlisted: number;
 }
 
 /** The member set changed: at a round's end, or mid-round (`eager`) for an eager join or an adaptive departure. */
@@ -244,6 +274,8 @@ export interface ChangeMessage {
   left: string[];
   members: string[];
   eager: boolean;
+  /** Set when the change admits newcomers by their answers to a join survey (src/join-survey.ts). */
+  viaJoin?: boolean;
 }
 
 /** `accept` is a predicate: the surveyor asks the main thread about these newcomers. */
@@ -277,7 +309,7 @@ export interface DuplicatesMessage {
 }
 
 export type SurveyorIn = AttachPipeMessage | AdmissionVerdictMessage | RekeyMessage;
-export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | DuplicatesMessage | AdmissionQueryMessage;
+export type SurveyorOut = ReadyMessage | StartFailedMessage | RoundMessage | ChangeMessage | RefusedMessage | DuplicatesMessage | AdmissionQueryMessage | JoinSurveyMessage;
 
 // ---------------------------------------------------------------- surveyor → publisher pipe
 
@@ -333,7 +365,13 @@ export interface AnnouncedMessage {
 }
 
 export type RespondentIn = HeldListsMessage | RekeyMessage;
-export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage | AnnouncedMessage;
+/** The respondent dropped its join endpoints (nn_shutdown): `answered` after a survey was answered, else the hellos were over. */
+export interface JoinDroppedMessage {
+  type: 'join-dropped';
+  answered: boolean;
+}
+
+export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage | AnnouncedMessage | JoinDroppedMessage;
 
 // ---------------------------------------------------------------- subscriber
 

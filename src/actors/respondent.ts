@@ -132,6 +132,13 @@ export const HELLO = {
   giveUpMs: 2_000,
 } as const;
 
+/**
+ * The join endpoints (RespondentArgs.joinUrls) are dropped this long after the first
+ * answered survey, ms: its answer, on the join pipe perhaps, has left by then (nn_shutdown
+ * closes the pipe with whatever it still holds).
+ */
+export const JOIN_DROP_AFTER_MS = 50;
+
 /** A bye that cannot go out at once (the announce socket not connected) is tried for this long at most, ms: close() stays fast. */
 export const BYE_WAIT_MS = 20;
 
@@ -218,6 +225,21 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
       else if (msg.type === 'rekey' && keyring) keyring = keyringOf(msg.keys) ?? keyring;
     });
     for (const url of args.urls) socket.connect(url);
+    // The join survey (src/join-survey.ts): the servers' join sockets, dialled before the
+    // hello so that its join survey reaches this client; dropped once it is listed.
+    let joinEndpoints = (args.joinUrls ?? []).slice(0, MAX_ANNOUNCE_URLS).map((url) => socket.connect(url));
+    let joinDropAt = performance.now() + HELLO.giveUpMs;
+    const dropJoin = (answered: boolean) => {
+      for (const ep of joinEndpoints) {
+        try {
+          socket.shutdown(ep);
+        } catch {
+          // Gone already: nothing to drop.
+        }
+      }
+      joinEndpoints = [];
+      ctx.emit({ type: 'join-dropped', answered });
+    };
     const answer = encodeAnswer(args.service);
     const needList = encodeExtendedAnswer(answer, NEED_LIST_FIELDS);
     // Announcements: the respondent connects first, so a hello rarely beats it to the server.
@@ -230,7 +252,7 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
      */
     const surveyPipesUp = (): boolean => {
       try {
-        return socket.statistic('current') >= args.urls.length;
+        return socket.statistic('current') >= args.urls.length + joinEndpoints.length;
       } catch {
         return true;
       }
@@ -257,7 +279,9 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
       // While hellos are due, the wait for a survey ends in time for the next one; it never
       // blocks the thread (which it may share with other actors) unless in slices.
       const untilHello = announcers.length > 0 ? sayHello() : Infinity;
-      const survey = await ctx.receive(socket, untilHello);
+      if (joinEndpoints.length > 0 && performance.now() >= joinDropAt) dropJoin(surveys > 0);
+      const untilJoinDrop = joinEndpoints.length > 0 ? Math.max(0, joinDropAt - performance.now()) : Infinity;
+      const survey = await ctx.receive(socket, Math.min(untilHello, untilJoinDrop));
       if (survey) {
         const learnt = advertisedAnnounceUrl(survey, args.urls);
         for (const a of announcers) if (surveyedBy(learnt, a.url, args.urls)) a.hello?.answered();
@@ -278,6 +302,7 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
         if (!reply) ctx.count('unanswered');
         else if (socket.send(reply)) {
           surveys++;
+          if (surveys === 1 && joinEndpoints.length > 0) joinDropAt = Math.min(joinDropAt, performance.now() + JOIN_DROP_AFTER_MS);
           ctx.count('surveys');
           if (asks) ctx.count('neededList');
           ctx.emit({ type: 'answered', surveys });

@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { compileAccept, keyringOf, openAnswer, secretSurveyFields, unparsedAnswer, verifyAnswerParts, type Field } from '../admission.js';
 import { AnnounceGate } from '../announcements.js';
+import { JoinGate, joinsCoveredByJoinSocket } from '../join-survey.js';
 import { AnswerDeadlines, type PlannedDeadline } from '../answer-deadline.js';
 import { CONNECTION_HINT_POLL_MS, ConnectionWatch, DepartureBudget } from '../connection-hints.js';
 import { encodeSurveyBody, FieldTag, listDigest, splitAnswer } from '../extensions.js';
@@ -31,6 +32,12 @@ export interface SurveyorState {
   readonly round: number;
   /** Until this time (ms, the caller's clock) missed answers do not count: respondents are still reconnecting after a restart. */
   readonly graceUntil: number;
+  /**
+   * Names admitted by a join-survey answer since the round under way started (mutated with
+   * `fresh`): their answer to this round's main survey, if one comes, is neither a
+   * duplicate nor counted twice. Absent: none.
+   */
+  readonly viaJoin?: Set<string>;
 }
 
 export interface SurveyorLimits {
@@ -65,11 +72,11 @@ export interface RoundOutcome {
 /** The surveyor's transitions, free of sockets and clocks so they can be tested alone. */
 export const surveyorLogic = {
   initial(members: Iterable<string>, graceUntil = 0): SurveyorState {
-    return { members: new Set(members), fresh: new Set(), tally: { incumbents: 0 }, misses: new Map(), round: 0, graceUntil };
+    return { members: new Set(members), fresh: new Set(), tally: { incumbents: 0 }, misses: new Map(), round: 0, graceUntil, viaJoin: new Set() };
   },
 
   beginRound(state: SurveyorState): SurveyorState {
-    return { ...state, fresh: new Set(), tally: { incumbents: 0 }, round: state.round + 1 };
+    return { ...state, fresh: new Set(), tally: { incumbents: 0 }, round: state.round + 1, viaJoin: new Set() };
   },
 
   /**
@@ -82,6 +89,8 @@ export const surveyorLogic = {
     const decoded = decodeAnswer(data, limits.maxNameBytes);
     if (!decoded.ok) return { kind: 'refused', code: decoded.code, reason: decoded.reason };
     const name = decoded.name;
+    // Admitted by its join-survey answer this round: its main answer is its first as a member.
+    if (state.viaJoin?.delete(name)) return { kind: 'counted', name, newcomer: false };
     if (state.fresh.has(name)) return { kind: 'duplicate', name };
     const incumbent = state.members.has(name);
     if (!incumbent && limits.accept) {
@@ -96,6 +105,24 @@ export const surveyorLogic = {
     state.fresh.add(name);
     if (incumbent) state.tally.incumbents++;
     return { kind: 'counted', name, newcomer: !incumbent };
+  },
+
+  /**
+   * An answer to a join survey (src/join-survey.ts), checked as a main answer is (name,
+   * `accept`, the member cap): a newcomer is counted in the round under way — it may not
+   * have had the main survey, and must not be judged silent in it — and is to be admitted
+   * at once (`admit`); a listed name is 'listed' and changes nothing (its main answer
+   * counts as usual). Between rounds it counts in the `fresh` set that the next round's
+   * start clears, which changes nothing either. Mutates `fresh`, `tally` and `viaJoin`.
+   */
+  joinAnswer(state: SurveyorState, data: Uint8Array, limits: SurveyorLimits): AnswerOutcome | { kind: 'listed'; name: string } {
+    const decoded = decodeAnswer(data, limits.maxNameBytes);
+    if (decoded.ok && state.members.has(decoded.name)) return { kind: 'listed', name: decoded.name };
+    // Counted in this round already (its main answer came first, or another join answer of the name).
+    if (decoded.ok && state.fresh.has(decoded.name)) return { kind: 'duplicate', name: decoded.name };
+    const outcome = surveyorLogic.answer(state, data, limits);
+    if (outcome.kind === 'counted') state.viaJoin?.add(outcome.name);
+    return outcome;
   },
 
   /**
@@ -152,7 +179,7 @@ export const surveyorLogic = {
     const { joined, left } = diffMembers(state.members, next);
     const changed = joined.length > 0 || left.length > 0;
     return {
-      state: { members: changed ? next : state.members, fresh: new Set(), tally: { incumbents: 0 }, misses, round: state.round, graceUntil: state.graceUntil },
+      state: { members: changed ? next : state.members, fresh: new Set(), tally: { incumbents: 0 }, misses, round: state.round, graceUntil: state.graceUntil, viaJoin: new Set() },
       joined,
       left,
       changed,
@@ -263,14 +290,19 @@ export function surveyHeader(id: number): Buffer {
  * answers taken as they are.
  */
 export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnswers'>): {
-  /** The next survey's body: `before` (other extensions' fields, e.g. the list digest), then in secret mode a fresh nonce and key id. */
-  body(before?: readonly Field[]): Uint8Array;
+  /**
+   * The next survey's body: `before` (other extensions' fields, e.g. the list digest), then
+   * in secret mode a fresh nonce and key id. `join`: a join survey's (src/join-survey.ts),
+   * whose nonce is its own (the main survey's stays valid for the main answers).
+   */
+  body(before?: readonly Field[], join?: boolean): Uint8Array;
   /**
    * Secret mode: checks the answer's MAC and gives its name, from `read` (the answer as
-   * readAnswer split it, so that it is split once) or else splitting `data`. Plain mode:
-   * `read`'s name, by default the whole answer.
+   * readAnswer split it, so that it is split once) or else splitting `data`; `join`: an
+   * answer to a join survey, checked against the latest join survey's nonce only. Plain
+   * mode: `read`'s name, by default the whole answer.
    */
-  open(data: Buffer, read?: ReadAnswer): ReturnType<typeof openAnswer>;
+  open(data: Buffer, read?: ReadAnswer, join?: boolean): ReturnType<typeof openAnswer>;
   /** Rotation: the new keyring checks answers from now on (the survey under way included). */
   rekey(keys: KeyMaterial[]): void;
 } {
@@ -283,19 +315,25 @@ export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnsw
     };
   }
   let nonces: Buffer[] = [];
+  let joinNonces: Buffer[] = [];
   return {
-    body(before = []) {
+    body(before = [], join = false) {
       const nonce = surveyNonce();
-      nonces = args.lateAnswers === 'count' ? [nonce, ...nonces.slice(0, 1)] : [nonce];
+      if (join) joinNonces = [nonce];
+      else nonces = args.lateAnswers === 'count' ? [nonce, ...nonces.slice(0, 1)] : [nonce];
       return encodeSurveyBody([...before, ...secretSurveyFields(keyring!, nonce)]);
     },
-    open(data, read) {
-      if (!read) return openAnswer(keyring!, nonces, data);
-      return read.malformed !== undefined ? unparsedAnswer(read.malformed) : verifyAnswerParts(keyring!, nonces, read, data.byteLength);
+    open(data, read, join = false) {
+      const valid = join ? joinNonces : nonces;
+      if (!read) return openAnswer(keyring!, valid, data);
+      return read.malformed !== undefined ? unparsedAnswer(read.malformed) : verifyAnswerParts(keyring!, valid, read, data.byteLength);
     },
     rekey: (keys) => (keyring = keyringOf(keys) ?? keyring),
   };
 }
+
+/** While draining a main round's answers, the join survey and the announce socket are looked at this often, ms. */
+export const JOIN_TURN_MS = 1;
 
 /** Announcements read in one go at most; the rest stay queued in nanomsg until the loop's next turn. */
 export const MAX_ANNOUNCEMENTS_PER_TURN = 256;
@@ -353,6 +391,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
   const raw = args.lateAnswers === 'count';
   const socket = NnSocket.open('surveyor', ctx.ledger, { raw });
   let announce: NnSocket | undefined;
+  let join: NnSocket | undefined;
   try {
     socket.setOption('rcvmaxsize', surveyorRecvMaxSize(args.maxNameBytes));
     if (!raw) socket.setSurveyDeadline(args.surveyTime);
@@ -365,6 +404,14 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       announce = NnSocket.open('pull', ctx.ledger);
       announce.setOption('rcvmaxsize', announceRecvMaxSize(args.maxNameBytes));
       announce.bind(args.announceUrl);
+    }
+    // The join survey (src/join-survey.ts): a second SURVEYOR, cooked (one join survey at a
+    // time, its deadline kept by nanomsg), bound before ready as the others.
+    if (args.joinUrl !== undefined) {
+      join = NnSocket.open('surveyor', ctx.ledger);
+      join.setOption('rcvmaxsize', surveyorRecvMaxSize(args.maxNameBytes));
+      join.setSurveyDeadline(args.surveyTime);
+      join.bind(args.joinUrl);
     }
     const admission = args.accept?.kind === 'ask' ? new AdmissionCache() : undefined;
     const accept = admission ? (name: string) => admission.get(name) : args.accept ? compileAccept(args.accept) : undefined;
@@ -384,9 +431,9 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     const advertised: Field[] = args.announceUrl !== undefined && (digestOn || (args.keys?.length ?? 0) > 0) ? [[FieldTag.announceUrl, Buffer.from(args.announceUrl, 'utf8')]] : [];
     const fieldsFor = (members: ReadonlySet<string>) => [...surveyDigestFields(members, digestOn), ...advertised];
     let digest = { of: state.members, fields: fieldsFor(state.members) };
-    const surveyBody = () => {
+    const surveyBody = (joinSurvey = false) => {
       if (digest.of !== state.members) digest = { of: state.members, fields: fieldsFor(state.members) };
-      return auth.body(digest.fields);
+      return auth.body(digest.fields, joinSurvey);
     };
     // At most one extra publication per round, however many clients ask for the list.
     let listAsked = false;
@@ -399,11 +446,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     // publisher, so the change is published late rather than lost.
     /** Whether the round under way changed the member set (an announced round that did not backs the next one off). */
     let changedThisRound = false;
-    const publishChange = (joined: string[], left: string[], eager: boolean) => {
+    const publishChange = (joined: string[], left: string[], eager: boolean, viaJoin = false) => {
       changedThisRound = true;
       ctx.count('changes');
       const members = sortedMembers();
-      ctx.emit({ type: 'change', round: state.round, joined, left, members, eager });
+      ctx.emit({ type: 'change', round: state.round, joined, left, members, eager, ...(viaJoin ? { viaJoin } : {}) });
       sendMembers(members);
     };
 
@@ -608,12 +655,20 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
       asked = { at: now, heldBy: inRound ? 'round' : (gate!.heldBy(now, state.members.size) ?? 'none') };
     };
     let nextHintRead = 0;
+    /** With a join socket: both sockets' ACCEPTED counters at the last hint reading (see joinsCoveredByJoinSocket). */
+    let acceptedSeen: { survey: number; join: number } | undefined;
     const readHints = (now: number) => {
       nextHintRead = now + CONNECTION_HINT_POLL_MS;
       const counts = { current: socket.statistic('current'), broken: socket.statistic('broken'), dropped: socket.statistic('dropped') };
       const hint = connections!.observe(counts, state.members.size);
       departures.add(connections!.closed, now);
-      if (!hint) return;
+      let covered = false;
+      if (join) {
+        const read = { survey: socket.statistic('accepted'), join: join.statistic('accepted') };
+        covered = acceptedSeen !== undefined && joinsCoveredByJoinSocket(read.survey - acceptedSeen.survey, read.join - acceptedSeen.join);
+        acceptedSeen = read;
+      }
+      if (!hint || (hint === 'joined' && covered)) return;
       gate!.ask();
       askedBy ??= 'connection';
       noteAsked(now);
@@ -623,16 +678,104 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     let hellos = 0;
     let byes = 0;
     let farewellDrops = 0;
+    // The join survey (src/join-survey.ts): a hello from a name not listed sends one at once.
+    const joinGate = join ? new JoinGate(args.surveyTime, args.pollTime) : undefined;
+    /** Join surveys sent since the previous round's message. */
+    let joinSurveys = 0;
+    /** The join socket's connections (its CURRENT counter), undefined when unreadable. */
+    const joinConnections = (): number | undefined => {
+      try {
+        return join!.statistic('current');
+      } catch {
+        return undefined;
+      }
+    };
+    /** Reads the join survey's answers queued now: each checked as a main answer, newcomers admitted and published at once (one change per batch). */
+    const takeJoinAnswers = () => {
+      if (!joinGate?.surveying) return;
+      const admitted: string[] = [];
+      for (;;) {
+        let data: Buffer | null;
+        try {
+          data = join!.recvNow();
+        } catch (e) {
+          if ((e as { code?: string }).code === 'EFSM') break; // its deadline passed
+          throw e;
+        }
+        if (!data) break;
+        const read = readAnswer(data, extended);
+        const opened = auth.open(data, read, true);
+        if (!opened.ok) {
+          refuse(opened.code, opened.reason);
+          joinGate.answered(false);
+          continue;
+        }
+        const outcome = surveyorLogic.joinAnswer(state, opened.name, limits);
+        if (outcome.kind === 'refused') refuse(outcome.code, outcome.reason);
+        // A predicate's verdict comes from the main thread: cached for the newcomer's next answer (the fallback round's).
+        else if (outcome.kind === 'pending') admission!.ask(outcome.name);
+        else if (outcome.kind === 'counted') admitted.push(outcome.name);
+        if (read.token && (outcome.kind === 'counted' || outcome.kind === 'listed')) farewellTokens.set(outcome.name, Buffer.from(read.token));
+        joinGate.answered(outcome.kind === 'counted');
+      }
+      askMainThread();
+      if (admitted.length === 0) return;
+      const result = surveyorLogic.admit(state, admitted);
+      state = result.state;
+      if (result.joined.length > 0) {
+        ctx.count('joinAdmissions', result.joined.length);
+        publishChange(result.joined, [], true, true);
+      }
+    };
+    /** Ends the join survey under way if it is over; hellos it did not list ask for a main round (rate-limited as before). */
+    const endJoinSurvey = (now: number) => {
+      if (!joinGate!.isOver(now, state.members)) return;
+      const outcome = joinGate!.ended(now, state.members)!;
+      if (outcome.unlisted.length > 0 && gate) {
+        gate.ask();
+        askedBy ??= 'announcement';
+        noteAsked(now);
+      }
+      ctx.emit({
+        type: 'join-survey',
+        durationMs: outcome.durationMs,
+        answers: outcome.answers,
+        ...(outcome.connections !== undefined ? { connections: outcome.connections } : {}),
+        admitted: outcome.admitted,
+        unlisted: outcome.unlisted.length,
+      });
+    };
+    /** Sends a join survey if one is due (the main survey's fields, its own nonce in secret mode). */
+    const sendJoinSurvey = (now: number) => {
+      if (now < joinGate!.dueAt()) return;
+      if (joinGate!.surveying) endJoinSurvey(now); // past its deadline (dueAt waits for it)
+      const connections = joinConnections();
+      join!.send(surveyBody(true));
+      joinGate!.sent(performance.now(), connections);
+      joinSurveys++;
+      ctx.count('joinSurveys');
+    };
+    /** One turn of the join survey: its answers, its end, the next one if due. */
+    const joinTurn = (now: number) => {
+      takeJoinAnswers();
+      endJoinSurvey(now);
+      sendJoinSurvey(now);
+    };
+    /** When the join survey next needs this thread (its deadline, or the next one's time), ms from `now`; Infinity without one. */
+    const joinWaitMs = (now: number) => (joinGate ? Math.max(1, Math.min(joinGate.dueAt(), joinGate.deadline) - now) : Infinity);
     /** Reads the announcements queued now (at most a bounded batch: a flood waits in nanomsg's buffer, the loop goes on). */
     const takeAnnouncements = (first: Buffer | null = announce!.recvNow()) => {
       for (let data = first, n = 0; data; data = ++n < MAX_ANNOUNCEMENTS_PER_TURN ? announce!.recvNow() : null) {
-        const outcome = gate!.take(data, state.members, (name) => farewellTokens.get(name));
-        if (outcome.kind !== 'refused' && outcome.asksForRound) askedBy = 'announcement';
+        const outcome = gate!.take(data, state.members, (name) => farewellTokens.get(name), joinGate !== undefined);
+        if (outcome.kind === 'hello' && outcome.asksForRound && joinGate) joinGate.hello(outcome.name);
+        else if (outcome.kind !== 'refused' && outcome.asksForRound) askedBy = 'announcement';
         if (outcome.kind === 'refused') refuse('bad-announcement', outcome.reason);
         else if (outcome.kind === 'hello') hellos++;
         else byes++;
       }
       noteAsked(performance.now());
+      // A newcomer's hello: its join survey goes out now (if due), before anything else runs.
+      if (joinGate) sendJoinSurvey(performance.now());
     };
     let surveyId = Math.floor(Math.random() * 0x80000000);
     let nextStart = performance.now() + (args.schedule === 'original' ? args.pollTime : 0);
@@ -650,9 +793,10 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         let now = performance.now();
         if (connections && now >= nextHintRead) readHints(now);
         now = performance.now();
+        if (joinGate) joinTurn(now);
         const start = Math.min(nextStart, gate.dueAt(state.members.size));
         if (now >= start) return true;
-        const wait = Math.min(start - now, connections ? nextHintRead - now : Infinity);
+        const wait = Math.min(start - now, connections ? nextHintRead - now : Infinity, joinWaitMs(now));
         if (!announce) {
           if (!(await ctx.sleep(wait))) return false;
           continue;
@@ -663,7 +807,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         if (data) {
           takeAnnouncements(data);
           await ctx.maybeYield();
-        } else await ctx.readable(announce, wait);
+        } else await ctx.readable(joinGate?.surveying ? [announce, join!] : announce, wait);
       }
     };
     while (await untilNextRound()) {
@@ -719,6 +863,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         let allAnswered = false;
         if (gate) {
           if (announce) takeAnnouncements();
+          if (joinGate) joinTurn(now);
           if (connections && now >= nextHintRead) readHints(now);
           planFarewells(gate.takeFarewells((n) => state.fresh.has(n)));
           allAnswered = state.tally.incumbents >= state.members.size && pendingJoins.length === 0 && awaiting.size === 0;
@@ -728,6 +873,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         // A round that may be cut short (every member has answered) waits on the readiness of
         // both sockets, its answers' and the announce socket: an announcement is read at once.
         const tail = allAnswered && announce !== undefined;
+        // With a join socket, a hello mid-round is read as it comes (not after a blocking
+        // receive of up to sliceMs: at 1,000 members answers pause while the respondents wait
+        // for a core), and a join survey's answers wake this loop too (read at its top).
+        const joinWatch = joinGate?.surveying === true;
+        const watchAnnounce = tail || (joinGate !== undefined && announce !== undefined);
         const wait = Math.max(
           0,
           Math.round(
@@ -739,14 +889,15 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
               pendingJoins.length > 0 ? Math.max(1, eagerWaitUntil() - now) : Infinity,
               nextDue() - now,
               connections ? Math.max(1, nextHintRead - now) : Infinity,
+              joinWaitMs(now),
             ),
           ),
         );
         try {
-          if (tail) {
+          if (watchAnnounce || joinWatch) {
             data = socket.recvNow();
             if (!data) {
-              await ctx.readable([socket, announce!], wait);
+              await ctx.readable([socket, ...(watchAnnounce ? [announce!] : []), ...(joinWatch ? [join!] : [])], wait);
               data = socket.recvNow();
             }
           } else data = socket.recv(wait);
@@ -768,9 +919,18 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
             return now < surveyEnd && (pendingJoins.length === 0 || now - drainStart < EAGER_MIN_INTERVAL_MS);
           };
           let more: Buffer | null | undefined = socket.recvNow();
+          // A newcomer's hello and its join answer are not left behind a long drain (at 1,000
+          // members answers stream in for ~30 ms): read every JOIN_TURN_MS meanwhile.
+          let nextJoinTurn = drainStart + JOIN_TURN_MS;
           for (; more; more = keepDraining() ? socket.recvNow() : undefined) {
             answers++;
-            take(more, performance.now());
+            const at = performance.now();
+            take(more, at);
+            if (joinGate && at >= nextJoinTurn) {
+              takeAnnouncements();
+              joinTurn(at);
+              nextJoinTurn = performance.now() + JOIN_TURN_MS;
+            }
           }
           lastAnswer = performance.now();
           // Drained to empty (null, not stopped early): every answer that had come is read, so a
@@ -834,15 +994,19 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         trigger,
         ...(extra ? { unjudged, ...(askedMs !== undefined ? { askedMs, heldBy } : {}) } : {}),
         ...(announce ? { announced, hellos, byes, farewells: farewellDrops } : {}),
+        ...(joinGate ? { joinSurveys, joinConnections: joinConnections() ?? -1 } : {}),
       });
+      joinSurveys = 0;
       unjudged = 0;
       hellos = 0;
       byes = 0;
       farewellDrops = 0;
       gate?.roundEnded(performance.now(), extra ? changedThisRound : undefined, collectedMs());
+      if (!extra) joinGate?.roundEnded();
       if (args.schedule === 'original') nextStart = performance.now() + args.pollTime;
     }
   } finally {
+    join?.close();
     announce?.close();
     socket.close();
   }

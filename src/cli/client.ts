@@ -21,6 +21,7 @@ const spec: CommandSpec = {
     { flag: 'survey-url', value: 'URL', multiple: true, defaultText: DEFAULTS.surveyUrl, help: "the server's survey URL; repeat it to register with several servers" },
     { flag: 'pubsub-url', value: 'URL', multiple: true, help: "the server's pub/sub URL: print each peer list; repeat it to merge several servers" },
     { flag: 'announce-url', value: 'URL', multiple: true, help: "the server's announce URL: say hello when connected (listed at once) and bye on exit; repeat it for several servers (default: learnt from surveys, bye only)" },
+    { flag: 'join-url', value: 'URL', multiple: true, help: "the server's join URL (server --join-url): dialled until listed, so the hello's join survey reaches this client at once; needs --announce-url" },
     { flag: 'stale-after', value: 'DUR', help: 'with several servers: a server silent this long stops counting (default: when it misses its learned heartbeat)' },
     { flag: 'warn-unsurveyed', value: 'DUR|off', defaultText: '15s', help: 'log a warning when no survey has reached this client this long after it started (a wrong --survey-url, or no server running there)' },
     { flag: 'json', boolean: true, help: 'print peer lists as one JSON object per line' },
@@ -42,15 +43,17 @@ export const clientCommand: Command = {
     const pubsubUrl = pubsubUrls.length > 0 ? pubsubUrls.join(', ') : undefined;
     const staleAfterMs = o.duration('stale-after');
     const announceUrls = o.strings('announce-url');
+    const joinUrls = o.strings('join-url');
     const json = o.bool('json');
     const warnUnsurveyed = o.string('warn-unsurveyed') === 'off' ? undefined : (o.duration('warn-unsurveyed') ?? UNSURVEYED_WARNING_MS);
     const secret = secretOption(o);
-    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url', announceUrl: '--announce-url', secret: '--secret' }, () => createClient({
+    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url', announceUrl: '--announce-url', joinUrl: '--join-url', secret: '--secret' }, () => createClient({
       surveyUrl,
       service: name,
       ...(pubsubUrls.length > 0 ? { pubsubUrl: pubsubUrls } : {}),
       ...(staleAfterMs !== undefined ? { staleAfterMs } : {}),
       ...(announceUrls.length > 0 ? { announceUrl: announceUrls } : {}),
+      ...(joinUrls.length > 0 ? { joinUrl: joinUrls } : {}),
       ...(secret ? { secret } : {}),
       signal: stop,
     }));

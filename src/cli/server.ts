@@ -18,6 +18,7 @@ const spec: CommandSpec = {
     { flag: 'survey-url', value: 'URL', defaultText: DEFAULTS.surveyUrl, help: 'where the surveyor listens' },
     { flag: 'pubsub-url', value: 'URL', defaultText: DEFAULTS.pubsubUrl, help: 'where member lists are published' },
     { flag: 'announce-url', value: 'URL', help: "where clients say hello and bye: a survey starts at once (rate-limited); advertised in surveys", defaultText: 'none' },
+    { flag: 'join-url', value: 'URL', help: 'a second survey socket only newcomers dial (client --join-url): a hello is surveyed there at once; needs --announce-url', defaultText: 'none' },
     { flag: 'survey-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.surveyTime), help: 'survey deadline: later answers are dropped' },
     { flag: 'recv-deadline', value: 'DUR', defaultText: ms(DEFAULT_TIMING.recvDeadline), help: 'a round also ends after this long without an answer' },
     { flag: 'poll-time', value: 'DUR', defaultText: ms(DEFAULT_TIMING.pollTime), help: 'the period of the rounds (see --schedule)' },
@@ -46,6 +47,7 @@ const SERVER_FLAGS = {
   surveyUrl: '--survey-url',
   pubsubUrl: '--pubsub-url',
   announceUrl: '--announce-url',
+  joinUrl: '--join-url',
   accept: '--accept',
   secret: '--secret',
 };
@@ -59,6 +61,7 @@ export const serverCommand: Command = {
     const surveyUrl = o.string('survey-url') ?? DEFAULTS.surveyUrl;
     const pubsubUrl = o.string('pubsub-url') ?? DEFAULTS.pubsubUrl;
     const announceUrl = o.string('announce-url');
+    const joinUrl = o.string('join-url');
     const timing = {
       surveyTime: o.duration('survey-time'),
       recvDeadline: o.duration('recv-deadline'),
@@ -76,6 +79,7 @@ export const serverCommand: Command = {
       surveyUrl,
       pubsubUrl,
       ...(announceUrl !== undefined ? { announceUrl } : {}),
+      ...(joinUrl !== undefined ? { joinUrl } : {}),
       ...timing,
       schedule,
       eagerJoin: !o.bool('no-eager-join'),
