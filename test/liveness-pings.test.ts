@@ -46,7 +46,7 @@ test('a thread whose respondent answers every survey gets no liveness ping: 40 s
     await within(20_000, 'listed', client.listed());
     const runs = clientRuns(client);
     assert.equal(runs[0]!.threadId, runs[1]!.threadId, 'both actors on one thread');
-    const pings = runs.map(countPings);
+    const pings = runs.map((r) => countPings(r));
     let answered = 0;
     await within(60_000, '40 surveys answered', new Promise<void>((resolve) => {
       client.on('answered', () => ++answered === 40 && resolve());
