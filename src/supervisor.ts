@@ -54,8 +54,10 @@ export interface SupervisorOptions extends RestartSettings {
    * Liveness (src/liveness.ts): a worker thread none of whose actors has sent anything for
    * this long is pinged (one bare message per thread, shared by every supervisor with an
    * actor on it; a thread whose actors speak on their own, e.g. a respondent answering
-   * surveys more often than this, is never pinged). Default 1,000 ms; 0 disables liveness
-   * checks of this supervisor's actors.
+   * surveys more often than this, is never pinged). Default 2,500 ms: longer than the
+   * default round period (the server's pollTime, 2,000 ms), so that at rest the threads of
+   * clients and servers, heard from every round, get no ping. 0 disables liveness checks
+   * of this supervisor's actors.
    */
   livenessIntervalMs?: number;
   /**
@@ -118,7 +120,7 @@ export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'res
   minBackoffMs: 25,
   maxBackoffMs: 5_000,
   randomFactor: 0.2,
-  livenessIntervalMs: 1_000,
+  livenessIntervalMs: 2_500,
   livenessTimeoutMs: 3_000,
   startTimeoutMs: 10_000,
   stopTimeoutMs: 2_000,

@@ -43,16 +43,26 @@ class FakeRun implements LivenessTarget {
 /** A watch whose own timer never fires during the test (intervals of ~11 days): the test calls check(now). */
 const LONG = { intervalMs: 1e9, timeoutMs: 3e9 };
 
-test('the watch pings each silent thread once, whatever the number of actors on it, and no thread whose actors spoke', () => {
+/**
+ * A new watch over fake runs on the given threads (undefined: inline), heard at t0, each
+ * with `LONG` bounds unless given; `hung` collects the runs reported hung. Ends the watches
+ * after `body`.
+ */
+function watching(threads: Array<number | undefined>, body: (f: { watch: LivenessWatch; t0: number; runs: FakeRun[]; hung: FakeRun[] }) => void, bounds = threads.map(() => LONG)): void {
   const watch = new LivenessWatch();
   const t0 = performance.now();
-  const a1 = new FakeRun(t0, 1);
-  const a2 = new FakeRun(t0, 1);
-  const a3 = new FakeRun(t0, 1);
-  const b1 = new FakeRun(t0, 2);
+  const runs = threads.map((thread) => new FakeRun(t0, thread, thread === undefined));
   const hung: FakeRun[] = [];
-  const stops = [a1, a2, a3, b1].map((r) => watch.watch(r, LONG, () => hung.push(r)));
+  const stops = runs.map((r, i) => watch.watch(r, bounds[i]!, () => hung.push(r)));
   try {
+    body({ watch, t0, runs, hung });
+  } finally {
+    stops.forEach((stop) => stop());
+  }
+}
+
+test('the watch pings each silent thread once, whatever the number of actors on it, and no thread whose actors spoke', () => {
+  watching([1, 1, 1, 2], ({ watch, t0, runs: [a1, a2, a3, b1], hung }) => {
     watch.check(t0 + LONG.intervalMs - 1);
     assert.equal(watch.pingsSent, 0, 'nothing is due within the interval');
     // Thread 1's actors spoke (one of them is enough); thread 2's did not.
@@ -65,20 +75,11 @@ test('the watch pings each silent thread once, whatever the number of actors on 
     watch.check(t0 + LONG.intervalMs + 30);
     assert.equal(watch.pingsSent, 2, 'a ping out is not repeated');
     assert.deepEqual(hung, []);
-  } finally {
-    stops.forEach((stop) => stop());
-  }
+  });
 });
 
 test('the watch reports every watched actor of a thread not heard from within the timeout after its ping, and only those', () => {
-  const watch = new LivenessWatch();
-  const t0 = performance.now();
-  const a1 = new FakeRun(t0, 1);
-  const a2 = new FakeRun(t0, 1);
-  const b1 = new FakeRun(t0, 2);
-  const hung: FakeRun[] = [];
-  const stops = [a1, a2, b1].map((r) => watch.watch(r, LONG, () => hung.push(r)));
-  try {
+  watching([1, 1, 2], ({ watch, runs: [a1, a2, b1], t0, hung }) => {
     const pingAt = t0 + LONG.intervalMs;
     watch.check(pingAt);
     assert.equal(watch.pingsSent, 2);
@@ -90,20 +91,11 @@ test('the watch reports every watched actor of a thread not heard from within th
     b1.heardAt = pingAt + 2 * LONG.timeoutMs - 1; // thread 2 still speaks
     watch.check(pingAt + 2 * LONG.timeoutMs);
     assert.equal(hung.length, 2, 'reported once: a reported actor is no longer watched');
-  } finally {
-    stops.forEach((stop) => stop());
-  }
+  });
 });
 
 test('a ping lost with an actor that exited is sent again to a neighbour, not taken for a hang; inline actors are never watched', () => {
-  const watch = new LivenessWatch();
-  const t0 = performance.now();
-  const a1 = new FakeRun(t0, 1);
-  const a2 = new FakeRun(t0, 1);
-  const inline = new FakeRun(t0, undefined, true);
-  const hung: FakeRun[] = [];
-  const stops = [a1, a2, inline].map((r) => watch.watch(r, LONG, () => hung.push(r)));
-  try {
+  watching([1, 1, undefined], ({ watch, runs: [a1, a2, inline], t0, hung }) => {
     const pingAt = t0 + LONG.intervalMs;
     watch.check(pingAt);
     const first = a1.pings === 1 ? a1 : a2;
@@ -116,27 +108,14 @@ test('a ping lost with an actor that exited is sent again to a neighbour, not ta
     watch.check(pingAt + LONG.timeoutMs + 5);
     assert.deepEqual(hung, []);
     assert.equal(inline.pings, 0, 'the main thread does not ping itself');
-  } finally {
-    stops.forEach((stop) => stop());
-  }
+  });
 });
 
 test('watch bounds: a thread shared by actors of supervisors with different bounds is checked by the shortest of each', () => {
-  const watch = new LivenessWatch();
-  const t0 = performance.now();
-  const slow = new FakeRun(t0, 1);
-  const fast = new FakeRun(t0, 1);
-  const hung: FakeRun[] = [];
-  const stops = [
-    watch.watch(slow, { intervalMs: 4e9, timeoutMs: 9e9 }, () => hung.push(slow)),
-    watch.watch(fast, LONG, () => hung.push(fast)),
-  ];
-  try {
+  watching([1, 1], ({ watch, runs: [slow, fast], t0, hung }) => {
     watch.check(t0 + LONG.intervalMs);
     assert.equal(watch.pingsSent, 1, "pinged at the fast supervisor's interval");
     watch.check(t0 + LONG.intervalMs + LONG.timeoutMs);
     assert.deepEqual(new Set(hung), new Set([slow, fast]), 'found hung at its timeout: the whole thread is');
-  } finally {
-    stops.forEach((stop) => stop());
-  }
+  }, [{ intervalMs: 4e9, timeoutMs: 9e9 }, LONG]);
 });
