@@ -203,12 +203,8 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private killReason: ExitReason | undefined;
   private readonly threadGone: Promise<void>;
   private readonly dispatch: (msg: Out | HostedMessage | PongMessage) => void;
-  /**
-   * When the last message from the actor (any: its typed messages, 'hosted', a liveness
-   * pong) arrived here, in ms on performance.now()'s clock: the evidence that its thread's
-   * event loop runs, read by the liveness watch (src/liveness.ts). Its start until then.
-   */
-  heardAt = performance.now();
+  /** When the last message from the actor arrived (heardAt). */
+  private lastHeard = performance.now();
   /** Runs in this thread (test kit) rather than in a worker. */
   readonly inline: boolean;
   /** Shares its worker thread with other actors (src/pool.ts); a kill then ends them too. */
@@ -246,7 +242,7 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     this.ready.catch(() => {}); // observed through exited as well
     this.dispatch = (msg: Out | HostedMessage | PongMessage) => {
       // Any message proves the actor's thread ran JavaScript when it sent it (src/liveness.ts).
-      this.heardAt = performance.now();
+      this.lastHeard = performance.now();
       if (msg.type === 'pong') return;
       if (msg.type === 'hosted') return this.onHosted(msg.threadId);
       if (msg.type === 'ready') readyResolve();
@@ -329,6 +325,15 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   /** The worker thread (threadId) running it, once it has started there; undefined inline and after it exited. */
   get threadId(): number | undefined {
     return this.exit ? undefined : this.thread;
+  }
+
+  /**
+   * When the last message from the actor (any: its typed messages, 'hosted', a liveness
+   * pong) arrived here, in ms on performance.now()'s clock: the evidence that its thread's
+   * event loop runs, read by the liveness watch (src/liveness.ts). Its start until then.
+   */
+  get heardAt(): number {
+    return this.lastHeard;
   }
 
   get hasExited(): boolean {
