@@ -22,14 +22,16 @@
  *   of one member each (the per-member figure, as a service embedding it would run), and
  *   for each count C > 1 one process holding C members, each group on its own UDP port.
  * Defaults of both libraries. Per process: CPU over the window (user + system, from
- * /proc/PID/stat) in % of one core, RSS (median of one reading a second, VmRSS), of it the
+ * /proc/PID/stat, 10 ms ticks) in % of one core, the run time of all its threads (schedstat,
+ * exact: the figure that tells 0.05 % from 0.1 % in a short window), how often its main
+ * thread and its other threads were woken (context switches a second, /proc/PID/task), RSS (median of one reading a second, VmRSS), of it the
  * anonymous memory (/proc/PID/smaps_rollup; the rest is file-backed: code of node and its
  * addons), and threads (/proc/PID/status); then, for this library's clients, how long each close()
  * takes (p50 / max, ms). Children are plain JavaScript run without the TypeScript
  * loader, which would add its own memory to every process and worker thread.
  * Results: bench/results/idle.json and idle.md.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -116,6 +118,48 @@ function status(pid: number): { rssMiB: number; threads: number } {
   };
 }
 
+/** One thread's counters: context switches (voluntary + not: how often it was woken and ran) and run time (ns). */
+interface ThreadCounters {
+  switches: number;
+  runNs: number;
+}
+
+/**
+ * Every thread of a process, by thread id (the main thread's is the pid): how often each
+ * was switched in (/proc/PID/task/TID/status: voluntary_ctxt_switches + nonvoluntary, so
+ * each wake-up of a thread that sleeps between events counts once) and its run time
+ * (/proc/PID/task/TID/schedstat, ns: exact, where /proc/PID/stat counts 10 ms ticks).
+ */
+function threadCounters(pid: number): Map<number, ThreadCounters> {
+  const threads = new Map<number, ThreadCounters>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const switches = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(s)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+      const runNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      threads.set(Number(tid), { switches, runNs });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return threads;
+}
+
+/** Wake-ups per second of the main thread and of the others, and run time in % of a core, between two readings (threads that ended meanwhile are not counted). */
+function wakeups(pid: number, before: Map<number, ThreadCounters>, after: Map<number, ThreadCounters>, elapsedMs: number): { main: number; others: number; cpuPct: number } {
+  let main = 0;
+  let others = 0;
+  let runNs = 0;
+  for (const [tid, end] of after) {
+    const start = before.get(tid) ?? { switches: 0, runNs: 0 };
+    if (tid === pid) main += end.switches - start.switches;
+    else others += end.switches - start.switches;
+    runNs += end.runNs - start.runNs;
+  }
+  const perSecond = (n: number) => (n / elapsedMs) * 1000;
+  return { main: perSecond(main), others: perSecond(others), cpuPct: (runNs / 1e6 / elapsedMs) * 100 };
+}
+
 /** Of the RSS, anonymous memory (heaps, stacks, malloc) in MiB: the rest is file-backed (code of node and addons). */
 function anonMiB(pid: number): number {
   const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -124,6 +168,7 @@ function anonMiB(pid: number): number {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const round2 = (x: number) => Math.round(x * 100) / 100;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 try {
   console.log(`bench:idle: starting (${counts.join(' / ')} members per process; window ${windowMs / 1000} s after ${settleMs / 1000} s at rest)`);
@@ -143,6 +188,7 @@ try {
   await delay(settleMs);
   const pids = groups.flatMap((g) => g.pids);
   const cpu0 = new Map(pids.map((pid) => [pid, processCpuMs([pid])]));
+  const threads0 = new Map(pids.map((pid) => [pid, threadCounters(pid)]));
   const rss = new Map<number, number[]>(pids.map((pid) => [pid, []]));
   const anon = new Map<number, number[]>(pids.map((pid) => [pid, []]));
   const t0 = performance.now();
@@ -154,18 +200,22 @@ try {
     await delay(1000);
   }
   const elapsed = performance.now() - t0;
+  const woken = new Map(pids.map((pid) => [pid, wakeups(pid, threads0.get(pid)!, threadCounters(pid), elapsed)]));
   const rows = groups.map((g) => {
     const cpuPct = g.pids.map((pid) => ((processCpuMs([pid]) - cpu0.get(pid)!) / elapsed) * 100);
     const rssMiB = g.pids.map((pid) => summarize(rss.get(pid)!).p50);
     const anonPerProcess = g.pids.map((pid) => summarize(anon.get(pid)!).p50);
     const threads = g.pids.map((pid) => status(pid).threads);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const wake = g.pids.map((pid) => woken.get(pid)!);
     return {
       group: g.name,
       processes: g.pids.length,
       membersPerProcess: g.members,
       cpuPctPerProcess: round2(mean(cpuPct)),
       cpuPctPerMember: g.members > 0 ? round2(mean(cpuPct) / g.members) : null,
+      runPctPerProcess: round3(mean(wake.map((w) => w.cpuPct))),
+      wakeupsPerSecond: { main: round1(mean(wake.map((w) => w.main))), others: round1(mean(wake.map((w) => w.others))) },
       rssMiBPerProcess: round1(mean(rssMiB)),
       anonMiBPerProcess: round1(mean(anonPerProcess)),
       threadsPerProcess: Math.round(mean(threads)),
@@ -186,13 +236,14 @@ try {
   const md = [
     `Idle for ${Math.round(elapsed / 1000)} s after ${settleMs / 1000} s at rest; per process (mean over the group's processes). Machine: ${machine().nproc} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
     '',
-    '| group | processes | members per process | CPU, % of a core | CPU per member | RSS (MiB) | RSS above bare Node (MiB) | of which anonymous / file-backed (MiB) | threads | close() p50 / max (ms) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| group | processes | members per process | CPU, % of a core | CPU per member | run time (schedstat), % of a core | wake-ups / s: main thread + other threads | RSS (MiB) | RSS above bare Node (MiB) | of which anonymous / file-backed (MiB) | threads | close() p50 / max (ms) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.map((r) => {
       const above = r === bare ? '' : round1(r.rssMiBPerProcess - bare.rssMiBPerProcess);
       const anonAbove = round1(r.anonMiBPerProcess - bare.anonMiBPerProcess);
       const split = r === bare ? `${r.anonMiBPerProcess} / ${round1(r.rssMiBPerProcess - r.anonMiBPerProcess)}` : `${anonAbove} / ${round1(r.rssMiBPerProcess - bare.rssMiBPerProcess - anonAbove)}`;
-      return `| ${r.group} | ${r.processes} | ${r.membersPerProcess} | ${r.cpuPctPerProcess} | ${r.cpuPctPerMember ?? ''} | ${r.rssMiBPerProcess} | ${above} | ${split} | ${r.threadsPerProcess} | ${r.closeMs ? `${r.closeMs.p50} / ${r.closeMs.max}` : ''} |`;
+      const wake = `${r.wakeupsPerSecond.main} + ${r.wakeupsPerSecond.others}`;
+      return `| ${r.group} | ${r.processes} | ${r.membersPerProcess} | ${r.cpuPctPerProcess} | ${r.cpuPctPerMember ?? ''} | ${r.runPctPerProcess} | ${wake} | ${r.rssMiBPerProcess} | ${above} | ${split} | ${r.threadsPerProcess} | ${r.closeMs ? `${r.closeMs.p50} / ${r.closeMs.max}` : ''} |`;
     }),
   ].join('\n');
   console.log(md);

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { wrap, releaseProxy, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ActorExitedError, ActorTimeoutError, InvalidOptionError, deserializeError } from './errors.js';
-import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage } from './actors/messages.js';
+import type { ActorArgs, ActorControl, ActorIn, ActorOut, ActorReport, ActorTask, Fault, HostedMessage, PingMessage, PongMessage } from './actors/messages.js';
 import { actorPoolFor, terminateActorThread, threadEnding, type ActorPool } from './pool.js';
 import { SocketLedger } from './socket-ledger.js';
 
@@ -202,7 +202,9 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
   private readonly listeners = new Set<(msg: Out) => void>();
   private killReason: ExitReason | undefined;
   private readonly threadGone: Promise<void>;
-  private readonly dispatch: (msg: Out | HostedMessage) => void;
+  private readonly dispatch: (msg: Out | HostedMessage | PongMessage) => void;
+  /** When the last message from the actor arrived (heardAt). */
+  private lastHeard = performance.now();
   /** Runs in this thread (test kit) rather than in a worker. */
   readonly inline: boolean;
   /** Shares its worker thread with other actors (src/pool.ts); a kill then ends them too. */
@@ -238,7 +240,10 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
       readyReject = rej;
     });
     this.ready.catch(() => {}); // observed through exited as well
-    this.dispatch = (msg: Out | HostedMessage) => {
+    this.dispatch = (msg: Out | HostedMessage | PongMessage) => {
+      // Any message proves the actor's thread ran JavaScript when it sent it (src/liveness.ts).
+      this.lastHeard = performance.now();
+      if (msg.type === 'pong') return;
       if (msg.type === 'hosted') return this.onHosted(msg.threadId);
       if (msg.type === 'ready') readyResolve();
       for (const l of this.listeners) l(msg);
@@ -322,6 +327,15 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     return this.exit ? undefined : this.thread;
   }
 
+  /**
+   * When the last message from the actor (any: its typed messages, 'hosted', a liveness
+   * pong) arrived here, in ms on performance.now()'s clock: the evidence that its thread's
+   * event loop runs, read by the liveness watch (src/liveness.ts). Its start until then.
+   */
+  get heardAt(): number {
+    return this.lastHeard;
+  }
+
   get hasExited(): boolean {
     return this.exit !== undefined;
   }
@@ -351,8 +365,17 @@ export class ActorRun<Out extends ActorOut = ActorOut> {
     }
   }
 
+  /** A control call answered with the worker's clock (ms): a round trip through comlink, bounded by `timeoutMs`. */
   ping(timeoutMs: number): Promise<number> {
     return this.call('ping', timeoutMs);
+  }
+
+  /**
+   * The supervisors' liveness ping (src/liveness.ts): one bare message on the mailbox,
+   * answered by the actor's thread with a pong that only moves `heardAt`. No-op once exited.
+   */
+  sendPing(): void {
+    if (!this.exit) this.mailbox.postMessage({ type: 'ping' } satisfies PingMessage);
   }
 
   /** Makes the actor fail on purpose. Resolves once the fault is armed, or already struck (the reply can die with the worker). */

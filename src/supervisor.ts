@@ -12,6 +12,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { ActorRun, THREAD_SHARING, type ActorExit, type ExitReason, type ThreadSharing } from './actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorOut, Fault } from './actors/messages.js';
 import { ActorTimeoutError, ClosedError, InvalidOptionError, SupervisorGiveUpError } from './errors.js';
+import { livenessWatch } from './liveness.js';
 import { checkOptionNames, optionNames } from './options.js';
 import {
   affectedBy,
@@ -49,9 +50,21 @@ export type ChildSpec = { [K in ActorKind]: ChildSpecOf<K> }[ActorKind];
 
 /** Restart settings (defaults in SUPERVISOR_DEFAULTS: 5 restarts in 10 s, backoff 25 ms to 5 s) and liveness. */
 export interface SupervisorOptions extends RestartSettings {
-  /** How often each actor is pinged. Default 1,000 ms; 0 disables liveness checks. */
+  /**
+   * Liveness (src/liveness.ts): a worker thread none of whose actors has sent anything for
+   * this long is pinged (one bare message per thread, shared by every supervisor with an
+   * actor on it; a thread whose actors speak on their own, e.g. a respondent answering
+   * surveys more often than this, is never pinged). Default 2,500 ms: longer than the
+   * default round period (the server's pollTime, 2,000 ms), so that at rest the threads of
+   * clients and servers, heard from every round, get no ping. 0 disables liveness checks
+   * of this supervisor's actors.
+   */
   livenessIntervalMs?: number;
-  /** An actor that does not answer a ping within this is hung: terminated and restarted. Default 3,000 ms. */
+  /**
+   * A thread not heard from within this long after its ping is hung: every watched actor
+   * on it is terminated (exit reason 'hung') and restarted. Default 3,000 ms. A hang is
+   * found within livenessIntervalMs + livenessTimeoutMs.
+   */
   livenessTimeoutMs?: number;
   /** Bound on an actor becoming ready (worker start + bind/connect). Default 10,000 ms. */
   startTimeoutMs?: number;
@@ -107,7 +120,7 @@ export const SUPERVISOR_DEFAULTS: Required<Omit<SupervisorOptions, 'name' | 'res
   minBackoffMs: 25,
   maxBackoffMs: 5_000,
   randomFactor: 0.2,
-  livenessIntervalMs: 1_000,
+  livenessIntervalMs: 2_500,
   livenessTimeoutMs: 3_000,
   startTimeoutMs: 10_000,
   stopTimeoutMs: 2_000,
@@ -179,7 +192,8 @@ interface Child {
   startedAt: number;
   /** The supervisor itself is stopping this child: its exit is not a failure. */
   stopping: boolean;
-  pinging: boolean;
+  /** Ends the liveness watch of its running actor, if watched. */
+  unwatch: (() => void) | undefined;
   lastExit?: ChildHealth['lastExit'];
 }
 
@@ -191,7 +205,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly children: Child[];
   private restartLog: number[] = [];
   private status: 'idle' | 'running' | 'stopping' | 'stopped' | 'failed' = 'idle';
-  private livenessTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new BackoffTimers();
   private readonly inFlight = new Set<Promise<unknown>>();
   private giveUpError: SupervisorGiveUpError | undefined;
@@ -207,7 +220,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.children = specs.map((spec) => {
       if (ids.has(spec.id)) throw new InvalidOptionError(`duplicate child id ${quoted(spec.id)}`);
       ids.add(spec.id);
-      return { spec, kind: spec.kind, state: 'stopped', run: undefined, restarts: 0, attempt: 0, startedAt: 0, stopping: false, pinging: false };
+      return { spec, kind: spec.kind, state: 'stopped', run: undefined, restarts: 0, attempt: 0, startedAt: 0, stopping: false, unwatch: undefined };
     });
   }
 
@@ -231,10 +244,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         await this.shutdown();
         throw error;
       }
-    }
-    if (this.opts.livenessIntervalMs > 0) {
-      this.livenessTimer = setInterval(() => this.checkLiveness(), this.opts.livenessIntervalMs);
-      this.livenessTimer.unref();
     }
   }
 
@@ -274,7 +283,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.status === 'stopped') return;
     this.status = 'stopping';
-    clearInterval(this.livenessTimer);
+    this.unwatchAll();
     this.backoff.cancelAll();
     await Promise.allSettled([...this.inFlight]);
     const timeoutMs = options.timeoutMs ?? this.opts.stopTimeoutMs;
@@ -357,11 +366,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     child.state = 'running';
     child.startedAt = performance.now();
+    this.watchLiveness(child, run);
     this.emit('actor:start', { supervisor: this.name, id: child.spec.id, name: run.name, kind: child.kind, restarts: child.restarts });
   }
 
   private onExit(child: Child, run: ActorRun, exit: ActorExit): void {
     if (child.run !== run) return;
+    child.unwatch?.();
+    child.unwatch = undefined;
     child.lastExit = { reason: exit.reason, ...(exit.error ? { error: exit.error.message } : {}), at: Date.now() };
     this.emit('actor:exit', {
       supervisor: this.name,
@@ -440,7 +452,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       { cause: exit.error },
     );
     this.giveUpError = error;
-    clearInterval(this.livenessTimer);
+    this.unwatchAll();
     this.backoff.cancelAll();
     for (const c of [...this.children].reverse()) {
       if (c.run && !c.run.hasExited) {
@@ -452,17 +464,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('giveup', { supervisor: this.name, error });
   }
 
-  private checkLiveness(): void {
+  /** Hands a running actor to the process's liveness watch: its thread found hung, it is killed ('hung') and restarted. */
+  private watchLiveness(child: Child, run: ActorRun): void {
+    if (this.opts.livenessIntervalMs === 0) return;
+    child.unwatch?.();
+    child.unwatch = livenessWatch.watch(run, { intervalMs: this.opts.livenessIntervalMs, timeoutMs: this.opts.livenessTimeoutMs }, () => {
+      if (child.run === run && !run.hasExited) void run.kill('hung');
+    });
+  }
+
+  private unwatchAll(): void {
     for (const child of this.children) {
-      const run = child.run;
-      if (child.state !== 'running' || !run || run.hasExited || child.pinging) continue;
-      child.pinging = true;
-      run
-        .ping(this.opts.livenessTimeoutMs)
-        .catch((error) => {
-          if (error instanceof ActorTimeoutError && child.run === run && !run.hasExited) void run.kill('hung');
-        })
-        .finally(() => (child.pinging = false));
+      child.unwatch?.();
+      child.unwatch = undefined;
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * A long-lived actor answers control calls for as long as it runs (the supervisor pings
- * each actor every second), so nothing may be retained per call: the soak test found
+ * A long-lived actor answers control calls for as long as it runs (the supervisors pinged
+ * each actor every second this way; tools still call status and ping), so nothing may be
+ * retained per call: the soak test found
  * every call leaving a reaction on the actor's exit promise, with its timer, until exit.
  * A resource bound measured on the heap after garbage collection, with a generous limit.
  */

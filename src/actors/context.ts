@@ -8,7 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { SocketLedger } from '../socket-ledger.js';
 import type { NnSocket } from '../transport.js';
-import type { ActorIn, ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage } from './messages.js';
+import type { ActorIn, ActorKind, ActorOut, ActorReport, ActorStatus, ActorTask, Fault, PipeMessage, PongMessage } from './messages.js';
 
 /** Thrown inside an actor's loop when the 'reject' fault was injected. */
 export class InjectedFault extends Error {
@@ -48,6 +48,8 @@ export class ActorContext<Out extends ActorOut = ActorOut> {
     this.pipe = task.pipe;
     this.mailbox.on('message', (msg: { type: string; port?: MessagePort }) => {
       if (msg.type === 'attach-pipe' && msg.port) this.attachPipe(msg.port);
+      // Liveness (src/liveness.ts): answered here, by the thread's event loop, whatever the actor is doing.
+      else if (msg.type === 'ping') this.mailbox.postMessage({ type: 'pong' } satisfies PongMessage);
       else this.inboxHandler?.(msg as ActorIn);
     });
   }

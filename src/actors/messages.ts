@@ -206,6 +206,21 @@ export interface HostedMessage {
   threadId: number;
 }
 
+/**
+ * Supervisor → an actor's mailbox: a liveness ping (src/liveness.ts), sent to one actor of
+ * a worker thread only when no message of any actor on that thread has arrived for
+ * livenessIntervalMs. Answered by the thread's event loop, not by the actor's logic, with a
+ * PongMessage: what it proves is that the thread is not blocked.
+ */
+export interface PingMessage {
+  type: 'ping';
+}
+
+/** Actor → its ActorRun: the answer to a PingMessage (the thread's event loop runs). */
+export interface PongMessage {
+  type: 'pong';
+}
+
 // ---------------------------------------------------------------- surveyor
 
 /** One finished survey round (every round). */
