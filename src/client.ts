@@ -5,7 +5,7 @@
  */
 import { MAX_ANNOUNCE_URLS } from './announcements.js';
 import { ClosedError, InvalidOptionError, NoPubSubError } from './errors.js';
-import { positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
+import { distinctRoles, positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
 import type { SourceState } from './merge.js';
 import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import { checkOptionNames, optionNames } from './options.js';
@@ -97,8 +97,8 @@ export class Client extends SupervisedHandle<ClientEvents> {
     joinUrls.forEach((u) => parseEndpoint(u, 'connect'));
     if (joinUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`joinUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${joinUrls.length}`, { option: 'joinUrl' });
     if (joinUrls.length > 0 && announceUrls.length === 0) throw new InvalidOptionError('joinUrl needs announceUrl: the hello sent there asks for the join survey', { option: 'joinUrl' });
-    const overlap = joinUrls.find((u) => surveyUrls.includes(u) || announceUrls.includes(u));
-    if (overlap !== undefined) throw new InvalidOptionError(`joinUrl ${JSON.stringify(overlap)} must differ from surveyUrl and announceUrl`, { option: 'joinUrl' });
+    const pubsubUrls = options.pubsubUrl === undefined ? [] : urlList('pubsubUrl', options.pubsubUrl);
+    distinctRoles([['surveyUrl', surveyUrls], ['pubsubUrl', pubsubUrls], ['announceUrl', announceUrls], ['joinUrl', joinUrls]]);
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);
     const service = validateServiceName(options.service, maxNameBytes);
     // Checked before anything starts; derived once per secret per process (cached).

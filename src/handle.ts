@@ -157,6 +157,20 @@ export function positiveInteger(name: string, value: unknown, fallback: number):
   return v;
 }
 
+/**
+ * Refuses a URL given for two roles of one handle (survey, pubsub, announce, join): each
+ * role is a socket of its own protocol, so one address can never serve two. `roles` in
+ * the options' order; the error names both options, the later one as its `option`.
+ */
+export function distinctRoles(roles: ReadonlyArray<readonly [name: string, urls: readonly string[]]>): void {
+  for (const [i, [first, firstUrls]] of roles.entries()) {
+    for (const [second, secondUrls] of roles.slice(i + 1)) {
+      const shared = firstUrls.find((u) => secondUrls.includes(u));
+      if (shared !== undefined) throw new InvalidOptionError(`${first} and ${second} must differ: both are ${JSON.stringify(shared)}`, { option: second });
+    }
+  }
+}
+
 export function urlList(name: string, value: string | string[] | undefined): string[] {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
   if (list.length === 0) throw new InvalidOptionError(`${name} is required`, { option: name });

@@ -6,6 +6,7 @@
  * The machinery (actor runs, thread pools, wire codecs, error serialization) is not
  * exported; what tests of actors need is in `gopherdiscovery/testing`.
  */
+/// <reference types="node" preserve="true" />
 export {
   createServer,
   Server,

@@ -9,7 +9,7 @@ import type { AdmissionQueryMessage, AskHeldBy, ChangeMessage, Detection, Duplic
 import type { Schedule } from './actors/surveyor.js';
 import { InvalidOptionError } from './errors.js';
 import { checkOptionNames, optionNames } from './options.js';
-import { type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
+import { distinctRoles, type HandleEvents, positiveInteger, SupervisedHandle } from './handle.js';
 import { keysFromSecrets, type KeyMaterial } from './keyring.js';
 import {
   DEFAULT_MAX_MEMBERS,
@@ -320,20 +320,23 @@ export class Server extends SupervisedHandle<ServerEvents> {
     checkOptionNames('createServer', options, SERVER_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
     parseEndpoint(options.surveyUrl, 'bind');
     parseEndpoint(options.pubsubUrl, 'bind');
-    if (options.surveyUrl === options.pubsubUrl) throw new InvalidOptionError('surveyUrl and pubsubUrl must differ', { option: 'pubsubUrl' });
     const announceUrl = options.announceUrl;
     if (announceUrl !== undefined) {
       if (typeof announceUrl !== 'string') throw new InvalidOptionError(`announceUrl must be a URL string, got ${typeof announceUrl}`, { option: 'announceUrl' });
       parseEndpoint(announceUrl, 'bind');
-      if (announceUrl === options.surveyUrl || announceUrl === options.pubsubUrl) throw new InvalidOptionError('announceUrl must differ from surveyUrl and pubsubUrl', { option: 'announceUrl' });
     }
     const joinUrl = options.joinUrl;
     if (joinUrl !== undefined) {
       if (typeof joinUrl !== 'string') throw new InvalidOptionError(`joinUrl must be a URL string, got ${typeof joinUrl}`, { option: 'joinUrl' });
       parseEndpoint(joinUrl, 'bind');
       if (announceUrl === undefined) throw new InvalidOptionError('joinUrl needs announceUrl: a hello there asks for the join survey', { option: 'joinUrl' });
-      if ([options.surveyUrl, options.pubsubUrl, announceUrl].includes(joinUrl)) throw new InvalidOptionError('joinUrl must differ from surveyUrl, pubsubUrl and announceUrl', { option: 'joinUrl' });
     }
+    distinctRoles([
+      ['surveyUrl', [options.surveyUrl]],
+      ['pubsubUrl', [options.pubsubUrl]],
+      ['announceUrl', announceUrl === undefined ? [] : [announceUrl]],
+      ['joinUrl', joinUrl === undefined ? [] : [joinUrl]],
+    ]);
     const timing = validateTiming(options);
     const maxMembers = positiveInteger('maxMembers', options.maxMembers, DEFAULT_MAX_MEMBERS);
     const maxNameBytes = positiveInteger('maxNameBytes', options.maxNameBytes, DEFAULT_MAX_NAME_BYTES);

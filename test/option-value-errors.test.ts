@@ -76,6 +76,32 @@ test('createClient, subscribe and createSupervisor: each refused value names its
   assert.throws(() => createSupervisor({ periodMs: 'x' as never }), refusedOption('periodMs'));
 });
 
+test('one URL in two roles (survey, pubsub, announce, join) is refused, naming both options and the URL, before anything starts', async () => {
+  const { surveyUrl, pubsubUrl } = await tcpPair();
+  const announceUrl = 'tcp://127.0.0.1:3';
+  const joinUrl = 'tcp://127.0.0.1:4';
+  /** Rejects naming `first` and `second` and quoting `url`; `option` is the later one. */
+  const clash = (first: string, second: string, url: string) => (e: unknown) => {
+    refusedOption(second)(e);
+    assert.equal((e as Error).message, `${first} and ${second} must differ: both are ${JSON.stringify(url)}`);
+    return true;
+  };
+  const client = (more: object) => createClient({ surveyUrl, service: 'x', ...more });
+  await assert.rejects(client({ announceUrl: surveyUrl }), clash('surveyUrl', 'announceUrl', surveyUrl));
+  await assert.rejects(client({ pubsubUrl: surveyUrl }), clash('surveyUrl', 'pubsubUrl', surveyUrl));
+  await assert.rejects(client({ pubsubUrl: [pubsubUrl, announceUrl], announceUrl: [announceUrl] }), clash('pubsubUrl', 'announceUrl', announceUrl));
+  await assert.rejects(client({ pubsubUrl, announceUrl, joinUrl: pubsubUrl }), clash('pubsubUrl', 'joinUrl', pubsubUrl));
+  await assert.rejects(client({ announceUrl, joinUrl: [joinUrl, surveyUrl] }), clash('surveyUrl', 'joinUrl', surveyUrl));
+  await assert.rejects(client({ announceUrl, joinUrl: announceUrl }), clash('announceUrl', 'joinUrl', announceUrl));
+  const server = (more: object) => createServer({ surveyUrl, pubsubUrl, ...more });
+  await assert.rejects(server({ pubsubUrl: surveyUrl }), clash('surveyUrl', 'pubsubUrl', surveyUrl));
+  await assert.rejects(server({ announceUrl: pubsubUrl }), clash('pubsubUrl', 'announceUrl', pubsubUrl));
+  await assert.rejects(server({ announceUrl, joinUrl: surveyUrl }), clash('surveyUrl', 'joinUrl', surveyUrl));
+  await assert.rejects(server({ announceUrl, joinUrl: announceUrl }), clash('announceUrl', 'joinUrl', announceUrl));
+  await assertPortFree(surveyUrl);
+  await assertPortFree(pubsubUrl);
+});
+
 test('`option` survives the trip across a thread boundary (serializeError / deserializeError)', () => {
   const back = deserializeError(serializeError(new InvalidOptionError('pollTime must be a positive number of milliseconds, got -1', { option: 'pollTime' })));
   assert.ok(back instanceof InvalidOptionError);

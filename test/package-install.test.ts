@@ -341,6 +341,29 @@ await http.close();
     assert.equal(r.stdout, '', 'tsc reports no error');
   });
 
+  test('a TypeScript consumer whose "types" is [] (the default of TypeScript >= 6) type-checks every entry: our declarations reference node\'s types themselves', async () => {
+    const project = join(app, 'ts-no-types');
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'package.json'), JSON.stringify({ type: 'module' }));
+    await writeFile(
+      join(project, 'consumer.ts'),
+      `import { createClient, type Client } from 'gopherdiscovery';
+import { PeerSocket } from 'gopherdiscovery/testing';
+import { startHttpServer } from 'gopherdiscovery/http';
+
+export const start: (surveyUrl: string) => Promise<Client> = (surveyUrl) => createClient({ surveyUrl, service: 'x' });
+export const entries = [PeerSocket, startHttpServer];
+`,
+    );
+    const compilerOptions = { ...TSCONFIG.compilerOptions, noEmit: true, types: [] };
+    await writeFile(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }, null, 2));
+    const r = await exec('node', [TSC, '-p', project], { cwd: project, env, timeout: STEP_MS }).then(
+      () => ({ stdout: '' }),
+      (e: { stdout?: string }) => ({ stdout: e.stdout ?? String(e) }),
+    );
+    assert.equal(r.stdout, '', 'tsc reports no error (without the reference: "Cannot find name \'Buffer\'")');
+  });
+
   test('@arethetypeswrong/cli finds no problem in the tarball but require(esm), which Node >= 20.19 supports', async () => {
     const r = await exec('node', [ATTW, tarball, '--format', 'json', '--ignore-rules', 'cjs-resolves-to-esm'], { cwd: dir, env, timeout: STEP_MS }).catch(
       (e: { stdout: string }) => e,

@@ -14,6 +14,7 @@
  * installed and left out otherwise; `metrics: {}` asks for it (MissingPeerError without
  * prom-client); `metrics: false` serves none.
  */
+/// <reference types="node" preserve="true" />
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChildHealth } from '../supervisor.js';
 import { healthzBody } from './monitor.js';

@@ -14,6 +14,7 @@
  *   await probe.next('answered');            // → { type: 'answered', surveys: 1 }
  *   await probe.stop();
  */
+/// <reference types="node" preserve="true" />
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ActorRun, type ActorExit, type ThreadSharing } from '../actor-run.js';
 import type { ActorArgs, ActorKind, ActorMessages, ActorReport, Fault, PipeMessage } from '../actors/messages.js';
