@@ -29,6 +29,24 @@ const usageErrors: Array<[string[], RegExp, Record<string, string>?]> = [
   [['client', '--name', 'x', '--pubsub-url', 'udp://127.0.0.1:1'], /^gopherdiscovery: --pubsub-url: invalid URL "udp:\/\/127\.0\.0\.1:1"/],
   [['watch', '--json=yes'], /^gopherdiscovery: watch: --json takes no value/],
   [['watch', '--pubsub-url'], /^gopherdiscovery: watch: --pubsub-url needs a value/],
+  // A flag of another command is named as theirs.
+  [['server', '--warn-unsurveyed', '2s'], /^gopherdiscovery: server: unknown option --warn-unsurveyed \(a client option\); see gopherdiscovery server --help$/],
+  [['watch', '--name', 'x'], /^gopherdiscovery: watch: unknown option --name \(a client option\); see gopherdiscovery watch --help$/],
+  // A duration flag that takes words too names them.
+  [['client', '--name', 'x', '--warn-unsurveyed', 'abc'], /^gopherdiscovery: --warn-unsurveyed: "abc" is not a duration \(e\.g\. 250ms, 1s, 2m\) or off$/],
+  [['server', '--republish', 'soon'], /^gopherdiscovery: --republish: "soon" is not a duration \(e\.g\. 250ms, 1s, 2m\) or auto or off$/],
+  // An option error about a value from a variable names the variable, as a bad URL's does.
+  [['client', '--name', 'x', '--survey-url', 'tcp://127.0.0.1:1'], /^gopherdiscovery: GOPHERDISCOVERY_JOIN_URL needs --announce-url/, { GOPHERDISCOVERY_JOIN_URL: 'tcp://127.0.0.1:2' }],
+  [['server', '--http', 'off'], /^gopherdiscovery: GOPHERDISCOVERY_JOIN_URL needs --announce-url/, { GOPHERDISCOVERY_JOIN_URL: 'tcp://127.0.0.1:2' }],
+  [
+    ['client', '--name', 'x', '--survey-url', 'tcp://127.0.0.1:1', '--announce-url', 'tcp://127.0.0.1:3'],
+    /^gopherdiscovery: GOPHERDISCOVERY_JOIN_URL lists the same URL twice$/,
+    { GOPHERDISCOVERY_JOIN_URL: 'tcp://127.0.0.1:2,tcp://127.0.0.1:2' },
+  ],
+  [
+    ['client', '--name', 'x', '--survey-url', 'tcp://127.0.0.1:1', '--pubsub-url', 'tcp://127.0.0.1:1'],
+    /^gopherdiscovery: --survey-url and --pubsub-url must differ: both are "tcp:\/\/127\.0\.0\.1:1"$/,
+  ],
 ];
 
 for (const [argv, message, env] of usageErrors) {

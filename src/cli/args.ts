@@ -93,9 +93,10 @@ export class Parsed {
     return this.values[flag] === true;
   }
 
-  duration(flag: string): number | undefined {
+  /** `words`: what else the flag takes (e.g. 'off'), for the error. */
+  duration(flag: string, words?: string): number | undefined {
     const v = this.string(flag);
-    return v === undefined ? undefined : parseDuration(this.from[flag]!, v);
+    return v === undefined ? undefined : parseDuration(this.from[flag]!, v, words);
   }
 
   oneOf<T extends string>(flag: string, allowed: readonly T[], fallback: T): T {
@@ -112,9 +113,17 @@ export class Parsed {
  * An unknown flag is a UsageError naming the closest known flag. A GOPHERDISCOVERY_*
  * variable that no command reads (`allEnv`: every command's variables; default this
  * command's) is a UsageError too, naming the closest known variable: a misspelt variable
- * would otherwise leave its setting silently at the default.
+ * would otherwise leave its setting silently at the default. A flag unknown here but known to
+ * one of `others` (the other commands) is named as theirs: `server --warn-unsurveyed` is
+ * "(a client option)".
  */
-export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv, allEnv: readonly string[] = spec.options.map((o) => envName(o.flag))): Parsed {
+export function parseCommand(
+  spec: CommandSpec,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  allEnv: readonly string[] = spec.options.map((o) => envName(o.flag)),
+  others: readonly CommandSpec[] = [],
+): Parsed {
   for (const name of Object.keys(env)) {
     if (!name.startsWith(ENV_PREFIX) || allEnv.includes(name)) continue;
     const suggestion = closestName(name.slice(ENV_PREFIX.length), allEnv.map((n) => n.slice(ENV_PREFIX.length)));
@@ -126,7 +135,7 @@ export function parseCommand(spec: CommandSpec, argv: string[], env: NodeJS.Proc
   try {
     parsed = parseArgs({ args: withNegativeValues(argv, options), options, strict: true, allowPositionals: false }).values as typeof parsed;
   } catch (e) {
-    throw new UsageError(`${spec.name}: ${parseArgsMessage(e as Error & { code?: string }, spec)}; see gopherdiscovery ${spec.name} --help`);
+    throw new UsageError(`${spec.name}: ${parseArgsMessage(e as Error & { code?: string }, spec, others)}; see gopherdiscovery ${spec.name} --help`);
   }
   const result = new Parsed();
   result.help = parsed.help === true;
@@ -171,13 +180,16 @@ function withNegativeValues(argv: string[], options: Record<string, { type: 'str
   return out;
 }
 
-function parseArgsMessage(e: Error & { code?: string }, spec: CommandSpec): string {
+function parseArgsMessage(e: Error & { code?: string }, spec: CommandSpec, others: readonly CommandSpec[]): string {
   const first = e.message.split('\n')[0]!;
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
       const flag = /'([^']+)'/.exec(first)?.[1];
       if (!flag) return first;
-      const suggestion = closestName(flag.replace(/^-+/, '').split('=')[0]!, spec.options.map((o) => o.flag));
+      const bare = flag.replace(/^-+/, '').split('=')[0]!;
+      const owners = others.filter((c) => c.options.some((o) => o.flag === bare)).map((c) => c.name);
+      if (owners.length > 0) return `unknown option ${flag} (a ${owners.join(' and ')} option)`;
+      const suggestion = closestName(bare, spec.options.map((o) => o.flag));
       return `unknown option ${flag}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
     }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
@@ -203,15 +215,16 @@ function envBoolean(name: string, text: string): boolean {
  * Runs a library call with the command's flags, and words its option errors in the flags'
  * names: `gopherdiscovery server --survey-time 2m` should hear about `--survey-time`, not
  * about the library's `surveyTime`. `flags` maps option names to flags, e.g.
- * `{ surveyTime: '--survey-time' }`. Other errors pass unchanged.
+ * `{ surveyTime: '--survey-time' }`; `from` (Parsed.from) names a value that came from an
+ * environment variable by that variable instead. Other errors pass unchanged.
  */
-export async function inFlagTerms<T>(flags: Record<string, string>, call: () => Promise<T>): Promise<T> {
+export async function inFlagTerms<T>(flags: Record<string, string>, from: Record<string, string>, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {
     const err = e as Error & { code?: unknown };
     if (err.code === 'ERR_INVALID_OPTION' && typeof err.message === 'string') {
-      for (const [option, flag] of Object.entries(flags)) err.message = err.message.replace(new RegExp(`\\b${option}\\b`, 'g'), flag);
+      for (const [option, flag] of Object.entries(flags)) err.message = err.message.replace(new RegExp(`\\b${option}\\b`, 'g'), from[flag.slice(2)] ?? flag);
     }
     throw e;
   }
@@ -219,10 +232,10 @@ export async function inFlagTerms<T>(flags: Record<string, string>, call: () => 
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
-/** Parses `250ms`, `1s`, `1.5s`, `2m`, or a bare number of milliseconds. */
-export function parseDuration(what: string, text: string): number {
+/** Parses `250ms`, `1s`, `1.5s`, `2m`, or a bare number of milliseconds; `words` (e.g. 'off') is what else the caller takes, named in the error. */
+export function parseDuration(what: string, text: string, words?: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a duration (e.g. 250ms, 1s, 2m)`);
+  if (!m) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a duration (e.g. 250ms, 1s, 2m)${words ? ` or ${words}` : ''}`);
   const ms = Number(m[1]) * UNITS[m[2] ?? 'ms']!;
   if (!(ms > 0)) throw new UsageError(`${what}: the duration must be greater than zero`);
   if (!Number.isInteger(ms)) throw new UsageError(`${what}: ${text} is not a whole number of milliseconds`);

@@ -45,9 +45,9 @@ export const clientCommand: Command = {
     const announceUrls = o.strings('announce-url');
     const joinUrls = o.strings('join-url');
     const json = o.bool('json');
-    const warnUnsurveyed = o.string('warn-unsurveyed') === 'off' ? undefined : (o.duration('warn-unsurveyed') ?? UNSURVEYED_WARNING_MS);
+    const warnUnsurveyed = o.string('warn-unsurveyed') === 'off' ? undefined : (o.duration('warn-unsurveyed', 'off') ?? UNSURVEYED_WARNING_MS);
     const secret = secretOption(o);
-    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url', announceUrl: '--announce-url', joinUrl: '--join-url', secret: '--secret' }, () => createClient({
+    const client = await inFlagTerms({ staleAfterMs: '--stale-after', surveyUrl: '--survey-url', pubsubUrl: '--pubsub-url', announceUrl: '--announce-url', joinUrl: '--join-url', secret: '--secret' }, o.from, () => createClient({
       surveyUrl,
       service: name,
       ...(pubsubUrls.length > 0 ? { pubsubUrl: pubsubUrls } : {}),
@@ -91,8 +91,14 @@ export const clientCommand: Command = {
       if (latest) print(latest);
     }
     log.info(
-      { service: name, surveyUrl: surveyUrl.join(', '), pubsubUrl: pubsubUrl ?? null },
-      `client ${JSON.stringify(name)} answering surveys from ${surveyUrl.join(', ')}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}${announceUrls.length > 0 ? `, announcing to ${announceUrls.join(', ')}` : ''}`,
+      {
+        service: name,
+        surveyUrl: surveyUrl.join(', '),
+        pubsubUrl: pubsubUrl ?? null,
+        ...(announceUrls.length > 0 ? { announceUrl: announceUrls.join(', ') } : {}),
+        ...(joinUrls.length > 0 ? { joinUrl: joinUrls.join(', ') } : {}),
+      },
+      `client ${JSON.stringify(name)} answering surveys from ${surveyUrl.join(', ')}${pubsubUrl ? `, peer lists from ${pubsubUrl}` : ''}${announceUrls.length > 0 ? `, announcing to ${announceUrls.join(', ')}` : ''}${joinUrls.length > 0 ? `, joining through ${joinUrls.join(', ')}` : ''}`,
     );
     await runUntilStopped({ stop, log }, [client], 'stopping', async () => {
       clearTimeout(unsurveyed);

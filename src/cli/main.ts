@@ -57,7 +57,7 @@ export async function main(argv: string[], io: MainIo): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}: use server, client or watch; see gopherdiscovery --help`);
-    options = parseCommand(command.spec, rest, io.env, ALL_ENV);
+    options = parseCommand(command.spec, rest, io.env, ALL_ENV, Object.values(COMMANDS).filter((c) => c !== command).map((c) => c.spec));
     if (options.help) {
       io.out(helpText(command.spec));
       return 0;

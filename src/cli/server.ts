@@ -70,12 +70,12 @@ export const serverCommand: Command = {
     const schedule = o.oneOf('schedule', ['fixed-rate', 'original'] as const, 'fixed-rate');
     const detection = o.oneOf('detection', ['adaptive', 'deadline'] as const, 'adaptive');
     const missedRounds = o.integer('missed-rounds', 1);
-    const republishMs = o.string('republish') === 'off' ? 0 : o.string('republish') === 'auto' ? 'auto' : o.duration('republish');
+    const republishMs = o.string('republish') === 'off' ? 0 : o.string('republish') === 'auto' ? 'auto' : o.duration('republish', 'auto or off');
     const accept = acceptOption(o);
     const secret = secretOption(o);
     const address = parseHttpAddress(o.from['http'] ?? '--http', o.string('http') ?? DEFAULTS.http);
 
-    const server = await inFlagTerms(SERVER_FLAGS, () => createServer({
+    const server = await inFlagTerms(SERVER_FLAGS, o.from, () => createServer({
       surveyUrl,
       pubsubUrl,
       ...(announceUrl !== undefined ? { announceUrl } : {}),
@@ -107,8 +107,8 @@ export const serverCommand: Command = {
     }
     const t = server.timing;
     log.info(
-      { surveyUrl, pubsubUrl, announceUrl: announceUrl ?? null, dashboard: http?.url ?? null, timing: t },
-      `server running: survey ${surveyUrl}, pub/sub ${pubsubUrl}, ${announceUrl ? `announce ${announceUrl}, ` : ''}${http ? `dashboard ${http.url}` : 'no dashboard'} ` +
+      { surveyUrl, pubsubUrl, announceUrl: announceUrl ?? null, joinUrl: joinUrl ?? null, dashboard: http?.url ?? null, timing: t },
+      `server running: survey ${surveyUrl}, pub/sub ${pubsubUrl}, ${announceUrl ? `announce ${announceUrl}, ` : ''}${joinUrl ? `join ${joinUrl}, ` : ''}${http ? `dashboard ${http.url}` : 'no dashboard'} ` +
         `(poll ${ms(t.pollTime)}, survey ${ms(t.surveyTime)}, receive deadline ${ms(t.recvDeadline)})`,
     );
 

@@ -48,7 +48,7 @@ export const watchCommand: Command = {
     const staleAfterMs = o.duration('stale-after');
     const json = o.bool('json');
     const secret = secretOption(o);
-    const sub = await inFlagTerms({ staleAfterMs: '--stale-after', pubsubUrl: '--pubsub-url', secret: '--secret' }, () =>
+    const sub = await inFlagTerms({ staleAfterMs: '--stale-after', pubsubUrl: '--pubsub-url', secret: '--secret' }, o.from, () =>
       subscribe({ pubsubUrl: pubsubUrls, ...(staleAfterMs !== undefined ? { staleAfterMs } : {}), ...(secret ? { secret } : {}), signal: stop }),
     );
     const detachLog = logSupervisor(sub.supervisor, log);
