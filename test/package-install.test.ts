@@ -316,12 +316,23 @@ const [surveyUrl, pubsubUrl] = process.argv.slice(2);
     }
   });
 
-  test('a TypeScript consumer of gopherdiscovery/http type-checks without prom-client installed (strict nodenext, skipLibCheck false)', async () => {
-    const project = join(app, 'ts-http');
+  /** Type-checks `consumer` as an ES module project `name` in the app (no emit); tsc's error lines, '' when none. */
+  async function typeErrors(name: string, consumer: string, compilerOptions: object = {}): Promise<string> {
+    const project = join(app, name);
     await mkdir(project, { recursive: true });
     await writeFile(join(project, 'package.json'), JSON.stringify({ type: 'module' }));
-    await writeFile(
-      join(project, 'consumer.ts'),
+    await writeFile(join(project, 'consumer.ts'), consumer);
+    const options = { ...TSCONFIG.compilerOptions, noEmit: true, ...compilerOptions };
+    await writeFile(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: options, files: ['consumer.ts'] }, null, 2));
+    return exec('node', [TSC, '-p', project], { cwd: project, env, timeout: STEP_MS }).then(
+      () => '',
+      (e: { stdout?: string }) => e.stdout ?? String(e),
+    );
+  }
+
+  test('a TypeScript consumer of gopherdiscovery/http type-checks without prom-client installed (strict nodenext, skipLibCheck false)', async () => {
+    const errors = await typeErrors(
+      'ts-http',
       `import { createServer } from 'gopherdiscovery';
 import { startHttpServer, healthHandler, type HttpEndpoint, type ServerMetrics, type MetricsRegistry } from 'gopherdiscovery/http';
 
@@ -333,20 +344,12 @@ export const handler = healthHandler(server);
 await http.close();
 `,
     );
-    await writeFile(join(project, 'tsconfig.json'), JSON.stringify({ ...TSCONFIG, compilerOptions: { ...TSCONFIG.compilerOptions, noEmit: true }, files: ['consumer.ts'] }, null, 2));
-    const r = await exec('node', [TSC, '-p', project], { cwd: project, env, timeout: STEP_MS }).then(
-      () => ({ stdout: '' }),
-      (e: { stdout?: string }) => ({ stdout: e.stdout ?? String(e) }),
-    );
-    assert.equal(r.stdout, '', 'tsc reports no error');
+    assert.equal(errors, '', 'tsc reports no error');
   });
 
   test('a TypeScript consumer whose "types" is [] (the default of TypeScript >= 6) type-checks every entry: our declarations reference node\'s types themselves', async () => {
-    const project = join(app, 'ts-no-types');
-    await mkdir(project, { recursive: true });
-    await writeFile(join(project, 'package.json'), JSON.stringify({ type: 'module' }));
-    await writeFile(
-      join(project, 'consumer.ts'),
+    const errors = await typeErrors(
+      'ts-no-types',
       `import { createClient, type Client } from 'gopherdiscovery';
 import { PeerSocket } from 'gopherdiscovery/testing';
 import { startHttpServer } from 'gopherdiscovery/http';
@@ -354,14 +357,9 @@ import { startHttpServer } from 'gopherdiscovery/http';
 export const start: (surveyUrl: string) => Promise<Client> = (surveyUrl) => createClient({ surveyUrl, service: 'x' });
 export const entries = [PeerSocket, startHttpServer];
 `,
+      { types: [] },
     );
-    const compilerOptions = { ...TSCONFIG.compilerOptions, noEmit: true, types: [] };
-    await writeFile(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }, null, 2));
-    const r = await exec('node', [TSC, '-p', project], { cwd: project, env, timeout: STEP_MS }).then(
-      () => ({ stdout: '' }),
-      (e: { stdout?: string }) => ({ stdout: e.stdout ?? String(e) }),
-    );
-    assert.equal(r.stdout, '', 'tsc reports no error (without the reference: "Cannot find name \'Buffer\'")');
+    assert.equal(errors, '', 'tsc reports no error (without the reference: "Cannot find name \'Buffer\'")');
   });
 
   test('@arethetypeswrong/cli finds no problem in the tarball but require(esm), which Node >= 20.19 supports', async () => {
