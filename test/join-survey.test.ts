@@ -100,6 +100,29 @@ test('a client with announceUrl and joinUrl is listed by a join survey before th
   });
 });
 
+test('a member listed by a join survey that closes before any main survey reached it leaves within its farewell deadline, not at the survey\'s end', async () => {
+  // Surveys of 20 s: a departure judged by the survey's end could not meet the 10 s below.
+  // The member's only answer is its join survey's, so the surveyor has no main-survey offset
+  // for it; its bye (with the token of that answer) must still earn the short deadline.
+  const urls = await tcpPair();
+  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const joinUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const server = await createServer({ ...urls, surveyTime: 20_000, recvDeadline: 20_000, pollTime: 60_000, connectionHints: false, announceUrl, joinUrl });
+  try {
+    const listed = nextChange(server, (c) => c.joined.includes('brief'), 'brief listed');
+    const client = await createClient({ ...urls, service: 'brief', announceUrl, joinUrl });
+    try {
+      assert.equal((await listed).viaJoin, true, 'listed by its join survey');
+    } finally {
+      const left = within(10_000, 'brief to leave within 10 s of its bye (a 20 s survey)', new Promise<MembershipChange>((resolve) => server.on('change', (c) => c.left.includes('brief') && resolve(c))));
+      await client.close();
+      assert.deepEqual((await left).members, []);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 test('a newcomer already listed gets no second change; a client without joinUrl is still listed by a main round', async () => {
   await withServer({}, async ({ server, events, urls, announceUrl, joinUrl }) => {
     const viaJoin = nextChange(server, (c) => c.joined.includes('a'), 'a listed');

@@ -714,7 +714,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         if (outcome.kind === 'refused') refuse(outcome.code, outcome.reason);
         // A predicate's verdict comes from the main thread: cached for the newcomer's next answer (the fallback round's).
         else if (outcome.kind === 'pending') admission!.ask(outcome.name);
-        else if (outcome.kind === 'counted') admitted.push(outcome.name);
+        else if (outcome.kind === 'counted') {
+          admitted.push(outcome.name);
+          // Heard from, though not in the main survey: its bye (with this answer's token) gets the farewell deadline.
+          deadlines?.heard(outcome.name);
+        }
         if (read.token && (outcome.kind === 'counted' || outcome.kind === 'listed')) farewellTokens.set(outcome.name, Buffer.from(read.token));
         joinGate.answered(outcome.kind === 'counted');
       }
