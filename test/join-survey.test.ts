@@ -13,7 +13,8 @@ import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { createClient, createServer, type JoinSurveyInfo, type MembershipChange, type Server } from '../src/index.js';
-import { encodeAnnouncement } from '../src/extensions.js';
+import { encodeAnnouncement, encodeSurveyBody, FieldTag } from '../src/extensions.js';
+import { isJoinSurvey } from '../src/actors/respondent.js';
 import { JOIN_MIN_INTERVAL_MS } from '../src/join-survey.js';
 import { closeActorPool } from '../src/pool.js';
 import { PeerSocket } from '../src/testing/peer-socket.js';
@@ -121,6 +122,29 @@ test('a member listed by a join survey that closes before any main survey reache
   } finally {
     await server.close();
   }
+});
+
+test('a client whose surveyUrl is the server\'s join URL says so (misdialled), naming its survey URL; only join surveys are marked', async () => {
+  assert.equal(isJoinSurvey(encodeSurveyBody([[FieldTag.joinSurvey, new Uint8Array(0)]])), true);
+  assert.equal(isJoinSurvey(encodeSurveyBody([[FieldTag.listDigest, Buffer.alloc(8)]])), false, 'a main survey');
+  assert.equal(isJoinSurvey(new Uint8Array(0)), false, "the original's empty survey");
+  assert.equal(isJoinSurvey(Buffer.from('GDX1\xff')), false, 'garbage');
+  await withServer({}, async ({ server, announceUrl, joinUrl }) => {
+    const listed = nextChange(server, (c) => c.joined.includes('misdialled'), 'the misdialled client listed by the join survey');
+    const wrong = await createClient({ surveyUrl: joinUrl, service: 'misdialled', announceUrl });
+    try {
+      // The event may come before this listener: the property keeps it.
+      const told = await within(DEADLINE, "the misdialled client's event", new Promise<string[]>((resolve) => {
+        wrong.once('misdialled', ({ surveyUrls }) => resolve(surveyUrls));
+        if (wrong.misdialledSurveyUrls) resolve(wrong.misdialledSurveyUrls);
+      }));
+      assert.deepEqual(told, [joinUrl]);
+      assert.deepEqual(wrong.misdialledSurveyUrls, [joinUrl]);
+      assert.equal((await listed).viaJoin, true);
+    } finally {
+      await wrong.close();
+    }
+  });
 });
 
 test('a newcomer already listed gets no second change; a client without joinUrl is still listed by a main round', async () => {

@@ -332,6 +332,9 @@ export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnsw
   };
 }
 
+/** Marks a join survey's body (FieldTag.joinSurvey), so that a client with the join URL as its survey URL can tell. */
+const JOIN_SURVEY_FIELD: Field = [FieldTag.joinSurvey, new Uint8Array(0)];
+
 /** While draining a main round's answers, the join survey and the announce socket are looked at this often, ms. */
 export const JOIN_TURN_MS = 1;
 
@@ -433,7 +436,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     let digest = { of: state.members, fields: fieldsFor(state.members) };
     const surveyBody = (joinSurvey = false) => {
       if (digest.of !== state.members) digest = { of: state.members, fields: fieldsFor(state.members) };
-      return auth.body(digest.fields, joinSurvey);
+      return auth.body(joinSurvey ? [...digest.fields, JOIN_SURVEY_FIELD] : digest.fields, joinSurvey);
     };
     // At most one extra publication per round, however many clients ask for the list.
     let listAsked = false;
