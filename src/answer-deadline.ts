@@ -91,6 +91,8 @@ export class AnswerDeadlines {
   /** The least the floor can be, ms: a tenth of `surveyTime`, at least 20 ms. */
   readonly minFloorMs: number;
   private readonly estimates = new Map<string, Estimate>();
+  /** Members heard from only by answers that say nothing of their place in the main survey (see `heard`). */
+  private readonly heardOnly = new Set<string>();
   private lhm = 0;
   private excessMs = 0;
   private troubledThisRound = false;
@@ -144,6 +146,7 @@ export class AnswerDeadlines {
    * excess (and so the floor) when the answer came after SRTT + 4 × RTTVAR.
    */
   observe(name: string, offsetMs: number): void {
+    this.heardOnly.delete(name);
     const r = Math.max(0, offsetMs);
     const e = this.estimates.get(name);
     if (!e) {
@@ -163,6 +166,16 @@ export class AnswerDeadlines {
    * A member declared missing this round answered after all, `offsetMs` after the send:
    * a false accusation. Counted as an excess (it raises the floor) and as a sign of poor local health.
    */
+  /**
+   * An answer from `name` that is no sample of its offset in the main survey: a join
+   * survey's (src/join-survey.ts), over a socket where it is alone or nearly so, far sooner
+   * than its place in the main survey's fan-out. It is known (a bye of it gets the farewell
+   * deadline, see `farewell`), but its deadline stays fixed until it has answered main surveys.
+   */
+  heard(name: string): void {
+    if (!this.estimates.has(name)) this.heardOnly.add(name);
+  }
+
   falseSuspicion(name: string, offsetMs: number): void {
     this.observe(name, offsetMs);
     this.troubled();
@@ -206,6 +219,7 @@ export class AnswerDeadlines {
   /** Forgets every member not in `members` (dropped or left), so departed names cost nothing. */
   retain(members: ReadonlySet<string>): void {
     for (const name of this.estimates.keys()) if (!members.has(name)) this.estimates.delete(name);
+    for (const name of this.heardOnly) if (!members.has(name)) this.heardOnly.delete(name);
   }
 
   /**
@@ -246,10 +260,10 @@ export class AnswerDeadlines {
    * noticed within milliseconds; a live member named in a bye that carries its token (only
    * whoever reads its connection can forge one) is dropped and then answers and is listed
    * again (a flap, counted as a false suspicion, which raises local health). Undefined for a
-   * member never heard from: it keeps its usual deadline.
+   * member never heard from (neither `observe` nor `heard`): it keeps its usual deadline.
    */
   farewell(name: string): number | undefined {
-    return this.estimates.has(name) ? FAREWELL.deadlineMs : undefined;
+    return this.estimates.has(name) || this.heardOnly.has(name) ? FAREWELL.deadlineMs : undefined;
   }
 
   private baseOf(e: Estimate): number {

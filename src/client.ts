@@ -72,6 +72,12 @@ export interface ClientEvents extends HandleEvents {
    * tell which server a survey came from, so the count is over all of them.
    */
   answered: [{ surveys: number }];
+  /**
+   * A join survey (README "Join survey") reached this client, which has no `joinUrl`: one of
+   * its `surveyUrl`s is a server's join URL, not its survey URL. The join survey lists it; the
+   * next main round, which never reaches it there, drops it. Once per respondent start.
+   */
+  misdialled: [{ surveyUrls: string[] }];
 }
 
 let clientSeq = 0;
@@ -85,6 +91,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
   private keys: KeyMaterial[] | undefined;
   private readonly listedOnce: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void; settled: boolean };
   private readonly abortSignal: AbortSignal | undefined;
+  private misdialledUrls: string[] | undefined;
 
   private constructor(options: ClientOptions) {
     checkOptionNames('createClient', options, CLIENT_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
@@ -128,6 +135,10 @@ export class Client extends SupervisedHandle<ClientEvents> {
         onMessage: (msg) => {
           if (msg.type === 'announced') this.emit('announced', { kind: msg.kind, url: msg.url });
           else if (msg.type === 'answered') this.emit('answered', { surveys: msg.surveys });
+          else if (msg.type === 'misdialled') {
+            this.misdialledUrls = msg.surveyUrls;
+            this.emit('misdialled', { surveyUrls: msg.surveyUrls });
+          }
         },
       },
     ];
@@ -181,6 +192,15 @@ export class Client extends SupervisedHandle<ClientEvents> {
   listed(): Promise<void> {
     if (!this.lists) return Promise.reject(new NoPubSubError());
     return this.listedOnce.promise;
+  }
+
+  /**
+   * Set once a join survey has reached this client without a `joinUrl` (the 'misdialled'
+   * event, which may come before a listener is attached): its survey URLs, one of which is a
+   * server's join URL. Undefined otherwise.
+   */
+  get misdialledSurveyUrls(): string[] | undefined {
+    return this.misdialledUrls;
   }
 
   /** The latest peer list received, or undefined if none yet (or no pubsubUrl). */

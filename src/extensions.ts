@@ -47,6 +47,12 @@ export const FieldTag = {
    * (and whoever reads its connection) knows.
    */
   farewellToken: 0x07,
+  /**
+   * Survey: this is a join survey (README "Join survey"; empty value). A client that dialled
+   * no join URL and gets one has a server's join URL as its survey URL: it would be listed
+   * by the join survey and dropped at the next main round, so it says so (`misdialled`).
+   */
+  joinSurvey: 0x08,
 } as const;
 export type FieldTagName = keyof typeof FieldTag;
 

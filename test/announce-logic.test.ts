@@ -194,6 +194,20 @@ test('the farewell deadline: a constant 10 ms after the send whatever the member
   assert.equal(d.due(d.farewell('late')!), 2 * FAREWELL.deadlineMs, 'local health 1 doubles it, as every deadline');
 });
 
+test('a member heard only by a join survey\'s answer gets the farewell deadline but no sample: its deadline stays fixed; forgotten when it leaves', () => {
+  const d = new AnswerDeadlines(1000);
+  d.heard('joined');
+  assert.equal(d.farewell('joined'), FAREWELL.deadlineMs);
+  assert.equal(d.samples('joined'), 0, 'the join answer says nothing of its place in the main survey');
+  assert.equal(d.deadline('joined'), 1000);
+  d.observe('joined', 40); // its first main answer: a sample as for any member
+  assert.equal(d.samples('joined'), 1);
+  assert.equal(d.farewell('joined'), FAREWELL.deadlineMs);
+  d.heard('other');
+  d.retain(new Set(['joined']));
+  assert.equal(d.farewell('other'), undefined, 'gone from the members: forgotten');
+});
+
 test('a proven bye: its gap is one interval, without the backoff and the collection time; a round under way is cut 2 intervals after its send', () => {
   const members = new Set(['m', 'n']);
   const gate = new AnnounceGate(1024, 2000);

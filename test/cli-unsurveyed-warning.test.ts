@@ -1,11 +1,13 @@
 /**
  * `gopherdiscovery client --warn-unsurveyed`: a client that no survey reaches (a wrong
  * --survey-url, or no server there yet) says so once, at warn level; when a server comes
- * and surveys it, it logs its first answer at info with how long it waited.
+ * and surveys it, it logs its first answer at info with how long it waited. A client whose
+ * --survey-url is a server's --join-url says so too (a join survey reached it).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cli, runCli, serverPorts } from './helpers/cli.js';
+import { freePort } from './helpers/endpoints.js';
 
 test('client warns once when no survey reaches it, then logs its first answer once a server runs there', async () => {
   const ports = await serverPorts();
@@ -49,4 +51,23 @@ test('--warn-unsurveyed takes a duration or off; anything else is a usage error 
   const help = await runCli(['client', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout.join('\n'), /--warn-unsurveyed DUR\|off\s+log a warning when no survey has reached this client .*default 15s/);
+});
+
+test('client whose --survey-url is the server\'s --join-url warns that a join survey reached it', async () => {
+  const ports = await serverPorts();
+  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const joinUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const server = new Cli(['server', ...ports.flags, '--announce-url', announceUrl, '--join-url', joinUrl, '--poll-time', '60s']);
+  const procs = [server];
+  try {
+    await server.log(/^server running/, 'the server to start');
+    const client = new Cli(['client', '--name', 'crossed', '--survey-url', joinUrl, '--announce-url', announceUrl, '--log-format', 'json']);
+    procs.push(client);
+    const warning = await client.log(/^a join survey reached this client through /, 'the misdial warning', 30_000);
+    assert.equal(warning.level, 40, 'warn');
+    assert.equal(warning.surveyUrl, joinUrl);
+    assert.match(String(warning.msg), /that is a server's --join-url, not its --survey-url/);
+  } finally {
+    await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+  }
 });

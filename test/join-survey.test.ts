@@ -13,7 +13,8 @@ import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { createClient, createServer, type JoinSurveyInfo, type MembershipChange, type Server } from '../src/index.js';
-import { encodeAnnouncement } from '../src/extensions.js';
+import { encodeAnnouncement, encodeSurveyBody, FieldTag } from '../src/extensions.js';
+import { isJoinSurvey } from '../src/actors/respondent.js';
 import { JOIN_MIN_INTERVAL_MS } from '../src/join-survey.js';
 import { closeActorPool } from '../src/pool.js';
 import { PeerSocket } from '../src/testing/peer-socket.js';
@@ -96,6 +97,52 @@ test('a client with announceUrl and joinUrl is listed by a join survey before th
       assert.equal(changes(events).length, 1, 'one change: the join, no ghost listed');
     } finally {
       await client.close();
+    }
+  });
+});
+
+test('a member listed by a join survey that closes before any main survey reached it leaves within its farewell deadline, not at the survey\'s end', async () => {
+  // Surveys of 20 s: a departure judged by the survey's end could not meet the 10 s below.
+  // The member's only answer is its join survey's, so the surveyor has no main-survey offset
+  // for it; its bye (with the token of that answer) must still earn the short deadline.
+  const urls = await tcpPair();
+  const announceUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const joinUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const server = await createServer({ ...urls, surveyTime: 20_000, recvDeadline: 20_000, pollTime: 60_000, connectionHints: false, announceUrl, joinUrl });
+  try {
+    const listed = nextChange(server, (c) => c.joined.includes('brief'), 'brief listed');
+    const client = await createClient({ ...urls, service: 'brief', announceUrl, joinUrl });
+    try {
+      assert.equal((await listed).viaJoin, true, 'listed by its join survey');
+    } finally {
+      const left = within(10_000, 'brief to leave within 10 s of its bye (a 20 s survey)', new Promise<MembershipChange>((resolve) => server.on('change', (c) => c.left.includes('brief') && resolve(c))));
+      await client.close();
+      assert.deepEqual((await left).members, []);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test('a client whose surveyUrl is the server\'s join URL says so (misdialled), naming its survey URL; only join surveys are marked', async () => {
+  assert.equal(isJoinSurvey(encodeSurveyBody([[FieldTag.joinSurvey, new Uint8Array(0)]])), true);
+  assert.equal(isJoinSurvey(encodeSurveyBody([[FieldTag.listDigest, Buffer.alloc(8)]])), false, 'a main survey');
+  assert.equal(isJoinSurvey(new Uint8Array(0)), false, "the original's empty survey");
+  assert.equal(isJoinSurvey(Buffer.from('GDX1\xff')), false, 'garbage');
+  await withServer({}, async ({ server, announceUrl, joinUrl }) => {
+    const listed = nextChange(server, (c) => c.joined.includes('misdialled'), 'the misdialled client listed by the join survey');
+    const wrong = await createClient({ surveyUrl: joinUrl, service: 'misdialled', announceUrl });
+    try {
+      // The event may come before this listener: the property keeps it.
+      const told = await within(DEADLINE, "the misdialled client's event", new Promise<string[]>((resolve) => {
+        wrong.once('misdialled', ({ surveyUrls }) => resolve(surveyUrls));
+        if (wrong.misdialledSurveyUrls) resolve(wrong.misdialledSurveyUrls);
+      }));
+      assert.deepEqual(told, [joinUrl]);
+      assert.deepEqual(wrong.misdialledSurveyUrls, [joinUrl]);
+      assert.equal((await listed).viaJoin, true);
+    } finally {
+      await wrong.close();
     }
   });
 });

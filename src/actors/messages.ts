@@ -386,7 +386,16 @@ export interface JoinDroppedMessage {
   answered: boolean;
 }
 
-export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage | AnnouncedMessage | JoinDroppedMessage;
+/**
+ * A join survey (FieldTag.joinSurvey) reached a respondent that dialled no join URL: one of
+ * its survey URLs is a server's join URL. Sent once per respondent start.
+ */
+export interface MisdialledMessage {
+  type: 'misdialled';
+  surveyUrls: string[];
+}
+
+export type RespondentOut = ReadyMessage | StartFailedMessage | AnsweredMessage | AnnouncedMessage | JoinDroppedMessage | MisdialledMessage;
 
 // ---------------------------------------------------------------- subscriber
 

@@ -80,6 +80,15 @@ export function surveyedBy(advertised: string | undefined, url: string, surveyUr
   return advertised !== undefined ? advertised === url : surveyUrls.length === 1;
 }
 
+/** Whether a survey body marks a join survey (FieldTag.joinSurvey). */
+export function isJoinSurvey(body: Uint8Array): boolean {
+  try {
+    return decodeSurveyBody(body)?.has(FieldTag.joinSurvey) === true;
+  } catch {
+    return false;
+  }
+}
+
 /** The raw FieldTag.announceUrl value of a survey body, if it has one. */
 function advertisedField(body: Uint8Array): Buffer | undefined {
   try {
@@ -275,6 +284,7 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     };
     ctx.markReady();
     let surveys = 0;
+    let misdialled = false;
     while (!ctx.stopping) {
       // While hellos are due, the wait for a survey ends in time for the next one; it never
       // blocks the thread (which it may share with other actors) unless in slices.
@@ -293,6 +303,10 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
               // A URL this side cannot dial: no bye there, the server notices the silence as a crash.
             }
           }
+        }
+        if (!misdialled && (args.joinUrls ?? []).length === 0 && isJoinSurvey(survey)) {
+          misdialled = true;
+          ctx.emit({ type: 'misdialled', surveyUrls: args.urls });
         }
         const asks = lacksList(survey, args.asksForLists ?? false, held);
         const fields = answerFields(survey, asks, farewellToken);

@@ -332,6 +332,9 @@ export function surveyAuthentication(args: Pick<SurveyorArgs, 'keys' | 'lateAnsw
   };
 }
 
+/** Marks a join survey's body (FieldTag.joinSurvey), so that a client with the join URL as its survey URL can tell. */
+const JOIN_SURVEY_FIELD: Field = [FieldTag.joinSurvey, new Uint8Array(0)];
+
 /** While draining a main round's answers, the join survey and the announce socket are looked at this often, ms. */
 export const JOIN_TURN_MS = 1;
 
@@ -433,7 +436,7 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
     let digest = { of: state.members, fields: fieldsFor(state.members) };
     const surveyBody = (joinSurvey = false) => {
       if (digest.of !== state.members) digest = { of: state.members, fields: fieldsFor(state.members) };
-      return auth.body(digest.fields, joinSurvey);
+      return auth.body(joinSurvey ? [...digest.fields, JOIN_SURVEY_FIELD] : digest.fields, joinSurvey);
     };
     // At most one extra publication per round, however many clients ask for the list.
     let listAsked = false;
@@ -714,7 +717,11 @@ export async function runSurveyor(args: SurveyorArgs, ctx: ActorContext<Surveyor
         if (outcome.kind === 'refused') refuse(outcome.code, outcome.reason);
         // A predicate's verdict comes from the main thread: cached for the newcomer's next answer (the fallback round's).
         else if (outcome.kind === 'pending') admission!.ask(outcome.name);
-        else if (outcome.kind === 'counted') admitted.push(outcome.name);
+        else if (outcome.kind === 'counted') {
+          admitted.push(outcome.name);
+          // Heard from, though not in the main survey: its bye (with this answer's token) gets the farewell deadline.
+          deadlines?.heard(outcome.name);
+        }
         if (read.token && (outcome.kind === 'counted' || outcome.kind === 'listed')) farewellTokens.set(outcome.name, Buffer.from(read.token));
         joinGate.answered(outcome.kind === 'counted');
       }

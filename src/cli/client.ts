@@ -75,6 +75,13 @@ export const clientCommand: Command = {
               `no survey has reached this client in ${formatMs(warnUnsurveyed)}: is a server running at ${surveyUrl.join(', ')}? (a server surveys every --poll-time, 2 s by default)`,
             );
           }, warnUnsurveyed).unref();
+    const misdialled = (surveyUrls: string[]) =>
+      log.warn(
+        { surveyUrl: surveyUrls.join(', ') },
+        `a join survey reached this client through ${surveyUrls.join(', ')}: that is a server's --join-url, not its --survey-url (the join survey lists this client, the server's next round drops it)`,
+      );
+    client.on('misdialled', ({ surveyUrls }) => misdialled(surveyUrls));
+    if (client.misdialledSurveyUrls) misdialled(client.misdialledSurveyUrls);
     client.on('answered', ({ surveys }) => {
       if (surveys !== 1) return;
       clearTimeout(unsurveyed);
