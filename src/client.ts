@@ -3,6 +3,7 @@
  * string (to one server or several), and, with a pub/sub URL (or several, merged), the
  * subscriber actors whose lists `peers()` yields.
  */
+import type { EventEmitter } from 'node:events';
 import { MAX_ANNOUNCE_URLS } from './announcements.js';
 import { ClosedError, InvalidOptionError, NoPubSubError } from './errors.js';
 import { distinctRoles, positiveInteger, SupervisedHandle, urlList, type HandleEvents } from './handle.js';
@@ -68,7 +69,8 @@ export interface ClientEvents extends HandleEvents {
   announced: [{ kind: 'hello' | 'bye'; url: string }];
   /**
    * The client answered a survey; `surveys` counts the answers of its respondent since it
-   * (re)started: 1 is the first. One RESPONDENT socket answers every server, and SP does not
+   * (re)started: 1 is the first. Reported for every survey while a listener is attached (the
+   * first always), so a listener attached late sees the count jump. One RESPONDENT socket answers every server, and SP does not
    * tell which server a survey came from, so the count is over all of them.
    */
   answered: [{ surveys: number }];
@@ -131,7 +133,7 @@ export class Client extends SupervisedHandle<ClientEvents> {
     // Subscribers connect first, so they listen before this client's answer can change the list.
     const specs: ChildSpec[] = [
       ...(lists?.specs() ?? []),
-      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...(announceUrls.length > 0 ? { announceUrls } : {}), ...(joinUrls.length > 0 ? { joinUrls } : {}), ...keyring() }),
+      { id: 'respondent', kind: 'respondent', args: () => ({ urls: surveyUrls, service, asksForLists: lists !== undefined, heldDigests: lists?.heldDigests() ?? [], ...(announceUrls.length > 0 ? { announceUrls } : {}), ...(joinUrls.length > 0 ? { joinUrls } : {}), reportAnswers: this.listenerCount('answered') > 0 ? 'all' : 'first', ...keyring() }),
         onMessage: (msg) => {
           if (msg.type === 'announced') this.emit('announced', { kind: msg.kind, url: msg.url });
           else if (msg.type === 'answered') this.emit('answered', { surveys: msg.surveys });
@@ -154,6 +156,21 @@ export class Client extends SupervisedHandle<ClientEvents> {
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     promise.catch(() => undefined); // nobody has to ask: an unobserved rejection is not an error
     this.listedOnce = { promise, resolve, reject, settled: false };
+    // Each answer reported wakes this thread once a round: every one only while someone
+    // listens to 'answered', else the first only (README "At rest").
+    let reportingAll = false;
+    const reportAnswers = (event: string | symbol) => {
+      if (event !== 'answered') return;
+      // 'newListener' comes before the listener is added: counted once it is.
+      queueMicrotask(() => {
+        const all = this.listenerCount('answered') > 0;
+        if (all === reportingAll) return;
+        reportingAll = all;
+        this.supervisor.actor('respondent')?.post({ type: 'report-answers', all });
+      });
+    };
+    // EventEmitter's own events, outside ClientEvents' map.
+    (this as EventEmitter).on('newListener', reportAnswers).on('removeListener', reportAnswers);
   }
 
   private settleListed(error?: Error): void {

@@ -132,6 +132,12 @@ export interface RespondentArgs {
    * hellos are over (HELLO.giveUpMs). Absent or empty: none.
    */
   joinUrls?: string[];
+  /**
+   * Which answers it reports (AnsweredMessage): 'all' (the default), or 'first' — the first
+   * since this start only, for a client nobody asks about every answer: each message wakes
+   * the main thread once a round for nothing (README "At rest"). See ReportAnswersMessage.
+   */
+  reportAnswers?: 'all' | 'first';
 }
 
 export interface SubscriberArgs {
@@ -357,7 +363,7 @@ export type PublisherOut = ReadyMessage | StartFailedMessage | PublishedMessage;
 
 // ---------------------------------------------------------------- respondent
 
-/** The respondent answered a survey (one per survey; its running count). */
+/** The respondent answered a survey (its running count): every survey, or the first only (RespondentArgs.reportAnswers). */
 export interface AnsweredMessage {
   type: 'answered';
   surveys: number;
@@ -379,7 +385,13 @@ export interface AnnouncedMessage {
   url: string;
 }
 
-export type RespondentIn = HeldListsMessage | RekeyMessage;
+/** Main → respondent: report every answer from now on (someone listens to them), or the first only. */
+export interface ReportAnswersMessage {
+  type: 'report-answers';
+  all: boolean;
+}
+
+export type RespondentIn = HeldListsMessage | RekeyMessage | ReportAnswersMessage;
 /** The respondent dropped its join endpoints (nn_shutdown): `answered` after a survey was answered, else the hellos were over. */
 export interface JoinDroppedMessage {
   type: 'join-dropped';

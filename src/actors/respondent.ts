@@ -228,8 +228,10 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
     socket.setOption('reconnectIvl', RECONNECT_IVL_MS);
     let held = new Set(args.heldDigests ?? []);
     let keyring = keyringOf(args.keys);
+    let reportAll = args.reportAnswers !== 'first';
     ctx.onInbox((msg) => {
       if (msg.type === 'held-lists') held = new Set(msg.digests);
+      else if (msg.type === 'report-answers') reportAll = msg.all;
       // Rotation: sign with the new keyring's first key from the next survey on.
       else if (msg.type === 'rekey' && keyring) keyring = keyringOf(msg.keys) ?? keyring;
     });
@@ -319,7 +321,7 @@ export async function runRespondent(args: RespondentArgs, ctx: ActorContext<Resp
           if (surveys === 1 && joinEndpoints.length > 0) joinDropAt = Math.min(joinDropAt, performance.now() + JOIN_DROP_AFTER_MS);
           ctx.count('surveys');
           if (asks) ctx.count('neededList');
-          ctx.emit({ type: 'answered', surveys });
+          if (reportAll || surveys === 1) ctx.emit({ type: 'answered', surveys });
         }
         await ctx.maybeYield();
       }
