@@ -99,12 +99,8 @@ export class Client extends SupervisedHandle<ClientEvents> {
     checkOptionNames('createClient', options, CLIENT_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
     const surveyUrls = urlList('surveyUrl', options.surveyUrl);
     surveyUrls.forEach((u) => parseEndpoint(u, 'connect'));
-    const announceUrls = options.announceUrl === undefined || (Array.isArray(options.announceUrl) && options.announceUrl.length === 0) ? [] : urlList('announceUrl', options.announceUrl);
-    announceUrls.forEach((u) => parseEndpoint(u, 'connect'));
-    if (announceUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`announceUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${announceUrls.length}`, { option: 'announceUrl' });
-    const joinUrls = options.joinUrl === undefined || (Array.isArray(options.joinUrl) && options.joinUrl.length === 0) ? [] : urlList('joinUrl', options.joinUrl);
-    joinUrls.forEach((u) => parseEndpoint(u, 'connect'));
-    if (joinUrls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`joinUrl: at most ${MAX_ANNOUNCE_URLS} URLs, got ${joinUrls.length}`, { option: 'joinUrl' });
+    const announceUrls = serverSideUrls('announceUrl', options.announceUrl);
+    const joinUrls = serverSideUrls('joinUrl', options.joinUrl);
     if (joinUrls.length > 0 && announceUrls.length === 0) throw new InvalidOptionError('joinUrl needs announceUrl: the hello sent there asks for the join survey', { option: 'joinUrl' });
     const pubsubUrls = options.pubsubUrl === undefined ? [] : urlList('pubsubUrl', options.pubsubUrl);
     distinctRoles([['surveyUrl', surveyUrls], ['pubsubUrl', pubsubUrls], ['announceUrl', announceUrls], ['joinUrl', joinUrls]]);
@@ -250,6 +246,19 @@ export class Client extends SupervisedHandle<ClientEvents> {
     const reason: unknown = this.abortSignal?.aborted ? this.abortSignal.reason : undefined;
     this.settleListed(error ?? (reason instanceof Error ? reason : new ClosedError(`client ${this.service}`)));
   }
+}
+
+/**
+ * The servers' URLs an optional, repeatable client option names (announceUrl, joinUrl): []
+ * when absent or empty; else each a URL this client can dial, none twice, at most
+ * MAX_ANNOUNCE_URLS. Throws InvalidOptionError / InvalidUrlError naming the option.
+ */
+function serverSideUrls(name: 'announceUrl' | 'joinUrl', value: string | string[] | undefined): string[] {
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return [];
+  const urls = urlList(name, value);
+  urls.forEach((u) => parseEndpoint(u, 'connect'));
+  if (urls.length > MAX_ANNOUNCE_URLS) throw new InvalidOptionError(`${name}: at most ${MAX_ANNOUNCE_URLS} URLs, got ${urls.length}`, { option: name });
+  return urls;
 }
 
 /** Starts a client. Rejects (with nothing left running) on a bad URL or service name. */

@@ -320,17 +320,9 @@ export class Server extends SupervisedHandle<ServerEvents> {
     checkOptionNames('createServer', options, SERVER_OPTION_NAMES, { supervision: SUPERVISOR_OPTION_NAMES });
     parseEndpoint(options.surveyUrl, 'bind');
     parseEndpoint(options.pubsubUrl, 'bind');
-    const announceUrl = options.announceUrl;
-    if (announceUrl !== undefined) {
-      if (typeof announceUrl !== 'string') throw new InvalidOptionError(`announceUrl must be a URL string, got ${typeof announceUrl}`, { option: 'announceUrl' });
-      parseEndpoint(announceUrl, 'bind');
-    }
-    const joinUrl = options.joinUrl;
-    if (joinUrl !== undefined) {
-      if (typeof joinUrl !== 'string') throw new InvalidOptionError(`joinUrl must be a URL string, got ${typeof joinUrl}`, { option: 'joinUrl' });
-      parseEndpoint(joinUrl, 'bind');
-      if (announceUrl === undefined) throw new InvalidOptionError('joinUrl needs announceUrl: a hello there asks for the join survey', { option: 'joinUrl' });
-    }
+    const announceUrl = optionalBindUrl('announceUrl', options.announceUrl);
+    const joinUrl = optionalBindUrl('joinUrl', options.joinUrl);
+    if (joinUrl !== undefined && announceUrl === undefined) throw new InvalidOptionError('joinUrl needs announceUrl: a hello there asks for the join survey', { option: 'joinUrl' });
     distinctRoles([
       ['surveyUrl', [options.surveyUrl]],
       ['pubsubUrl', [options.pubsubUrl]],
@@ -526,6 +518,14 @@ export class Server extends SupervisedHandle<ServerEvents> {
     this.refusalLog.flush(true);
     this.duplicateLog.flush(true);
   }
+}
+
+/** An optional URL the server binds (announceUrl, joinUrl): undefined when absent; else a string it can bind. Throws InvalidOptionError / InvalidUrlError naming the option. */
+function optionalBindUrl(name: 'announceUrl' | 'joinUrl', value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidOptionError(`${name} must be a URL string, got ${typeof value}`, { option: name });
+  parseEndpoint(value, 'bind');
+  return value;
 }
 
 /** Starts a discovery server. Rejects (with nothing left running) on a bad option, URL or port in use. */

@@ -372,8 +372,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private onExit(child: Child, run: ActorRun, exit: ActorExit): void {
     if (child.run !== run) return;
-    child.unwatch?.();
-    child.unwatch = undefined;
+    this.unwatch(child);
     child.lastExit = { reason: exit.reason, ...(exit.error ? { error: exit.error.message } : {}), at: Date.now() };
     this.emit('actor:exit', {
       supervisor: this.name,
@@ -467,17 +466,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Hands a running actor to the process's liveness watch: its thread found hung, it is killed ('hung') and restarted. */
   private watchLiveness(child: Child, run: ActorRun): void {
     if (this.opts.livenessIntervalMs === 0) return;
-    child.unwatch?.();
+    this.unwatch(child);
     child.unwatch = livenessWatch.watch(run, { intervalMs: this.opts.livenessIntervalMs, timeoutMs: this.opts.livenessTimeoutMs }, () => {
       if (child.run === run && !run.hasExited) void run.kill('hung');
     });
   }
 
+  private unwatch(child: Child): void {
+    child.unwatch?.();
+    child.unwatch = undefined;
+  }
+
   private unwatchAll(): void {
-    for (const child of this.children) {
-      child.unwatch?.();
-      child.unwatch = undefined;
-    }
+    for (const child of this.children) this.unwatch(child);
   }
 }
 

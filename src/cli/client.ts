@@ -86,7 +86,8 @@ export const clientCommand: Command = {
       if (surveys !== 1) return;
       clearTimeout(unsurveyed);
       const text = `answered its first survey (from ${surveyUrl.join(', ')})`;
-      if (warned) log.info({ surveys, afterMs: Math.round(performance.now() - started) }, `${text}, ${formatMs(performance.now() - started)} after starting`);
+      const afterMs = performance.now() - started;
+      if (warned) log.info({ surveys, afterMs: Math.round(afterMs) }, `${text}, ${formatMs(afterMs)} after starting`);
       else log.debug({ surveys }, text);
     });
     if (pubsubUrl) {
